@@ -1,0 +1,44 @@
+"""Portal users: partner agents keyed on (tenant id, object id), never on email."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    NONE = "none", "No access"
+    AGENT = "agent", "Agent"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Admin"
+
+
+ROLE_RANK = {Role.NONE: 0, Role.AGENT: 1, Role.MANAGER: 2, Role.ADMIN: 3}
+APP_ROLES = {"Portal.Agent": Role.AGENT, "Portal.Manager": Role.MANAGER, "Portal.Admin": Role.ADMIN}
+
+
+def role_from_claims(app_roles: list[str] | None) -> Role:
+    """The highest portal role among the token's app roles."""
+    roles = [APP_ROLES[r] for r in app_roles or [] if r in APP_ROLES]
+    return max(roles, key=ROLE_RANK.__getitem__, default=Role.NONE)
+
+
+class User(AbstractUser):
+    tenant_id = models.UUIDField(null=True, blank=True)
+    object_id = models.UUIDField(null=True, blank=True)
+    display_name = models.CharField(max_length=256, blank=True)
+    upn = models.CharField("user principal name", max_length=256, blank=True)
+    region = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.SET_NULL, related_name="users"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.NONE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "object_id"], name="user_unique_tid_oid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.upn or self.username
+
+    def has_role(self, role: Role | str) -> bool:
+        """True if the user's role is at least `role` (admin > manager > agent)."""
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]

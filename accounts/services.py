@@ -1,0 +1,161 @@
+"""Agent sign-in: MSAL's authorization code flow (PKCE, state, nonce) against the region."""
+
+from __future__ import annotations
+
+import logging
+
+import msal
+import requests
+from django.contrib.auth import login, logout
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts import tokencache
+from accounts.identity import region_app
+from accounts.models import User, role_from_claims
+from accounts.tokens import HOME_ACCOUNT_KEY
+from audit.services import audit_record
+from mscloud.identity import IdentityError, raise_for_result
+from regions.models import Region
+from regions.selectors import region_for_username
+
+log = logging.getLogger(__name__)
+
+FLOW_KEY = "_auth_flow"
+
+
+class SignInError(Exception):
+    """A sign-in problem the agent can act on; the message is shown as is (escaped)."""
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    """`candidate` if it is a path on this site, else the home page."""
+    if (
+        candidate
+        and candidate.startswith("/")
+        and not candidate.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return candidate
+    return reverse("home")
+
+
+def signin_start(*, request: HttpRequest, username: str, next_url: str | None) -> str:
+    """Pick the region from the username's domain and return the authorize URL to send to."""
+    region = region_for_username(username=username)
+    if region is None:
+        raise SignInError(
+            f"No region signs in accounts of “{username.rpartition('@')[2]}”. Check the "
+            "spelling of your username, or ask your portal admin to add this domain to a region."
+        )
+    if not region.active:
+        raise SignInError(
+            f"Sign-in for region {region.name} is switched off. Ask your portal admin."
+        )
+    if region.secret_expired:
+        raise SignInError(
+            f"The app credential of region {region.name} has expired, so nobody in that region "
+            "can sign in. Ask your portal admin to add a new client secret."
+        )
+    try:
+        app = region_app(region)
+        flow = app.initiate_auth_code_flow(
+            scopes=region.graph_scopes,
+            redirect_uri=request.build_absolute_uri(reverse("auth_callback")),
+            login_hint=username,
+        )
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("sign-in discovery failed for region %s: %s", region.slug, type(exc).__name__)
+        raise SignInError(
+            f"We could not reach Microsoft's sign-in service for region {region.name}. "
+            "Try again in a minute; if it keeps failing, tell your portal admin."
+        ) from exc
+    request.session[FLOW_KEY] = {
+        "flow": flow,
+        "region": region.pk,
+        "next": safe_next(request, next_url),
+    }
+    return flow["auth_uri"]
+
+
+def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[User, str]:
+    """Redeem the code, check the ID token's tenant, sign the user in; return (user, next)."""
+    pending = request.session.pop(FLOW_KEY, None)
+    if not pending:
+        raise SignInError(
+            "This sign-in response does not belong to a sign-in started here (it expired, was "
+            "already used, or came from another browser). Please sign in again."
+        )
+    if "error" in params:
+        description = params.get("error_description", "").split("\r\n")[0].split("\n")[0][:300]
+        raise SignInError(f"Microsoft sign-in stopped: {description or params['error']}")
+    region = Region.objects.filter(pk=pending["region"], active=True).first()
+    if region is None:
+        raise SignInError("The region you started signing in to is no longer available.")
+
+    cache = msal.SerializableTokenCache()
+    try:
+        app = region_app(region, token_cache=cache)
+        result = raise_for_result(app.acquire_token_by_auth_code_flow(pending["flow"], params))
+    except ValueError as exc:
+        # MSAL raises ValueError on a state mismatch or a missing code.
+        raise SignInError(
+            "The sign-in response did not match the sign-in we started. Please sign in again."
+        ) from exc
+    except IdentityError as exc:
+        raise SignInError(f"Microsoft refused the sign-in: {exc}") from exc
+    except requests.RequestException as exc:
+        raise SignInError(
+            "We could not reach Microsoft's sign-in service. Try again in a minute."
+        ) from exc
+
+    claims = result.get("id_token_claims") or {}
+    if str(claims.get("tid", "")).lower() != str(region.partner_tenant_id):
+        audit_record(
+            action="signin.rejected",
+            request=request,
+            actor=str(claims.get("preferred_username", "unknown")),
+            region=region.slug,
+            detail={"reason": "id token tenant is not the region's partner tenant"},
+        )
+        raise SignInError(
+            f"This account does not belong to the {region.name} partner tenant, so it cannot "
+            "sign in here."
+        )
+    user = _upsert_user(region=region, claims=claims)
+    login(request, user)  # cycles the session key
+    request.session[HOME_ACCOUNT_KEY] = f"{claims['oid']}.{claims['tid']}"
+    tokencache.save(request.session, cache)
+    audit_record(action="signin", request=request, user=user, detail={"role": user.role})
+    return user, pending.get("next") or reverse("home")
+
+
+@transaction.atomic
+def _upsert_user(*, region: Region, claims: dict) -> User:
+    role = role_from_claims(claims.get("roles"))
+    user, _ = User.objects.select_for_update().get_or_create(
+        tenant_id=claims["tid"],
+        object_id=claims["oid"],
+        defaults={"username": f"{claims['tid']}/{claims['oid']}"},
+    )
+    user.upn = claims.get("preferred_username", "")[:256]
+    user.display_name = claims.get("name", "")[:256]
+    user.email = user.upn if "@" in user.upn else ""
+    user.region = region
+    user.role = role
+    # Portal admins administer the portal (Django admin); a lost role is lost at next sign-in.
+    user.is_staff = user.is_superuser = role == "admin"
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def signout(*, request: HttpRequest) -> None:
+    if request.user.is_authenticated:
+        audit_record(action="signout", request=request)
+    tokencache.clear(request.session)
+    logout(request)  # flushes the server-side session and with it the token cache

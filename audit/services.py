@@ -1,0 +1,37 @@
+"""Writes to the audit log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from audit.models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+# Keys whose values never reach the audit log, whatever a caller passes.
+_SECRET_KEYS = {"password", "client_secret", "secret", "token", "access_token", "refresh_token"}
+
+
+def audit_record(
+    *,
+    action: str,
+    request: HttpRequest | None = None,
+    user: Any = None,
+    actor: str = "",
+    region: str = "",
+    tenant_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
+    clean = {k: ("***" if k in _SECRET_KEYS else v) for k, v in (detail or {}).items()}
+    return AuditEvent.objects.create(
+        user=user if user is not None and getattr(user, "pk", None) else None,
+        actor=actor or (str(user) if user is not None else "anonymous"),
+        action=action,
+        region=region or getattr(getattr(user, "region", None), "slug", "") or "",
+        tenant_id=tenant_id,
+        detail=clean,
+        ip=request.META.get("REMOTE_ADDR") if request is not None else None,
+    )

@@ -1,0 +1,15 @@
+"""`make run`: local demo against the simulator, embedded defaults, no PostgreSQL/Redis needed."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+PORTAL_ENCRYPTION_KEYS = env.list(
+    "PORTAL_ENCRYPTION_KEYS", default=["22n-WakiKpSKYT1UhRHToqfxL4W-KJstYfApvcNee8o="]
+)
+CSP_FORM_ACTION = [*CSP_FORM_ACTION, "http://127.0.0.1:*", "http://localhost:*"]  # noqa: F405
+
+# Static files come from the finders (no collectstatic in development and tests).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,60 @@
+"""Project-level views: home redirect, health, error pages."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from portal.celery import app as celery_app
+
+
+def home_view(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("signin")
+    if request.user.role == "none":
+        return redirect("no_access")
+    return redirect("customer_list")
+
+
+def _check(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        fn()
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache() -> None:
+    cache.set("healthz", "1", 5)
+    if cache.get("healthz") != "1":
+        raise RuntimeError("cache read-back failed")
+
+
+def _broker() -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+@never_cache
+def healthz_view(request: HttpRequest) -> JsonResponse:
+    """Liveness (the process answers) plus readiness of the database, cache and broker."""
+    checks = {"database": _check(_database), "cache": _check(_cache), "broker": _check(_broker)}
+    ready = all(c["ok"] for c in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "degraded", "checks": checks, "debug": settings.DEBUG},
+        status=200 if checks["database"]["ok"] else 503,
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "csrf_failure.html", status=403)

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make run`: simulator + portal + Celery worker/beat on this machine; Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-portal.settings.dev}
+SIM_PORT=${SIM_PORT:-9443}
+SIM_HTTP_PORT=${SIM_HTTP_PORT:-9444}
+PORT=${PORT:-8000}
+mkdir -p .data/simulator .data/logs
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping…"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+rm -f .data/simulator/ready.json
+$PY -m simulator serve --port "$SIM_PORT" --http-port "$SIM_HTTP_PORT" \
+  --data-dir .data/simulator --ready-file .data/simulator/ready.json ${SIM_ARGS:-} \
+  > .data/logs/simulator.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s .data/simulator/ready.json ] && break; sleep 0.2; done
+[ -s .data/simulator/ready.json ] || { echo "The simulator did not start: see .data/logs/simulator.log"; exit 1; }
+
+$PY manage.py migrate --noinput -v 0
+$PY manage.py configure_demo_regions --sim "https://127.0.0.1:$SIM_PORT" --ca .data/simulator/ca.pem
+$PY manage.py sync_customers || echo "(customer sync failed; the worker retries on schedule)"
+
+$PY -m celery -A portal worker -B --loglevel INFO --concurrency 2 \
+  --schedule .data/celerybeat-schedule > .data/logs/celery.log 2>&1 &
+pids+=($!)
+$PY manage.py runserver "127.0.0.1:$PORT" --noreload > .data/logs/portal.log 2>&1 &
+pids+=($!)
+
+$PY - "$SIM_PORT" <<'PYEOF'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=".data/simulator/ca.pem")
+info = json.load(urllib.request.urlopen(f"https://127.0.0.1:{sys.argv[1]}/_sim/", context=ctx))
+print("\nCSP Portal demo is running: http://127.0.0.1:8000/\n")
+print("Sign in with any of these (password below):")
+for agent in info["agents"]:
+    roles = ", ".join(agent["roles"]) or "no role"
+    print(f"  {agent['username']:<32} {agent['region']}  {roles}")
+print(f"\nPassword: {info['agents'][0]['password']}")
+print("Logs: .data/logs/   Stop: Ctrl-C\n")
+PYEOF
+wait -n "${pids[@]}"
+echo "A component stopped; see .data/logs/."

@@ -1,0 +1,37 @@
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_cache_and_broker_readiness(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_the_home_page_sends_anonymous_visitors_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/signin/"
+
+
+def test_every_page_carries_a_strict_content_security_policy(client):
+    csp = client.get("/signin/")["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+
+
+def test_a_post_without_csrf_token_is_refused_with_a_clear_page():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/signin/", {"username": "agent@contosopartners.com"})
+    assert response.status_code == 403
+    assert b"form expired" in response.content.lower()
+
+
+def test_signout_refuses_get(client):
+    assert client.get("/signout/").status_code == 405
