@@ -96,6 +96,10 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
     region = Region.objects.filter(pk=pending["region"], active=True).first()
     if region is None:
         raise SignInError("The region you started signing in to is no longer available.")
+    if pending.get("tenant"):
+        return _tenant_signin_complete(
+            request=request, region=region, pending=pending, params=params
+        )
 
     cache = msal.SerializableTokenCache()
     try:
@@ -132,6 +136,63 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
     tokencache.save(request.session, cache)
     audit_record(action="signin", request=request, user=user, detail={"role": user.role})
     return user, pending.get("next") or reverse("home")
+
+
+def tenant_signin_start(
+    *, request: HttpRequest, region: Region, tenant_id: str, next_url: str
+) -> str:
+    """Send a signed-in agent through a customer tenant's /authorize (the seed's flow), when
+    the refresh token cannot be redeemed there silently (MFA, conditional access, consent)."""
+    try:
+        app = region_app(region, tenant=tenant_id)
+        flow = app.initiate_auth_code_flow(
+            scopes=region.graph_scopes,
+            redirect_uri=request.build_absolute_uri(reverse("auth_callback")),
+            login_hint=request.user.upn,
+        )
+    except (requests.RequestException, ValueError) as exc:
+        raise SignInError(
+            "We could not reach Microsoft's sign-in service for this customer. Try again soon."
+        ) from exc
+    request.session[FLOW_KEY] = {
+        "flow": flow,
+        "region": region.pk,
+        "tenant": tenant_id,
+        "next": safe_next(request, next_url),
+    }
+    return flow["auth_uri"]
+
+
+def _tenant_signin_complete(
+    *, request: HttpRequest, region: Region, pending: dict, params: dict[str, str]
+) -> tuple[User, str]:
+    user = request.user
+    if not user.is_authenticated or user.region_id != region.pk:
+        raise SignInError("Your portal session ended. Please sign in again.")
+    cache = tokencache.load(request.session)
+    try:
+        app = region_app(region, tenant=pending["tenant"], token_cache=cache)
+        result = raise_for_result(app.acquire_token_by_auth_code_flow(pending["flow"], params))
+    except ValueError as exc:
+        raise SignInError(
+            "The sign-in response did not match the sign-in we started. Please try again."
+        ) from exc
+    except IdentityError as exc:
+        raise SignInError(f"Microsoft refused access to this customer: {exc}") from exc
+    except requests.RequestException as exc:
+        raise SignInError("We could not reach Microsoft's sign-in service.") from exc
+    claims = result.get("id_token_claims") or {}
+    # The same agent must come back: another account's tokens never enter this session.
+    if str(claims.get("oid", "")).lower() != str(user.object_id) or str(
+        claims.get("tid", "")
+    ).lower() not in {pending["tenant"], str(region.partner_tenant_id)}:
+        raise SignInError(
+            "You signed in with a different account than the one using the portal. "
+            "Sign out and sign in again with one account."
+        )
+    tokencache.save(request.session, cache)
+    audit_record(action="signin.customer", request=request, tenant_id=pending["tenant"])
+    return user, pending["next"]
 
 
 @transaction.atomic

@@ -20,16 +20,26 @@ from regions.models import Region
 HOME_ACCOUNT_KEY = "_home_account_id"
 
 
-def delegated_token(*, session: SessionBase, region: Region, tenant_id: str) -> str:
+def delegated_token(
+    *, session: SessionBase, region: Region, tenant_id: str, force_refresh: bool = False
+) -> str:
     """A Graph token for `tenant_id` from the session's cache, redeeming the refresh token
-    at the customer tenant's authority when needed (DAP/GDAP). Raises InteractionRequired."""
+    at the customer tenant's authority when needed (DAP/GDAP). Raises InteractionRequired.
+
+    `force_refresh` skips the cached access token (Graph said 401: it was revoked or expired
+    early) and redeems the refresh token once."""
     home_account_id = session.get(HOME_ACCOUNT_KEY)
     if not home_account_id:
         raise InteractionRequired("no_account", "The session holds no signed-in account.")
     cache = tokencache.load(session)
     try:
         app = region_app(region, tenant=tenant_id, token_cache=cache)
-        result = acquire_silent(app, scopes=region.graph_scopes, home_account_id=home_account_id)
+        result = acquire_silent(
+            app,
+            scopes=region.graph_scopes,
+            home_account_id=home_account_id,
+            force_refresh=force_refresh,
+        )
     finally:
         tokencache.save(session, cache)
     return result["access_token"]

@@ -1,7 +1,26 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from customers import views
+from customers.converters import TenantIdConverter
+
+register_converter(TenantIdConverter, "tenant")
 
 urlpatterns = [
     path("customers/", views.customer_list_view, name="customer_list"),
+    path("customers/sync/", views.sync_start_view, name="customer_sync"),
+    path("customers/sync/<int:run_id>/", views.sync_status_view, name="customer_sync_status"),
+    path("customers/<tenant:tenant_id>/", views.overview_view, name="customer_overview"),
+    path("customers/<tenant:tenant_id>/users/", views.users_view, name="customer_users"),
+    path("customers/<tenant:tenant_id>/groups/", views.groups_view, name="customer_groups"),
+    path(
+        "customers/<tenant:tenant_id>/groups/<tenant:group_id>/",
+        views.group_view,
+        name="customer_group",
+    ),
+    path("customers/<tenant:tenant_id>/devices/", views.devices_view, name="customer_devices"),
+    path(
+        "customers/<tenant:tenant_id>/managed-devices/",
+        views.managed_devices_view,
+        name="customer_managed_devices",
+    ),
 ]

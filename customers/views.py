@@ -1,18 +1,130 @@
+"""Customer pages: parse input, call one selector or service, render."""
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from audit.services import audit_record
+from customers import directory
+from customers.decorators import customer_view
+from customers.graph import graph_as_agent
+from customers.models import Customer, SyncRun
 from customers.selectors import customer_list
+from customers.services import sync_run_start
+from customers.tasks import customers_sync_run
 
-PAGE_SIZE = 25
+LIST_PAGE_SIZE = 25
 
 
 @role_required(Role.AGENT)
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
-    page = Paginator(customer_list(user=request.user, q=q), PAGE_SIZE).get_page(
+    page = Paginator(customer_list(user=request.user, q=q), LIST_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "customers/list.html", {"page": page, "q": q})
+    last_sync = SyncRun.objects.filter(region_id=request.user.region_id).first()
+    return render(
+        request,
+        "customers/list.html",
+        {"page": page, "q": q, "nav": "customers", "sync": last_sync},
+    )
+
+
+@require_POST
+@role_required(Role.AGENT)
+def sync_start_view(request: HttpRequest) -> HttpResponse:
+    run, created = sync_run_start(region=request.user.region, requested_by=str(request.user))
+    if created:
+        audit_record(action="customers.sync", request=request)
+        customers_sync_run.delay_on_commit(run.pk)
+    return render(request, "customers/_sync_status.html", {"sync": run})
+
+
+@role_required(Role.AGENT)
+def sync_status_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(SyncRun, pk=run_id, region_id=request.user.region_id)
+    return render(request, "customers/_sync_status.html", {"sync": run})
+
+
+def _graph(request: HttpRequest, customer: Customer):
+    return graph_as_agent(
+        session=request.session, region=customer.region, tenant_id=str(customer.tenant_id)
+    )
+
+
+def _page_context(request: HttpRequest, page: directory.Page, **extra: object) -> dict:
+    return {"items": page.items, "next_token": page.next_skiptoken, "count": page.count, **extra}
+
+
+@customer_view("overview")
+def overview_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+    overview = directory.customer_overview(graph=_graph(request, customer))
+    return render(
+        request,
+        "customers/overview.html",
+        {"customer": customer, "tab": "overview", "overview": overview},
+    )
+
+
+@customer_view("users")
+def users_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+    q = request.GET.get("q", "")[:100]
+    token = directory.clean_skiptoken(request.GET.get("page"))
+    page = directory.user_page(graph=_graph(request, customer), q=q, skiptoken=token)
+    context = _page_context(request, page, customer=customer, tab="users", q=q, paged=bool(token))
+    return render(request, "customers/users.html", context)
+
+
+@customer_view("groups")
+def groups_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+    q = request.GET.get("q", "")[:100]
+    token = directory.clean_skiptoken(request.GET.get("page"))
+    page = directory.group_page(graph=_graph(request, customer), q=q, skiptoken=token)
+    context = _page_context(request, page, customer=customer, tab="groups", q=q, paged=bool(token))
+    return render(request, "customers/groups.html", context)
+
+
+@customer_view("group")
+def group_view(request: HttpRequest, customer: Customer, group_id: str) -> HttpResponse:
+    group, members = directory.group_with_members(
+        graph=_graph(request, customer), group_id=group_id
+    )
+    return render(
+        request,
+        "customers/group.html",
+        {"customer": customer, "tab": "groups", "group": group, "members": members},
+    )
+
+
+@customer_view("devices")
+def devices_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+    q = request.GET.get("q", "")[:100]
+    token = directory.clean_skiptoken(request.GET.get("page"))
+    page = directory.device_page(graph=_graph(request, customer), q=q, skiptoken=token)
+    context = _page_context(request, page, customer=customer, tab="devices", q=q, paged=bool(token))
+    return render(request, "customers/devices.html", context)
+
+
+@customer_view("managed-devices")
+def managed_devices_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+    compliance = request.GET.get("compliance", "")
+    os = request.GET.get("os", "")
+    token = directory.clean_skiptoken(request.GET.get("page"))
+    page = directory.managed_device_page(
+        graph=_graph(request, customer), compliance=compliance, os=os, skiptoken=token
+    )
+    context = _page_context(
+        request,
+        page,
+        customer=customer,
+        tab="managed-devices",
+        compliance=compliance,
+        os=os,
+        paged=bool(token),
+        states=directory.COMPLIANCE_STATES,
+        systems=directory.OPERATING_SYSTEMS,
+    )
+    return render(request, "customers/managed_devices.html", context)

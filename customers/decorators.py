@@ -1,0 +1,81 @@
+"""`customer_view`: role check, the isolation guard, audit, and Microsoft error handling."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from accounts.services import SignInError, tenant_signin_start
+from audit.services import audit_record
+from customers.directory import BadPageToken
+from customers.errors import explain
+from customers.guard import customer_for_user
+from customers.models import Customer
+from mscloud.errors import MicrosoftError
+from mscloud.identity import IdentityError, InteractionRequired
+
+log = logging.getLogger(__name__)
+
+CustomerView = Callable[..., HttpResponse]
+
+
+def customer_view(page: str) -> Callable[[CustomerView], Callable[..., HttpResponse]]:
+    """Wrap a view taking (request, customer, **kwargs) for the URL's tenant id."""
+
+    def decorator(view: CustomerView) -> Callable[..., HttpResponse]:
+        @role_required(Role.AGENT)
+        @wraps(view)
+        def wrapper(request: HttpRequest, tenant_id: str, **kwargs: object) -> HttpResponse:
+            # The isolation boundary comes first: no token, no Graph call before it.
+            customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+            audit_record(
+                action=f"customer.{page}",
+                request=request,
+                tenant_id=str(customer.tenant_id),
+                detail={"path": request.path},
+            )
+            try:
+                return view(request, customer, **kwargs)
+            except InteractionRequired:
+                return _reauthenticate(request, customer)
+            except BadPageToken as exc:
+                return _problem(request, customer, page, str(exc), 400)
+            except (MicrosoftError, IdentityError) as exc:
+                message, status = explain(exc, customer)
+                log.info("graph call for %s failed: %s", customer.tenant_id, exc)
+                return _problem(request, customer, page, message, status)
+
+        return wrapper
+
+    return decorator
+
+
+def _problem(
+    request: HttpRequest, customer: Customer, page: str, message: str, status: int
+) -> HttpResponse:
+    return render(
+        request,
+        "customers/problem.html",
+        {"customer": customer, "tab": page, "message": message},
+        status=status,
+    )
+
+
+def _reauthenticate(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """Silent acquisition needs the agent: send them to the customer tenant's /authorize."""
+    try:
+        auth_uri = tenant_signin_start(
+            request=request,
+            region=customer.region,
+            tenant_id=str(customer.tenant_id),
+            next_url=request.get_full_path(),
+        )
+    except SignInError as exc:
+        return _problem(request, customer, "overview", str(exc), 502)
+    return HttpResponseRedirect(auth_uri)

@@ -1,0 +1,189 @@
+"""Writes about customers: syncing each region's customer tenants from Microsoft Graph.
+
+Source: the partner tenant's GDAP relationships (status and end date per customer) plus
+/contracts (default domain). Partner Center's customer list has neither the GDAP status nor
+its end date, and reading Graph keeps one client, one token type and one throttling model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from customers.graph import graph_as_app
+from customers.models import Customer, RelationshipStatus, SyncRun
+from mscloud.errors import MicrosoftError
+from mscloud.identity import IdentityError
+from regions.models import Region
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=10)
+
+# When one customer has several GDAP relationships, the most useful one is shown.
+_STATUS_RANK = {"active": 5, "activating": 4, "approvalPending": 3, "expiring": 2, "expired": 1}
+_STATUS_MAP = {
+    "active": RelationshipStatus.ACTIVE,
+    "activating": RelationshipStatus.PENDING,
+    "approvalPending": RelationshipStatus.PENDING,
+    "created": RelationshipStatus.PENDING,
+    "expired": RelationshipStatus.EXPIRED,
+    "expiring": RelationshipStatus.ACTIVE,
+    "terminated": RelationshipStatus.TERMINATED,
+    "terminating": RelationshipStatus.TERMINATED,
+}
+
+
+@dataclass
+class _Seen:
+    name: str = ""
+    domain: str = ""
+    status: str = RelationshipStatus.NONE
+    end: datetime | None = None
+    rank: int = 0
+
+
+def sync_run_start(*, region: Region, requested_by: str = "") -> tuple[SyncRun, bool]:
+    """A queued sync for the region, or the unfinished one already there; (run, created)."""
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(region=region, requested_by=requested_by), True
+    except IntegrityError:
+        run = SyncRun.objects.filter(
+            region=region, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        ).first()
+        if run is None:  # it finished between our insert and this read
+            return sync_run_start(region=region, requested_by=requested_by)
+        return run, False
+
+
+def _progress(run: SyncRun, step: str, progress: int) -> None:
+    run.step, run.progress = step, progress
+    run.save(update_fields=["step", "progress"])
+
+
+def customers_sync(*, run_id: int) -> SyncRun | None:
+    """Run a queued sync: read the partner tenant's customers and upsert them."""
+    with transaction.atomic():
+        run = (
+            SyncRun.objects.select_for_update(skip_locked=True)
+            .select_related("region")
+            .filter(
+                Q(status=SyncRun.Status.QUEUED)
+                # A run left "running" by a killed worker is taken over once it is stale.
+                | Q(status=SyncRun.Status.RUNNING, started_at__lt=timezone.now() - STALE_AFTER),
+                pk=run_id,
+            )
+            .first()
+        )
+        if run is None:  # finished already (a redelivered task) or being run right now
+            return None
+        run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    region = run.region
+    try:
+        seen = _read_customers(region, run)
+        _progress(run, "Saving customers", 90)
+        run.created, run.updated = _upsert(region, seen)
+        run.total = len(seen)
+        run.status, run.step, run.progress = SyncRun.Status.DONE, "Done", 100
+    except (MicrosoftError, IdentityError) as exc:
+        log.warning("customer sync of region %s failed: %s", region.slug, exc)
+        run.status, run.error = SyncRun.Status.FAILED, str(exc)
+    except Exception:
+        log.exception("customer sync of region %s crashed", region.slug)
+        run.status, run.error = SyncRun.Status.FAILED, "Unexpected error; see the worker log."
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
+    graph = graph_as_app(region=region)
+    seen: dict[str, _Seen] = {}
+    _progress(run, "Reading GDAP customers", 10)
+    for item in graph.iter_items(
+        "/tenantRelationships/delegatedAdminCustomers", params={"$top": 300}
+    ):
+        tid = str(item.get("tenantId") or item.get("id") or "").lower()
+        if tid:
+            seen.setdefault(tid, _Seen()).name = item.get("displayName") or ""
+    _progress(run, "Reading GDAP relationships", 35)
+    for rel in graph.iter_items(
+        "/tenantRelationships/delegatedAdminRelationships", params={"$top": 300}
+    ):
+        customer = rel.get("customer") or {}
+        tid = str(customer.get("tenantId") or "").lower()
+        if not tid:
+            continue
+        entry = seen.setdefault(tid, _Seen(name=customer.get("displayName") or ""))
+        rank = _STATUS_RANK.get(rel.get("status", ""), 0)
+        end = parse_datetime(rel["endDateTime"]) if rel.get("endDateTime") else None
+        if rank > entry.rank or (rank == entry.rank and end and (not entry.end or end > entry.end)):
+            entry.rank, entry.end = rank, end
+            entry.status = _STATUS_MAP.get(rel.get("status", ""), RelationshipStatus.NONE)
+    _progress(run, "Reading contracts", 65)
+    for contract in graph.iter_items("/contracts", params={"$top": 999}):
+        tid = str(contract.get("customerId") or "").lower()
+        if not tid:
+            continue
+        entry = seen.setdefault(tid, _Seen())
+        entry.domain = contract.get("defaultDomainName") or entry.domain
+        entry.name = entry.name or contract.get("displayName") or ""
+    return seen
+
+
+def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
+    now = timezone.now()
+    other_regions = set(
+        Customer.objects.filter(tenant_id__in=list(seen))
+        .exclude(region=region)
+        .values_list("tenant_id", flat=True)
+    )
+    if other_regions:
+        # CSP engagement is single-region: a tenant claimed by two regions is misconfiguration.
+        log.warning(
+            "%d customers of region %s belong to another region", len(other_regions), region.slug
+        )
+    existing = set(
+        str(t) for t in Customer.objects.filter(region=region).values_list("tenant_id", flat=True)
+    )
+    rows = [
+        Customer(
+            region=region,
+            tenant_id=tid,
+            name=entry.name or entry.domain or tid,
+            default_domain=entry.domain,
+            relationship_status=entry.status,
+            relationship_end_at=entry.end,
+            synced_at=now,
+        )
+        for tid, entry in seen.items()
+        if tid not in {str(t) for t in other_regions}
+    ]
+    with transaction.atomic():
+        Customer.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["tenant_id"],
+            update_fields=[
+                "name",
+                "default_domain",
+                "relationship_status",
+                "relationship_end_at",
+                "synced_at",
+            ],
+        )
+        # Customers no longer listed keep their row (history, audit) but lose the relationship.
+        Customer.objects.filter(region=region).exclude(tenant_id__in=list(seen)).update(
+            relationship_status=RelationshipStatus.NONE, synced_at=now
+        )
+    created = sum(1 for r in rows if str(r.tenant_id) not in existing)
+    return created, len(rows) - created

@@ -1,0 +1,169 @@
+"""Sign-in end to end against the simulator: MSAL auth code flow with PKCE, state and nonce."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.sessions.models import Session
+
+from accounts import tokencache
+from accounts.models import Role, User
+from audit.models import AuditEvent
+from tests.conftest import callback_path, idp_sign_in, password_of, query
+
+pytestmark = pytest.mark.django_db
+
+AGENT = "agent@contosopartners.com"
+
+
+def _start(client, username=AGENT):
+    response = client.post("/signin/", {"username": username})
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def test_the_username_domain_picks_the_region_and_its_partner_tenant(portal_client, regions):
+    auth_uri = _start(portal_client, "agent@contosopartners.eu")
+    params = query(auth_uri)
+    assert str(regions["eu"].partner_tenant_id) in auth_uri
+    assert params["client_id"] == str(regions["eu"].client_id)
+    assert params["login_hint"] == "agent@contosopartners.eu"
+    assert params["code_challenge_method"] == "S256"
+    assert params["state"] and params["nonce"] and params["code_challenge"]
+
+
+def test_an_agent_signs_in_and_is_keyed_on_tenant_and_object_id(sign_in, regions, world):
+    client = sign_in(AGENT)
+    user = User.objects.get(upn=AGENT)
+    assert user.tenant_id == regions["us"].partner_tenant_id
+    assert user.object_id is not None
+    assert user.role == Role.AGENT
+    assert user.region == regions["us"]
+    assert client.get("/customers/").status_code == 200
+    assert AuditEvent.objects.filter(action="signin", user=user).exists()
+
+
+def test_each_app_role_maps_to_its_portal_role(sign_in):
+    for name, role in [("manager", Role.MANAGER), ("admin", Role.ADMIN), ("norole", Role.NONE)]:
+        sign_in(f"{name}@contosopartners.com")
+        assert User.objects.get(upn=f"{name}@contosopartners.com").role == role
+
+
+def test_an_agent_without_a_portal_role_sees_no_access(sign_in):
+    client = sign_in("norole@contosopartners.com")
+    response = client.get("/", follow=True)
+    assert response.status_code == 403
+    assert b"no role in the CSP Portal" in response.content
+    assert client.get("/customers/").status_code == 403
+
+
+def test_signing_in_cycles_the_session_key(portal_client, world, regions):
+    portal_client.get("/signin/")
+    auth_uri = _start(portal_client)
+    before = portal_client.session.session_key
+    location = idp_sign_in(auth_uri, AGENT, password_of(world, AGENT))
+    portal_client.get(callback_path(location))
+    assert portal_client.session.session_key != before
+    assert not Session.objects.filter(session_key=before).exists()
+
+
+def test_the_session_keeps_an_encrypted_token_cache(sign_in):
+    client = sign_in(AGENT)
+    blob = client.session[tokencache.SESSION_KEY]
+    assert "eyJ" not in blob and "refresh" not in blob.lower()
+    assert "RefreshToken" in tokencache.load(client.session).serialize()
+
+
+def test_a_tampered_state_is_refused_without_a_session(portal_client, world, regions):
+    location = idp_sign_in(_start(portal_client), AGENT, password_of(world, AGENT))
+    tampered = callback_path(location).replace("state=", "state=x")
+    response = portal_client.get(tampered)
+    assert response.status_code == 400
+    assert b"did not match" in response.content
+    assert "_auth_user_id" not in portal_client.session
+
+
+def test_a_replayed_code_is_refused(portal_client, world, regions, sign_in):
+    location = idp_sign_in(_start(portal_client), AGENT, password_of(world, AGENT))
+    assert portal_client.get(callback_path(location)).status_code == 302
+    # A second sign-in in another browser, fed the first code with its own valid state.
+    other = type(portal_client)(HTTP_HOST="localhost")
+    fresh = query(idp_sign_in(_start(other), AGENT, password_of(world, AGENT)))
+    replay = f"/auth/callback/?code={query(location)['code']}&state={fresh['state']}"
+    response = other.get(replay)
+    assert response.status_code == 400
+    assert b"refused" in response.content
+    assert "_auth_user_id" not in other.session
+
+
+def test_a_wrong_pkce_verifier_is_refused(portal_client, world, regions):
+    location = idp_sign_in(_start(portal_client), AGENT, password_of(world, AGENT))
+    session = portal_client.session
+    pending = session["_auth_flow"]
+    pending["flow"]["code_verifier"] = "A" * 64
+    session["_auth_flow"] = pending
+    session.save()
+    response = portal_client.get(callback_path(location))
+    assert response.status_code == 400
+    assert b"refused" in response.content
+    assert "_auth_user_id" not in portal_client.session
+
+
+def test_an_id_token_from_another_tenant_is_refused(portal_client, world, regions):
+    # The region's partner tenant changes between the start of sign-in and the callback: the
+    # ID token's tid (the real partner tenant) is then not the region's, as with a mix-up.
+    location = idp_sign_in(_start(portal_client), AGENT, password_of(world, AGENT))
+    region = regions["us"]
+    real = region.partner_tenant_id
+    region.partner_tenant_id = "00000000-0000-4000-8000-000000000001"
+    region.login_host = region.login_host  # same host; only the expected tenant differs
+    region.save()
+    try:
+        response = portal_client.get(callback_path(location))
+    finally:
+        region.partner_tenant_id = real
+        region.save()
+    assert response.status_code == 400
+    assert "_auth_user_id" not in portal_client.session
+    assert not User.objects.filter(upn=AGENT).exists()
+
+
+def test_an_error_from_the_authority_is_shown_escaped(portal_client, regions):
+    _start(portal_client)
+    state = portal_client.session["_auth_flow"]["flow"]["state"]
+    response = portal_client.get(
+        "/auth/callback/",
+        {"error": "access_denied", "error_description": "<script>alert(1)</script>", "state": state},
+    )
+    assert response.status_code == 400
+    assert b"<script>alert(1)</script>" not in response.content
+    assert b"&lt;script&gt;" in response.content
+
+
+def test_next_survives_sign_in_only_when_it_is_a_local_path(portal_client, world, regions):
+    response = portal_client.post(
+        "/signin/", {"username": AGENT, "next": "//evil.example/customers/"}
+    )
+    location = idp_sign_in(response["Location"], AGENT, password_of(world, AGENT))
+    assert portal_client.get(callback_path(location))["Location"] == "/"
+
+    other = type(portal_client)(HTTP_HOST="localhost")
+    response = other.post("/signin/", {"username": AGENT, "next": "/customers/?q=a"})
+    location = idp_sign_in(response["Location"], AGENT, password_of(world, AGENT))
+    assert other.get(callback_path(location))["Location"] == "/customers/?q=a"
+
+
+def test_signing_out_deletes_the_session_and_its_tokens(sign_in):
+    client = sign_in(AGENT)
+    key = client.session.session_key
+    response = client.post("/signout/")
+    assert response.status_code == 200
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get("/customers/").status_code == 302
+
+
+def test_an_inactive_region_refuses_sign_in_with_a_message(portal_client, regions):
+    regions["us"].active = False
+    regions["us"].save()
+    response = portal_client.post("/signin/", {"username": AGENT})
+    assert response.status_code == 400
+    assert "switched off" in response.content.decode()

@@ -1,0 +1,111 @@
+"""Portal test fixtures: one simulator per session, regions configured from it, signed-in clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.test import Client
+
+from customers.models import Customer, RelationshipStatus
+from regions.models import Region
+from tests.simharness import Simulator
+
+HOST = "localhost"
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[Simulator]:
+    simulator = Simulator()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def world(sim: Simulator) -> Iterator[dict[str, Any]]:
+    """The simulator's seeded world; faults and state are restored after the test."""
+    yield sim.info()
+    sim.reset()
+
+
+@pytest.fixture
+def regions(world: dict[str, Any], sim: Simulator, db: None) -> dict[str, Region]:
+    call_command("configure_demo_regions", sim=sim.base_url, ca=sim.ca, stdout=None)
+    return {r.slug: r for r in Region.objects.all()}
+
+
+@pytest.fixture
+def customers(regions: dict[str, Region], world: dict[str, Any]) -> dict[str, list[Customer]]:
+    """The simulator's customers in the database, as a sync would leave them."""
+    result: dict[str, list[Customer]] = {}
+    for region in world["regions"]:
+        result[region["slug"]] = [
+            Customer.objects.create(
+                region=regions[region["slug"]],
+                tenant_id=c["tenant_id"],
+                name=c["name"],
+                default_domain=c["domain"],
+                relationship_status=RelationshipStatus.ACTIVE
+                if c.get("relationship", "active") == "active"
+                else RelationshipStatus.EXPIRED,
+            )
+            for c in region["customers"]
+        ]
+    return result
+
+
+def password_of(world: dict[str, Any], username: str) -> str:
+    return next(a["password"] for a in world["agents"] if a["username"] == username)
+
+
+def idp_sign_in(auth_uri: str, username: str, password: str) -> str:
+    """Play the agent on the simulator's sign-in page; return the redirect back to the portal."""
+    browser = requests.Session()
+    browser.trust_env = False
+    page = browser.get(auth_uri, allow_redirects=False, timeout=10)
+    if page.status_code == 302:
+        return page.headers["Location"]
+    assert page.status_code == 200, page.text[:500]
+    answer = browser.post(
+        auth_uri,
+        data={"login": username, "passwd": password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, answer.text[:500]
+    return answer.headers["Location"]
+
+
+def callback_path(location: str) -> str:
+    parts = urlsplit(location)
+    assert parts.path == "/auth/callback/", location
+    return f"{parts.path}?{parts.query}"
+
+
+def query(location: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(location).query))
+
+
+@pytest.fixture
+def portal_client() -> Client:
+    return Client(HTTP_HOST=HOST)
+
+
+@pytest.fixture
+def sign_in(regions: dict[str, Region], world: dict[str, Any]) -> Callable[..., Client]:
+    """Sign a username in through the whole flow (portal → simulator → callback)."""
+
+    def _sign_in(username: str, client: Client | None = None) -> Client:
+        client = client or Client(HTTP_HOST=HOST)
+        start = client.post("/signin/", {"username": username})
+        assert start.status_code == 302, start.content[:500]
+        location = idp_sign_in(start["Location"], username, password_of(world, username))
+        done = client.get(callback_path(location))
+        assert done.status_code == 302, done.content[:1000]
+        return client
+
+    return _sign_in
