@@ -1,5 +1,6 @@
 """Response headers that every page carries: CSP and no-store for signed-in pages."""
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -24,4 +25,17 @@ class SecurityHeadersMiddleware:
         if user is not None and user.is_authenticated:
             # Pages show customer data: never let a shared proxy or the back button keep them.
             response["Cache-Control"] = "no-store"
+        return response
+
+
+class ServerTimingMiddleware:
+    """`Server-Timing: app;dur=<ms>` on every response: what benchmarks and browsers read."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         return response
