@@ -1,0 +1,152 @@
+"""The /_sim/ control API: the seeded world, faults, reset, the request log, invitations.
+
+Local use only: it hands out client secrets and passwords.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from simulator.faults import FaultConfigError
+
+if TYPE_CHECKING:
+    from simulator.context import SimContext
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _error(message: str, status: int = 400) -> Response:
+    return _json({"error": message}, status)
+
+
+def info(ctx: SimContext, request: Request) -> Response:
+    world, endpoints = ctx.world, ctx.endpoints
+    regions = []
+    for region in world.regions:
+        app = region.app
+        regions.append(
+            {
+                "slug": region.slug,
+                "name": region.name,
+                "partner_name": region.partner_name,
+                "partner_tenant_id": region.partner_tenant_id,
+                "partner_domain": region.partner_domain,
+                "app": {
+                    "client_id": app.client_id,
+                    "client_secret": app.client_secret,
+                    "display_name": app.display_name,
+                    "sp_object_id": app.sp_object_id,
+                },
+                "customers": [
+                    {
+                        "tenant_id": t.id,
+                        "domain": t.domain,
+                        "name": t.name,
+                        "region": t.region,
+                        "country": t.country,
+                        "relationship": t.relationship_status,
+                        "users": t.users,
+                        "devices": t.devices,
+                        "big": t.big,
+                    }
+                    for t in world.customers_of(region.partner_tenant_id)
+                ],
+            }
+        )
+    agents = [
+        {
+            "username": a.username,
+            "password": a.password,
+            "roles": list(a.roles),
+            "region": world.tenants[a.tenant_id].region,
+            "display_name": a.display_name,
+            "object_id": a.object_id,
+        }
+        for a in world.agents.values()
+    ]
+    body = {
+        "endpoints": {
+            "login": endpoints.login,
+            "graph": endpoints.graph,
+            "partner_center": endpoints.partner_center,
+            "browser_login": endpoints.browser,
+        },
+        "ca": endpoints.ca,
+        "seed": world.seed,
+        "regions": regions,
+        "agents": agents,
+    }
+    return _json(body)
+
+
+def faults(ctx: SimContext, request: Request) -> Response:
+    if request.method == "POST":
+        try:
+            changes = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError:
+            return _error("The body must be a JSON object.")
+        if not isinstance(changes, dict):
+            return _error("The body must be a JSON object.")
+        tenant_id = changes.pop("tenant", None)
+        if tenant_id is not None:
+            tenant = ctx.world.find_tenant(str(tenant_id))
+            if tenant is None:
+                return _error(f"Unknown tenant {tenant_id}.", 404)
+            tenant_id = tenant.id
+        try:
+            ctx.faults.update(changes, tenant_id)
+        except FaultConfigError as exc:
+            return _error(str(exc))
+    return _json(ctx.faults.snapshot())
+
+
+def reset(ctx: SimContext, request: Request) -> Response:
+    ctx.reset()
+    return _json({"reset": True, "seed": ctx.world.seed})
+
+
+def requests_log(ctx: SimContext, request: Request) -> Response:
+    return _json(ctx.log.snapshot())
+
+
+def accept_invitation(ctx: SimContext, request: Request, tenant: str) -> Response:
+    found = ctx.world.find_tenant(tenant)
+    if found is None or found.kind != "customer":
+        return _error(f"Unknown customer tenant {tenant}.", 404)
+    now = ctx.now()
+    updated = ctx.world.accept_invitation(found.id, now)
+    return _json(
+        {
+            "tenant_id": updated.id,
+            "relationship": updated.relationship_status,
+            "propagated_at": updated.propagated_at,
+            "propagates_in": max(0.0, (updated.propagated_at or now) - now),
+        }
+    )
+
+
+def ca(ctx: SimContext, request: Request) -> Response:
+    """The CA certificate, so a client can fetch what to trust."""
+    return Response(Path(ctx.endpoints.ca).read_bytes(), content_type="application/x-pem-file")
+
+
+def url_rules() -> list[Rule]:
+    return [
+        Rule("/_sim/", endpoint=info, methods=["GET"]),
+        Rule("/_sim/ca.pem", endpoint=ca, methods=["GET"]),
+        Rule("/_sim/faults", endpoint=faults, methods=["GET", "POST"]),
+        Rule("/_sim/reset", endpoint=reset, methods=["POST"]),
+        Rule("/_sim/requests", endpoint=requests_log, methods=["GET"]),
+        Rule(
+            "/_sim/customers/<tenant>/accept-invitation",
+            endpoint=accept_invitation,
+            methods=["POST"],
+        ),
+    ]

@@ -1,0 +1,230 @@
+"""Injected faults: latency, jitter, random 5xx, throttling, propagation, token lifetime.
+
+Every setting has a global value and optional per-tenant overrides; `get(name, tenant_id)`
+answers the effective value for one tenant.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulator.context import SeedConfig
+
+PROPAGATION_MODES = ("aadsts", "no_roles")
+
+_DEFAULTS: dict[str, Any] = {
+    "latency_ms": 0,
+    "jitter_ms": 0,
+    "throttle": None,  # {"limit": n, "window": seconds} per app+tenant, or None
+    "error_rate": 0.0,
+    "propagation_delay": 180.0,
+    "propagation_mode": "aadsts",
+    "token_lifetime": 3599,
+    "interaction_required": False,
+}
+
+
+class FaultConfigError(ValueError):
+    """A POST /_sim/faults body the simulator cannot apply; the message says which key."""
+
+
+def parse_throttle(spec: str | None) -> dict[str, float] | None:
+    """`LIMIT/WINDOW` (e.g. `100/10`) from the command line."""
+    if not spec:
+        return None
+    limit, _, window = spec.partition("/")
+    return _check_throttle({"limit": limit, "window": window or 1})
+
+
+def _check_throttle(value: Any) -> dict[str, float] | None:
+    if value is None:
+        return None
+    try:
+        limit, window = int(value["limit"]), float(value["window"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FaultConfigError('throttle must be {"limit": n, "window": seconds}.') from exc
+    if limit < 1 or window <= 0:
+        raise FaultConfigError("throttle limit must be >= 1 and window > 0.")
+    return {"limit": limit, "window": window}
+
+
+def _non_negative_int(value: Any) -> int:
+    number = int(value)
+    if number < 0 or isinstance(value, bool):
+        raise ValueError
+    return number
+
+
+def _positive_int(value: Any) -> int:
+    number = _non_negative_int(value)
+    if number < 1:
+        raise ValueError
+    return number
+
+
+def _non_negative_float(value: Any) -> float:
+    number = float(value)
+    if number < 0 or isinstance(value, bool):
+        raise ValueError
+    return number
+
+
+def _rate(value: Any) -> float:
+    number = _non_negative_float(value)
+    if number > 1:
+        raise ValueError
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def _mode(value: Any) -> str:
+    if value not in PROPAGATION_MODES:
+        raise ValueError
+    return str(value)
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "latency_ms": _non_negative_int,
+    "jitter_ms": _non_negative_int,
+    "throttle": _check_throttle,
+    "error_rate": _rate,
+    "propagation_delay": _non_negative_float,
+    "propagation_mode": _mode,
+    "token_lifetime": _positive_int,
+    "interaction_required": _flag,
+}
+
+
+def _validate_name(name: str) -> None:
+    if name not in _VALIDATORS:
+        raise FaultConfigError(f"Unknown fault setting {name!r}.")
+
+
+def _validate(name: str, value: Any) -> Any:
+    _validate_name(name)
+    try:
+        return _VALIDATORS[name](value)
+    except (TypeError, ValueError) as exc:
+        raise FaultConfigError(f"Invalid value for {name}: {value!r}.") from exc
+
+
+class Faults:
+    """Fault settings plus the throttle windows they drive; thread-safe."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._global = dict(settings)
+        self._tenants: dict[str, dict[str, Any]] = {}
+        self._windows: dict[tuple[str, str, str], deque[float]] = {}
+        self._random = random.Random()
+
+    @classmethod
+    def from_config(cls, config: SeedConfig) -> Faults:
+        return cls(cls._seed_settings(config))
+
+    @staticmethod
+    def _seed_settings(config: SeedConfig) -> dict[str, Any]:
+        return dict(
+            _DEFAULTS,
+            latency_ms=config.latency_ms,
+            propagation_delay=float(config.propagation_delay),
+            throttle=parse_throttle(config.throttle),
+        )
+
+    def reset(self, config: SeedConfig) -> None:
+        with self._lock:
+            self._global = self._seed_settings(config)
+            self._tenants.clear()
+            self._windows.clear()
+
+    def update(self, changes: dict[str, Any], tenant_id: str | None = None) -> None:
+        """Apply a POST /_sim/faults body.
+
+        Per tenant, a null value removes that tenant's override (the global value applies
+        again). Globally, `"throttle": null` turns throttling off.
+        """
+        removed = {name for name, value in changes.items() if tenant_id and value is None}
+        for name in removed:
+            _validate_name(name)
+        cleaned = {
+            name: _validate(name, value) for name, value in changes.items() if name not in removed
+        }
+        with self._lock:
+            if tenant_id is None:
+                self._global.update(cleaned)
+                return
+            overrides = self._tenants.setdefault(tenant_id, {})
+            overrides.update(cleaned)
+            for name in removed:
+                overrides.pop(name, None)
+            if not overrides:
+                del self._tenants[tenant_id]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "global": dict(self._global),
+                "tenants": {tid: dict(values) for tid, values in self._tenants.items()},
+            }
+
+    def get(self, name: str, tenant_id: str | None = None) -> Any:
+        with self._lock:
+            if tenant_id is not None:
+                overrides = self._tenants.get(tenant_id)
+                if overrides is not None and name in overrides:
+                    return overrides[name]
+            return self._global[name]
+
+    def propagation_delay(self, tenant_id: str | None = None) -> float:
+        return float(self.get("propagation_delay", tenant_id))
+
+    def propagation_mode(self, tenant_id: str | None = None) -> str:
+        return str(self.get("propagation_mode", tenant_id))
+
+    def token_lifetime(self, tenant_id: str | None = None) -> int:
+        return int(self.get("token_lifetime", tenant_id))
+
+    def interaction_required(self, tenant_id: str | None = None) -> bool:
+        return bool(self.get("interaction_required", tenant_id))
+
+    def delay_seconds(self, tenant_id: str | None = None) -> float:
+        """Latency plus random jitter for one request."""
+        latency = self.get("latency_ms", tenant_id)
+        jitter = self.get("jitter_ms", tenant_id)
+        extra = self._random.uniform(0, jitter) if jitter else 0.0
+        return (latency + extra) / 1000.0
+
+    def should_fail(self, tenant_id: str | None = None) -> bool:
+        rate = self.get("error_rate", tenant_id)
+        return rate > 0 and self._random.random() < rate
+
+    def throttle(self, app_id: str, tenant_id: str, kind: str = "graph") -> float | None:
+        """Count one request in the app+tenant window; Retry-After seconds when over limit."""
+        setting = self.get("throttle", tenant_id)
+        if not setting:
+            return None
+        limit, window = setting["limit"], setting["window"]
+        now = time.monotonic()
+        key = (kind, app_id.lower(), tenant_id.lower())
+        with self._lock:
+            # Sliding window: timestamps of the accepted requests in the last `window` s.
+            stamps = self._windows.setdefault(key, deque())
+            cutoff = now - window
+            while stamps and stamps[0] <= cutoff:
+                stamps.popleft()
+            if len(stamps) >= limit:
+                return float(max(1, math.ceil(stamps[0] + window - now)))
+            stamps.append(now)
+        return None

@@ -1,0 +1,388 @@
+"""Graph entity sets of one tenant, built from the world and its generated data."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from simulator.graph.data import TenantData, TenantInfo, digest, guid_from, iso, tenant_data
+from simulator.graph.odata import Collection
+from simulator.tokens import GRAPH_APP_ID, PARTNER_CENTER_APP_ID
+
+if TYPE_CHECKING:
+    from simulator.context import SimContext
+    from simulator.world import App, Tenant, World
+
+Item = dict[str, Any]
+
+USER_DEFAULT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+)
+USER_PROPERTIES = frozenset(
+    (
+        *USER_DEFAULT,
+        "accountEnabled",
+        "department",
+        "companyName",
+        "city",
+        "country",
+        "usageLocation",
+        "userType",
+        "createdDateTime",
+        "employeeId",
+    )
+)
+USER_LIGHT = frozenset(("displayName", "givenName", "surname", "userPrincipalName", "mail"))
+GROUP_PROPERTIES = frozenset(
+    (
+        "id",
+        "displayName",
+        "description",
+        "mailNickname",
+        "mail",
+        "mailEnabled",
+        "securityEnabled",
+        "groupTypes",
+        "visibility",
+        "createdDateTime",
+        "renewedDateTime",
+        "securityIdentifier",
+    )
+)
+# GDAP role definitions a partner typically asks for (Entra built-in role template ids).
+GDAP_ROLES = (
+    "f2ef992c-3afb-46b9-b7cf-a126ee74c451",  # Global Reader
+    "3a2c62db-5318-420d-8d74-23affee5d9d5",  # Intune Administrator
+    "fe930be7-5e62-47db-91af-98c3a49a38b1",  # User Administrator
+    "729827e3-9c14-49f7-bb1b-9608f156bbb8",  # Helpdesk Administrator
+)
+
+
+def tenant_info(ctx: SimContext, tenant: Tenant) -> TenantInfo:
+    """A snapshot of what generation depends on, with "now" rounded to the day."""
+    now = datetime.fromtimestamp(ctx.now(), UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    agents = tuple(
+        _agent_user(tenant, agent)
+        for agent in ctx.world.agents.values()
+        if agent.tenant_id == tenant.id
+    )
+    return TenantInfo(
+        seed=ctx.world.seed,
+        id=tenant.id,
+        domain=tenant.domain,
+        initial_domain=tenant.initial_domain,
+        name=tenant.name,
+        kind=tenant.kind,
+        country=tenant.country,
+        created_at=tenant.created_at,
+        users=max(tenant.users, len(agents)),
+        devices=tenant.devices,
+        day=day,
+        agents=agents,
+    )
+
+
+def data_for(ctx: SimContext, tenant: Tenant) -> TenantData:
+    return tenant_data(tenant_info(ctx, tenant))
+
+
+def _agent_user(tenant: Tenant, agent: Any) -> Item:
+    titles = {"Portal.Admin": "Partner Administrator", "Portal.Manager": "Service Manager"}
+    title = next((titles[r] for r in agent.roles if r in titles), "Support Agent")
+    return {
+        "id": agent.object_id,
+        "businessPhones": [],
+        "displayName": agent.display_name,
+        "givenName": agent.given_name,
+        "jobTitle": title,
+        "mail": agent.username,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": "en-US",
+        "surname": agent.surname,
+        "userPrincipalName": agent.username,
+        "accountEnabled": True,
+        "department": "Partner Operations",
+        "companyName": tenant.name,
+        "city": None,
+        "country": tenant.country,
+        "usageLocation": tenant.country,
+        "userType": "Member",
+        "createdDateTime": iso(tenant.created_at),
+        "employeeId": None,
+    }
+
+
+def users(data: TenantData) -> Collection:
+    return Collection(
+        entity_set="users",
+        entity_type="microsoft.graph.user",
+        size=data.user_count,
+        item=data.user,
+        properties=USER_PROPERTIES,
+        light=data.user_light,
+        light_keys=USER_LIGHT,
+        default_select=USER_DEFAULT,
+        cache_key=("users", data.info.seed, data.info.id, data.info.day),
+    )
+
+
+def groups(ctx: SimContext, data: TenantData) -> Collection:
+    rows = data.groups()
+    return Collection(
+        entity_set="groups",
+        entity_type="microsoft.graph.group",
+        size=len(rows),
+        item=rows.__getitem__,
+        properties=GROUP_PROPERTIES,
+    )
+
+
+def devices(data: TenantData) -> Collection:
+    sample = data.device(0) if data.device_count else {}
+    return Collection(
+        entity_set="devices",
+        entity_type="microsoft.graph.device",
+        size=data.device_count,
+        item=data.device,
+        properties=frozenset(sample) or frozenset(("id", "displayName")),
+    )
+
+
+def organization(data: TenantData) -> Collection:
+    org = data.organization()
+    return Collection(
+        entity_set="organization",
+        entity_type="microsoft.graph.organization",
+        size=1,
+        item=lambda _i: org,
+        properties=frozenset(org),
+    )
+
+
+def managed_devices(data: TenantData) -> Collection:
+    sample = data.managed_device(0) if data.device_count else {}
+    return Collection(
+        entity_set="deviceManagement/managedDevices",
+        entity_type="microsoft.graph.managedDevice",
+        size=data.device_count,
+        item=data.managed_device,
+        properties=frozenset(sample) or frozenset(("id", "deviceName")),
+        default_top=1000,
+        max_top=1000,
+        clamp_top=True,
+        directory=False,
+        skip_supported=True,
+    )
+
+
+def compliance_policies(data: TenantData) -> Collection:
+    rows = data.compliance_policies()
+    return Collection(
+        entity_set="deviceManagement/deviceCompliancePolicies",
+        entity_type="microsoft.graph.deviceCompliancePolicy",
+        size=len(rows),
+        item=rows.__getitem__,
+        properties=frozenset(rows[0]),
+        default_top=1000,
+        max_top=1000,
+        clamp_top=True,
+        directory=False,
+        skip_supported=True,
+    )
+
+
+def rows_collection(
+    entity_set: str,
+    entity_type: str,
+    rows: list[Item],
+    *,
+    extra_properties: frozenset[str] = frozenset(),
+    **options: Any,
+) -> Collection:
+    keys: set[str] = set(extra_properties)
+    for row in rows[:5]:
+        keys |= set(row)
+    return Collection(
+        entity_set=entity_set,
+        entity_type=entity_type,
+        size=len(rows),
+        item=rows.__getitem__,
+        properties=frozenset(keys) or frozenset(("id",)),
+        **options,
+    )
+
+
+# ----- partner tenant: relationships, contracts, service principals ----------------------
+def _related_customers(world: World, tenant: Tenant) -> list[Tenant]:
+    if tenant.kind != "partner":
+        return []
+    return [t for t in world.customers_of(tenant.id) if t.relationship_status != "none"]
+
+
+def contracts(ctx: SimContext, tenant: Tenant) -> Collection:
+    world = ctx.world
+    rows = [
+        {
+            "id": guid_from(digest(world.seed, tenant.id, "contract", customer.id)),
+            "contractType": "ResellerPartner",
+            "customerId": customer.id,
+            "defaultDomainName": customer.domain,
+            "displayName": customer.name,
+        }
+        for customer in (world.customers_of(tenant.id) if tenant.kind == "partner" else [])
+    ]
+    return rows_collection("contracts", "microsoft.graph.contract", rows)
+
+
+def delegated_admin_customers(ctx: SimContext, tenant: Tenant) -> Collection:
+    # Customers with a live (not expired) relationship; the relationships list shows all.
+    rows = [
+        {"id": c.id, "tenantId": c.id, "displayName": c.name}
+        for c in _related_customers(ctx.world, tenant)
+        if c.relationship_status == "active"
+    ]
+    return rows_collection(
+        "tenantRelationships/delegatedAdminCustomers",
+        "microsoft.graph.delegatedAdminCustomer",
+        rows,
+        max_top=300,
+        directory=False,
+    )
+
+
+def _relationship_status(customer: Tenant, now: float) -> str:
+    if customer.relationship_status == "expired":
+        return "expired"
+    if customer.propagated_at is None or customer.propagated_at > now:
+        return "activating"  # approved but not yet effective in the customer tenant
+    return "active"
+
+
+def delegated_admin_relationships(ctx: SimContext, tenant: Tenant) -> Collection:
+    world, now = ctx.world, ctx.now()
+    rows = []
+    for customer in _related_customers(world, tenant):
+        raw = digest(world.seed, tenant.id, "gdap", customer.id)
+        end = customer.relationship_end or datetime.fromtimestamp(now, UTC)
+        created = end - timedelta(days=730)
+        rows.append(
+            {
+                "id": f"{guid_from(raw)}-{guid_from(raw[16:])}",
+                "displayName": f"GDAP {customer.name}"[:50],
+                "duration": "P730D",
+                "customer": {"tenantId": customer.id, "displayName": customer.name},
+                "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in GDAP_ROLES]},
+                "status": _relationship_status(customer, now),
+                "autoExtendDuration": "P180D",
+                "createdDateTime": iso(created - timedelta(hours=2)),
+                "lastModifiedDateTime": iso(created),
+                "activatedDateTime": iso(created),
+                "endDateTime": iso(end),
+            }
+        )
+    return rows_collection(
+        "tenantRelationships/delegatedAdminRelationships",
+        "microsoft.graph.delegatedAdminRelationship",
+        rows,
+        max_top=300,
+        directory=False,
+    )
+
+
+def partner_app(world: World, tenant: Tenant) -> App | None:
+    """The partner-managed app registered in this (partner) tenant."""
+    region = next((r for r in world.regions if r.partner_tenant_id == tenant.id), None)
+    return region.app if region else None
+
+
+def _sp(object_id: str, app_id: str, name: str, owner: str | None) -> Item:
+    return {
+        "id": object_id,
+        "appId": app_id,
+        "displayName": name,
+        "appDisplayName": name,
+        "servicePrincipalType": "Application",
+        "accountEnabled": True,
+        "appOwnerOrganizationId": owner,
+        "servicePrincipalNames": [app_id],
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+    }
+
+
+MICROSOFT_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+
+
+def service_principals(ctx: SimContext, tenant: Tenant) -> Collection:
+    world = ctx.world
+    rows = [
+        _sp(
+            guid_from(digest(world.seed, tenant.id, "sp", GRAPH_APP_ID)),
+            GRAPH_APP_ID,
+            "Microsoft Graph",
+            MICROSOFT_TENANT,
+        ),
+        _sp(
+            guid_from(digest(world.seed, tenant.id, "sp", PARTNER_CENTER_APP_ID)),
+            PARTNER_CENTER_APP_ID,
+            "Microsoft Partner Center",
+            MICROSOFT_TENANT,
+        ),
+    ]
+    app = partner_app(world, tenant)
+    if app is not None:
+        rows.append(_sp(app.sp_object_id, app.client_id, app.display_name, app.home_tenant_id))
+    elif tenant.partner_tenant_id:
+        # In a customer tenant the partner's app appears once preconsent reached it.
+        region = next(
+            (r for r in world.regions if r.partner_tenant_id == tenant.partner_tenant_id), None
+        )
+        if region and world.app_access(region.app, tenant.id, ctx.now()):
+            app = region.app
+            oid = str(guid_from(digest(world.seed, tenant.id, "sp", app.client_id)))
+            rows.append(_sp(oid, app.client_id, app.display_name, app.home_tenant_id))
+    return rows_collection("servicePrincipals", "microsoft.graph.servicePrincipal", rows)
+
+
+# ----- group membership added through POST /groups/{id}/members/$ref ---------------------
+class _AddedMembers:
+    """Members added at run time; forgotten when /_sim/reset builds a new world."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._world: weakref.ref[Any] | None = None
+        self._members: dict[tuple[str, str], list[str]] = {}
+
+    def _for(self, world: World) -> dict[tuple[str, str], list[str]]:
+        if self._world is None or self._world() is not world:
+            self._world = weakref.ref(world)
+            self._members = {}
+        return self._members
+
+    def get(self, world: World, tenant_id: str, group_id: str) -> list[str]:
+        with self._lock:
+            return list(self._for(world).get((tenant_id, group_id), ()))
+
+    def add(self, world: World, tenant_id: str, group_id: str, object_id: str) -> bool:
+        with self._lock:
+            members = self._for(world).setdefault((tenant_id, group_id), [])
+            if object_id in members:
+                return False
+            members.append(object_id)
+            return True
+
+
+ADDED_MEMBERS = _AddedMembers()

@@ -1,0 +1,109 @@
+"""Graph error bodies and the response headers every Graph answer carries.
+
+Reference: https://learn.microsoft.com/graph/errors
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"  # noqa: E501
+
+
+class GraphError(Exception):
+    """Raised by handlers; the route wrapper renders it as a Graph error response."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+
+
+def request_ids(request: Request) -> tuple[str, str]:
+    """(request-id, client-request-id): Graph echoes the client's id or reuses its own."""
+    ids = request.environ.get("sim.graph_ids")
+    if ids is None:
+        request_id = str(uuid.uuid4())
+        ids = (request_id, request.headers.get("client-request-id") or request_id)
+        request.environ["sim.graph_ids"] = ids
+    return ids
+
+
+def graph_headers(request: Request) -> dict[str, str]:
+    request_id, client_request_id = request_ids(request)
+    return {
+        "request-id": request_id,
+        "client-request-id": client_request_id,
+        "OData-Version": "4.0",
+        "Cache-Control": "no-cache",
+    }
+
+
+def json_response(
+    request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(body),
+        status=status,
+        headers={**graph_headers(request), **(headers or {})},
+        content_type=JSON_TYPE,
+    )
+
+
+def error_body(request: Request, code: str, message: str) -> dict[str, Any]:
+    request_id, client_request_id = request_ids(request)
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
+
+
+def error_response(request: Request, error: GraphError) -> Response:
+    return json_response(
+        request, error_body(request, error.code, error.message), error.status, error.headers
+    )
+
+
+def bad_request(message: str, code: str = "Request_BadRequest") -> GraphError:
+    return GraphError(400, code, message)
+
+
+def not_found(what: str) -> GraphError:
+    return GraphError(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{what}' does not exist or one of its queried reference-property objects "
+        "are not present.",
+    )
+
+
+def forbidden() -> GraphError:
+    return GraphError(
+        403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+    )
+
+
+def throttled(retry_after: float) -> GraphError:
+    seconds = str(max(1, math.ceil(retry_after)))
+    return GraphError(
+        429,
+        "TooManyRequests",
+        "Too many requests were sent for this application and tenant. Retry after "
+        f"{seconds} seconds.",
+        {"Retry-After": seconds},
+    )

@@ -1,0 +1,102 @@
+"""Intune handlers under /deviceManagement: managed devices, compliance policies, summaries.
+
+Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-manageddevice
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Request, Response
+
+from simulator.graph import auth, entities
+from simulator.graph.errors import not_found
+from simulator.graph.responses import collection_response, entity_response, object_response
+
+if TYPE_CHECKING:
+    from simulator.context import SimContext
+
+
+def managed_devices(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.MANAGED_DEVICES)
+    coll = entities.managed_devices(entities.data_for(ctx, caller.tenant))
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def managed_device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.MANAGED_DEVICES)
+    data = entities.data_for(ctx, caller.tenant)
+    coll = entities.managed_devices(data)
+    for i in range(coll.size):
+        row = coll.item(i)
+        if row["id"] == device_id.lower():
+            return entity_response(ctx, request, version, coll, row)
+    raise not_found(device_id)
+
+
+def compliance_policies(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.DEVICE_CONFIGURATION)
+    coll = entities.compliance_policies(entities.data_for(ctx, caller.tenant))
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def compliance_state_summary(ctx: SimContext, request: Request, *, version: str) -> Response:
+    """Counts that add up to the managed devices' complianceState values."""
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.DEVICE_CONFIGURATION)
+    counts = entities.data_for(ctx, caller.tenant).compliance_counts()
+    body = {
+        "id": "deviceCompliancePolicyDeviceStateSummary",
+        "inGracePeriodCount": counts["inGracePeriod"],
+        "configManagerCount": counts["configManager"],
+        "unknownDeviceCount": counts["unknown"],
+        "notApplicableDeviceCount": 0,
+        "compliantDeviceCount": counts["compliant"],
+        "remediatedDeviceCount": 0,
+        "nonCompliantDeviceCount": counts["noncompliant"],
+        "errorDeviceCount": counts["error"],
+        "conflictDeviceCount": counts["conflict"],
+    }
+    fragment = "deviceManagement/deviceCompliancePolicyDeviceStateSummary/$entity"
+    return object_response(ctx, request, version, fragment, body)
+
+
+def managed_device_overview(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.MANAGED_DEVICES)
+    data = entities.data_for(ctx, caller.tenant)
+    os_counts, states = data.os_counts(), data.compliance_counts()
+    body = {
+        "id": "managedDeviceOverview",
+        "enrolledDeviceCount": data.device_count,
+        "mdmEnrolledCount": data.device_count - states["configManager"],
+        "dualEnrolledDeviceCount": states["configManager"],
+        "deviceOperatingSystemSummary": {
+            "androidCount": os_counts["Android"],
+            "iosCount": os_counts["iOS"],
+            "macOSCount": os_counts["macOS"],
+            "windowsMobileCount": 0,
+            "windowsCount": os_counts["Windows"],
+            "unknownCount": 0,
+            "androidDedicatedCount": 0,
+            "androidDeviceAdminCount": 0,
+            "androidFullyManagedCount": 0,
+            "androidWorkProfileCount": os_counts["Android"],
+            "androidCorporateWorkProfileCount": 0,
+            "configMgrDeviceCount": states["configManager"],
+        },
+        "deviceExchangeAccessStateSummary": {
+            "allowedDeviceCount": 0,
+            "blockedDeviceCount": 0,
+            "quarantinedDeviceCount": 0,
+            "unknownDeviceCount": 0,
+            "unavailableDeviceCount": data.device_count,
+        },
+        "lastModifiedDateTime": data.info.day.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return object_response(
+        ctx, request, version, "deviceManagement/managedDeviceOverview/$entity", body
+    )

@@ -1,0 +1,250 @@
+"""Directory handlers: organization, users, groups (+ members, $ref), devices, partner-only sets.
+
+Every handler is `handler(ctx, request, *, version, **values) -> Response`; GraphError is
+turned into a Graph error body by routes.graph_endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from simulator.graph import auth, entities
+from simulator.graph.errors import GraphError, bad_request, graph_headers, not_found
+from simulator.graph.responses import collection_response, count_response, entity_response
+
+if TYPE_CHECKING:
+    from simulator.context import SimContext
+
+
+def organization(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.ORGANIZATION)
+    coll = entities.organization(entities.data_for(ctx, caller.tenant))
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def users(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.USERS)
+    coll = entities.users(entities.data_for(ctx, caller.tenant))
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def users_count(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.USERS)
+    return count_response(ctx, request, entities.users(entities.data_for(ctx, caller.tenant)))
+
+
+def me(ctx: SimContext, request: Request, *, version: str) -> Response:
+    """The signed-in agent, in its own tenant (an agent is no user of its customers)."""
+    caller = auth.authenticate(ctx, request)
+    if caller.agent is None:
+        raise bad_request(
+            "/me request is only valid with delegated authentication flow.", code="BadRequest"
+        )
+    data = entities.data_for(ctx, caller.tenant)
+    index = data.user_index(caller.agent.object_id)
+    if index is None:
+        raise not_found(caller.agent.object_id)
+    return entity_response(ctx, request, version, entities.users(data), data.user(index))
+
+
+def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.USERS)
+    data = entities.data_for(ctx, caller.tenant)
+    index = data.user_index(key)
+    if index is None:
+        raise not_found(key)
+    return entity_response(ctx, request, version, entities.users(data), data.user(index))
+
+
+def groups(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.GROUPS)
+    coll = entities.groups(ctx, entities.data_for(ctx, caller.tenant))
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def groups_count(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.GROUPS)
+    return count_response(ctx, request, entities.groups(ctx, entities.data_for(ctx, caller.tenant)))
+
+
+def _find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[int, dict[str, Any]]:
+    rows = entities.data_for(ctx, caller.tenant).groups()
+    for index, row in enumerate(rows):
+        if row["id"] == group_id.lower():
+            return index, row
+    raise not_found(group_id)
+
+
+def group(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.GROUPS)
+    _, row = _find_group(ctx, caller, group_id)
+    coll = entities.groups(ctx, entities.data_for(ctx, caller.tenant))
+    return entity_response(ctx, request, version, coll, row)
+
+
+def _member_user(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@odata.type": "#microsoft.graph.user",
+        **{k: row.get(k) for k in entities.USER_DEFAULT},
+    }
+
+
+def _members(ctx: SimContext, caller: auth.Caller, index: int, row: dict[str, Any]) -> list:
+    world, tenant = ctx.world, caller.tenant
+    data = entities.data_for(ctx, tenant)
+    members = [_member_user(data.user(i)) for i in data.group_member_indexes(index)]
+    if tenant.kind == "partner":
+        # Partner role groups: agents with any portal role are admin agents, the plain
+        # agents are also helpdesk agents; the app's SP is in AdminAgents once preconsented.
+        name = row["displayName"]
+        for agent in ctx.world.agents.values():
+            if agent.tenant_id != tenant.id or not agent.roles:
+                continue
+            if name == "AdminAgents" or (
+                name == "HelpdeskAgents" and "Portal.Agent" in agent.roles
+            ):
+                members.append(_directory_object(ctx, caller, agent.object_id))
+        app = entities.partner_app(world, tenant)
+        if name == "AdminAgents" and app is not None and app.preconsented:
+            members.append(_member_sp(ctx, caller, app.sp_object_id))
+    known = {m["id"] for m in members}
+    for object_id in entities.ADDED_MEMBERS.get(world, tenant.id, row["id"]):
+        if object_id not in known:
+            members.append(_directory_object(ctx, caller, object_id))
+    return members
+
+
+def _member_sp(ctx: SimContext, caller: auth.Caller, object_id: str) -> dict[str, Any]:
+    coll = entities.service_principals(ctx, caller.tenant)
+    for i in range(coll.size):
+        sp = coll.item(i)
+        if sp["id"] == object_id:
+            return {"@odata.type": "#microsoft.graph.servicePrincipal", **sp}
+    return {"@odata.type": "#microsoft.graph.directoryObject", "id": object_id}
+
+
+def _directory_object(ctx: SimContext, caller: auth.Caller, object_id: str) -> dict[str, Any]:
+    data = entities.data_for(ctx, caller.tenant)
+    index = data.user_index(object_id)
+    if index is not None:
+        return _member_user(data.user(index))
+    return _member_sp(ctx, caller, object_id)
+
+
+def group_members(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.GROUPS)
+    index, row = _find_group(ctx, caller, group_id)
+    rows = _members(ctx, caller, index, row)
+    coll = entities.rows_collection(
+        "directoryObjects",
+        "microsoft.graph.directoryObject",
+        rows,
+        extra_properties=entities.USER_PROPERTIES | {"appId", "servicePrincipalType"},
+    )
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def add_group_member(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
+    """POST /groups/{id}/members/$ref: 204, or 400 when the object already is a member."""
+    caller = auth.authenticate(ctx, request)
+    caller.require_write(auth.GROUP_MEMBER_WRITE)
+    index, row = _find_group(ctx, caller, group_id)
+    try:
+        body = json.loads(request.get_data(as_text=True) or "{}")
+        reference = str(body["@odata.id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise bad_request(
+            'The request body must be {"@odata.id": "…/directoryObjects/{id}"}.'
+        ) from exc
+    object_id = reference.rstrip("/").rsplit("/", 1)[-1].lower()
+    existing = {m["id"] for m in _members(ctx, caller, index, row)}
+    if object_id in existing:
+        raise bad_request(
+            "One or more added object references already exist for the following modified "
+            "properties: 'members'."
+        )
+    member = _directory_object(ctx, caller, object_id)
+    if member["@odata.type"] == "#microsoft.graph.directoryObject":
+        raise not_found(object_id)
+    app = entities.partner_app(ctx.world, caller.tenant)
+    if app is not None and object_id == app.sp_object_id and row["displayName"] == "AdminAgents":
+        # The app's service principal in AdminAgents is what preconsents it in customers.
+        app.preconsented = True
+    else:
+        entities.ADDED_MEMBERS.add(ctx.world, caller.tenant.id, row["id"], object_id)
+    return Response(status=204, headers=graph_headers(request))
+
+
+def devices(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.DEVICES)
+    coll = entities.devices(entities.data_for(ctx, caller.tenant))
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.DEVICES)
+    coll = entities.devices(entities.data_for(ctx, caller.tenant))
+    for i in range(coll.size):
+        row = coll.item(i)
+        if row["id"] == device_id.lower():
+            return entity_response(ctx, request, version, coll, row)
+    raise not_found(device_id)
+
+
+def contracts(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.CONTRACTS)
+    coll = entities.contracts(ctx, caller.tenant)
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def delegated_admin_customers(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.RELATIONSHIPS)
+    coll = entities.delegated_admin_customers(ctx, caller.tenant)
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def delegated_admin_relationships(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.RELATIONSHIPS)
+    coll = entities.delegated_admin_relationships(ctx, caller.tenant)
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def service_principals(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.APPLICATIONS)
+    coll = entities.service_principals(ctx, caller.tenant)
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def service_principal(ctx: SimContext, request: Request, *, version: str, sp_id: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.APPLICATIONS)
+    coll = entities.service_principals(ctx, caller.tenant)
+    for i in range(coll.size):
+        row = coll.item(i)
+        if row["id"] == sp_id.lower():
+            return entity_response(ctx, request, version, coll, row)
+    raise not_found(sp_id)
+
+
+def unknown_segment(ctx: SimContext, request: Request, *, version: str, rest: str) -> Response:
+    """What Graph answers for a path it does not serve (here: one the simulator lacks)."""
+    raise GraphError(
+        400, "BadRequest", f"Resource not found for the segment '{rest.split('/', 1)[0]}'."
+    )

@@ -1,0 +1,99 @@
+"""URL rules of the Graph part: /graph/{v1.0|beta}/… mapped to handlers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from simulator.graph import intune, resources
+from simulator.graph.errors import GraphError, error_response
+
+if TYPE_CHECKING:
+    from simulator.context import SimContext
+
+PREFIX = '/graph/<any("v1.0", "beta"):version>'
+GraphHandler = Callable[..., Response]
+
+
+def graph_endpoint(handler: GraphHandler) -> Callable[..., Response]:
+    """Adapt a Graph handler to the simulator's signature and render GraphError bodies."""
+
+    @functools.wraps(handler)
+    def endpoint(ctx: SimContext, request: Request, version: str, **values: Any) -> Response:
+        try:
+            return handler(ctx, request, version=version, **values)
+        except GraphError as exc:
+            return error_response(request, exc)
+
+    return endpoint
+
+
+# (path after the version, handler, methods)
+RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
+    ("/organization", resources.organization, ("GET",)),
+    ("/me", resources.me, ("GET",)),
+    ("/users", resources.users, ("GET",)),
+    ("/users/$count", resources.users_count, ("GET",)),
+    ("/users/<key>", resources.user, ("GET",)),
+    ("/groups", resources.groups, ("GET",)),
+    ("/groups/$count", resources.groups_count, ("GET",)),
+    ("/groups/<group_id>", resources.group, ("GET",)),
+    ("/groups/<group_id>/members", resources.group_members, ("GET",)),
+    ("/groups/<group_id>/members/$ref", resources.add_group_member, ("POST",)),
+    ("/devices", resources.devices, ("GET",)),
+    ("/devices/<device_id>", resources.device, ("GET",)),
+    ("/contracts", resources.contracts, ("GET",)),
+    (
+        "/tenantRelationships/delegatedAdminCustomers",
+        resources.delegated_admin_customers,
+        ("GET",),
+    ),
+    (
+        "/tenantRelationships/delegatedAdminRelationships",
+        resources.delegated_admin_relationships,
+        ("GET",),
+    ),
+    ("/servicePrincipals", resources.service_principals, ("GET",)),
+    ("/servicePrincipals/<sp_id>", resources.service_principal, ("GET",)),
+    ("/deviceManagement/managedDevices", intune.managed_devices, ("GET",)),
+    ("/deviceManagement/managedDevices/<device_id>", intune.managed_device, ("GET",)),
+    ("/deviceManagement/deviceCompliancePolicies", intune.compliance_policies, ("GET",)),
+    (
+        "/deviceManagement/deviceCompliancePolicyDeviceStateSummary",
+        intune.compliance_state_summary,
+        ("GET",),
+    ),
+    ("/deviceManagement/managedDeviceOverview", intune.managed_device_overview, ("GET",)),
+    # Anything else under the version: Graph's 400 rather than the simulator's generic 404.
+    ("/<path:rest>", resources.unknown_segment, ("GET", "POST", "PATCH", "PUT", "DELETE")),
+)
+
+
+def resource_rules() -> list[Rule]:
+    return [
+        Rule(PREFIX + path, endpoint=graph_endpoint(handler), methods=list(methods))
+        for path, handler, methods in RESOURCE_ROUTES
+    ]
+
+
+@functools.cache
+def resource_map() -> Map:
+    """The Graph resource rules without $batch, for dispatching the requests inside a batch."""
+    from simulator.graph import setup_resources
+
+    extra = [r for r in setup_resources.url_rules() if r.rule.startswith("/graph/")]
+    return Map([*resource_rules(), *extra], strict_slashes=False)
+
+
+def url_rules() -> list[Rule]:
+    from simulator.graph import batch, setup_resources
+
+    return [
+        *resource_rules(),
+        *setup_resources.url_rules(),
+        Rule(PREFIX + "/$batch", endpoint=graph_endpoint(batch.batch), methods=["POST"]),
+    ]

@@ -1,0 +1,52 @@
+"""Monotonic request counters and a bounded log of recent requests (GET /_sim/requests)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from typing import Any
+
+# Kinds that always appear in the counters, so a client can read them without .get().
+KINDS = ("token", "graph", "partnercenter", "discovery", "authorize")
+MAX_ENTRIES = 5000
+
+
+def kind_of(path: str) -> str:
+    """The log kind of a request path (see docs/simulator-internals.md)."""
+    if path.startswith("/_sim/") or path == "/_sim":
+        return "control"
+    if path.startswith("/graph/"):
+        return "graph"
+    if path.startswith("/partnercenter/"):
+        return "partnercenter"
+    if path.endswith("/token"):
+        return "token"
+    if path.endswith("/openid-configuration") or path.endswith("/keys"):
+        return "discovery"
+    if path.endswith("/authorize"):
+        return "authorize"
+    return "other"
+
+
+class RequestLog:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._lock = threading.Lock()
+        self._counters: Counter[str] = Counter()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
+
+    def record(self, *, method: str, path: str, tenant: str | None, status: int, kind: str) -> None:
+        entry = {"method": method, "path": path, "tenant": tenant, "status": status, "kind": kind}
+        with self._lock:
+            self._counters[kind] += 1
+            self._entries.append(entry)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            counters = dict.fromkeys(KINDS, 0)
+            counters.update(self._counters)
+            return {"counters": counters, "requests": list(self._entries)}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counters.clear()
+            self._entries.clear()

@@ -1,0 +1,162 @@
+"""Customer pages against the simulator: data, paging, round trips, and Microsoft's errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+AGENT = "agent@contosopartners.com"
+
+
+def _counters(sim):
+    counters = sim.requests()["counters"]
+    return {"token": counters.get("token", 0), "graph": counters.get("graph", 0)}
+
+
+def _delta(before, after):
+    return {k: after[k] - before[k] for k in before}
+
+
+def _customer(world, customers, slug="us", relationship="active"):
+    info = next(
+        c
+        for r in world["regions"]
+        if r["slug"] == slug
+        for c in r["customers"]
+        if c["relationship"] == relationship and not c.get("big")
+    )
+    return info, next(c for c in customers[slug] if str(c.tenant_id) == info["tenant_id"])
+
+
+def test_the_overview_shows_the_organization_and_counts(sign_in, world, customers):
+    info, customer = _customer(world, customers)
+    body = sign_in(AGENT).get(f"/customers/{customer.tenant_id}/").content.decode()
+    assert info["domain"] in body
+    users = re.search(r'data-testid="count-users">(\d+)<', body)
+    assert users and int(users.group(1)) == info["users"]
+    assert re.search(r'data-testid="count-managed">(\d+)<', body)
+
+
+def test_a_cold_overview_costs_one_token_and_one_graph_request_and_a_warm_one_no_token(
+    sim, sign_in, world, customers
+):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    before = _counters(sim)
+    assert client.get(f"/customers/{customer.tenant_id}/").status_code == 200
+    assert _delta(before, _counters(sim)) == {"token": 1, "graph": 1}
+    before = _counters(sim)
+    assert client.get(f"/customers/{customer.tenant_id}/").status_code == 200
+    assert _delta(before, _counters(sim)) == {"token": 0, "graph": 1}
+
+
+def test_users_page_pages_with_a_skiptoken_carried_in_our_url(sign_in, world, customers):
+    info, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    first = client.get(f"/customers/{customer.tenant_id}/users/").content.decode()
+    link = re.search(r'data-testid="next-page" href="\?page=([^"]+)"', first)
+    if info["users"] <= 25:
+        assert link is None
+        return
+    assert link, "a next-page link"
+    second = client.get(f"/customers/{customer.tenant_id}/users/?page={link.group(1)}")
+    assert second.status_code == 200
+    first_names = set(re.findall(r'<td class="fw-semibold">([^<]+)</td>', first))
+    second_names = set(re.findall(r'<td class="fw-semibold">([^<]+)</td>', second.content.decode()))
+    assert second_names and not first_names & second_names
+
+
+def test_a_tampered_page_token_is_a_clear_400(sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    response = sign_in(AGENT).get(f"/customers/{customer.tenant_id}/users/", {"page": "<script>\n"})
+    assert response.status_code == 400
+    assert "not valid any more" in response.content.decode()
+
+
+def test_users_can_be_searched(sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    first = client.get(f"/customers/{customer.tenant_id}/users/").content.decode()
+    name = re.findall(r'<td class="fw-semibold">([^<]+)</td>', first)[0]
+    term = name.split()[0]
+    found = client.get(f"/customers/{customer.tenant_id}/users/", {"q": term}).content.decode()
+    names = re.findall(r'<td class="fw-semibold">([^<]+)</td>', found)
+    assert names and all(term.lower() in n.lower() for n in names)
+
+
+def test_groups_list_links_to_members(sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    groups = client.get(f"/customers/{customer.tenant_id}/groups/").content.decode()
+    link = re.search(rf'href="(/customers/{customer.tenant_id}/groups/[0-9a-f-]+/)"', groups)
+    assert link
+    detail = client.get(link.group(1))
+    assert detail.status_code == 200
+    assert 'data-testid="member-table"' in detail.content.decode()
+
+
+def test_devices_page_lists_entra_devices(sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    body = sign_in(AGENT).get(f"/customers/{customer.tenant_id}/devices/").content.decode()
+    assert 'data-testid="device-table"' in body
+    assert re.search(r"Windows|iOS|Android|macOS", body)
+
+
+def test_managed_devices_filter_by_compliance_state(sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    body = (
+        sign_in(AGENT)
+        .get(f"/customers/{customer.tenant_id}/managed-devices/", {"compliance": "noncompliant"})
+        .content.decode()
+    )
+    table = body.split('data-testid="managed-table"')[1]
+    assert "Compliant</span>" not in table
+    assert "Noncompliant" in table or "No managed device matches" in table
+
+
+def test_a_customer_without_a_relationship_gets_a_clear_403(sign_in, world, customers):
+    _, customer = _customer(world, customers, relationship="expired")
+    response = sign_in(AGENT).get(f"/customers/{customer.tenant_id}/users/")
+    assert response.status_code == 403
+    assert "no active admin relationship" in response.content.decode() or (
+        "would not issue a token" in response.content.decode()
+    )
+
+
+def test_throttling_says_when_to_try_again(sim, sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    assert client.get(f"/customers/{customer.tenant_id}/users/").status_code == 200
+    sim.faults(throttle={"limit": 1, "window": 60})
+    client.get(f"/customers/{customer.tenant_id}/users/")
+    response = client.get(f"/customers/{customer.tenant_id}/users/")
+    assert response.status_code == 429
+    assert re.search(r"try again in \d+ s", response.content.decode())
+
+
+def test_server_errors_from_graph_become_a_message_not_a_stack_trace(
+    sim, sign_in, world, customers
+):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    assert client.get(f"/customers/{customer.tenant_id}/").status_code == 200
+    sim.faults(error_rate=1.0)
+    response = client.get(f"/customers/{customer.tenant_id}/users/")
+    assert response.status_code == 502
+    body = response.content.decode()
+    assert "unavailable right now" in body and "Traceback" not in body
+
+
+def test_every_customer_page_view_is_audited(sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    client.get(f"/customers/{customer.tenant_id}/devices/")
+    event = AuditEvent.objects.get(action="customer.devices")
+    assert str(event.tenant_id) == str(customer.tenant_id)
+    assert event.actor == AGENT
+    assert "eyJ" not in str(event.detail)
