@@ -10,6 +10,7 @@ import math
 import random
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ _DEFAULTS: dict[str, Any] = {
     "propagation_mode": "aadsts",
     "token_lifetime": 3599,
     "interaction_required": False,
+    # A mis-issued ID token: this tid instead of the tenant's own, to test a relying party's
+    # tid check (the token endpoint of a confused or hostile authority).
+    "id_token_tid": None,
 }
 
 
@@ -89,6 +93,12 @@ def _flag(value: Any) -> bool:
     return value
 
 
+def _tenant_id_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(uuid.UUID(str(value)))
+
+
 def _mode(value: Any) -> str:
     if value not in PROPAGATION_MODES:
         raise ValueError
@@ -104,6 +114,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "propagation_mode": _mode,
     "token_lifetime": _positive_int,
     "interaction_required": _flag,
+    "id_token_tid": _tenant_id_or_none,
 }
 
 

@@ -357,7 +357,7 @@ def _id_token(
         "name": agent.display_name,
         "oid": agent.object_id,
         "sub": _pairwise_sub(agent.object_id, app.client_id),
-        "tid": tenant.id,
+        "tid": ctx.faults.get("id_token_tid", tenant.id) or tenant.id,
         "uti": b64url(secrets.token_bytes(16)),
     }
     if v1:

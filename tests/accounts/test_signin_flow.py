@@ -108,23 +108,17 @@ def test_a_wrong_pkce_verifier_is_refused(portal_client, world, regions):
     assert "_auth_user_id" not in portal_client.session
 
 
-def test_an_id_token_from_another_tenant_is_refused(portal_client, world, regions):
-    # The region's partner tenant changes between the start of sign-in and the callback: the
-    # ID token's tid (the real partner tenant) is then not the region's, as with a mix-up.
+def test_an_id_token_from_another_tenant_is_refused(sim, portal_client, world, regions):
+    # The authority mis-issues the ID token with the EU partner tenant's tid.
+    us, eu = regions["us"], regions["eu"]
+    sim.faults(tenant=str(us.partner_tenant_id), id_token_tid=str(eu.partner_tenant_id))
     location = idp_sign_in(_start(portal_client), AGENT, password_of(world, AGENT))
-    region = regions["us"]
-    real = region.partner_tenant_id
-    region.partner_tenant_id = "00000000-0000-4000-8000-000000000001"
-    region.login_host = region.login_host  # same host; only the expected tenant differs
-    region.save()
-    try:
-        response = portal_client.get(callback_path(location))
-    finally:
-        region.partner_tenant_id = real
-        region.save()
+    response = portal_client.get(callback_path(location))
     assert response.status_code == 400
+    assert "does not belong to the United States partner tenant" in response.content.decode()
     assert "_auth_user_id" not in portal_client.session
     assert not User.objects.filter(upn=AGENT).exists()
+    assert AuditEvent.objects.filter(action="signin.rejected").exists()
 
 
 def test_an_error_from_the_authority_is_shown_escaped(portal_client, regions):
@@ -132,7 +126,11 @@ def test_an_error_from_the_authority_is_shown_escaped(portal_client, regions):
     state = portal_client.session["_auth_flow"]["flow"]["state"]
     response = portal_client.get(
         "/auth/callback/",
-        {"error": "access_denied", "error_description": "<script>alert(1)</script>", "state": state},
+        {
+            "error": "access_denied",
+            "error_description": "<script>alert(1)</script>",
+            "state": state,
+        },
     )
     assert response.status_code == 400
     assert b"<script>alert(1)</script>" not in response.content

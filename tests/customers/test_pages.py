@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.management import call_command
 
 from audit.models import AuditEvent
+from customers.models import Customer
+from regions.models import Region
+from tests.conftest import callback_path, idp_sign_in, password_of
+from tests.simharness import Simulator
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +165,51 @@ def test_every_customer_page_view_is_audited(sign_in, world, customers):
     assert str(event.tenant_id) == str(customer.tenant_id)
     assert event.actor == AGENT
     assert "eyJ" not in str(event.detail)
+
+
+def test_a_tenant_that_needs_interaction_sends_the_agent_through_its_authorize_and_back(
+    sim, sign_in, world, customers
+):
+    _, customer = _customer(world, customers)
+    tid = str(customer.tenant_id)
+    client = sign_in(AGENT)
+    sim.faults(tenant=tid, interaction_required=True)
+    response = client.get(f"/customers/{tid}/users/?q=a")
+    assert response.status_code == 302
+    assert f"/{tid}/oauth2/v2.0/authorize" in response["Location"]
+    location = idp_sign_in(response["Location"], AGENT, password_of(world, AGENT))
+    back = client.get(callback_path(location))
+    assert back.status_code == 302
+    assert back["Location"] == f"/customers/{tid}/users/?q=a"
+    before = sim.requests()["counters"].get("token", 0)
+    assert client.get(back["Location"]).status_code == 200
+    assert sim.requests()["counters"].get("token", 0) == before
+
+
+def test_the_first_users_page_of_a_100k_user_tenant_is_one_graph_request(db, portal_client):
+    with Simulator("--big-tenant-users", "100000", "--customers", "2") as big_sim:
+        info = big_sim.info()
+        call_command("configure_demo_regions", sim=big_sim.base_url, ca=big_sim.ca, stdout=None)
+        us = next(r for r in info["regions"] if r["slug"] == "us")
+        big = next(c for c in us["customers"] if c["big"])
+        assert big["users"] == 100_000
+        Customer.objects.create(
+            region=Region.objects.get(slug="us"),
+            tenant_id=big["tenant_id"],
+            name=big["name"],
+            default_domain=big["domain"],
+            relationship_status="active",
+        )
+        client = portal_client
+        start = client.post("/signin/", {"username": AGENT})
+        location = idp_sign_in(start["Location"], AGENT, password_of(info, AGENT))
+        client.get(callback_path(location))
+        client.get(f"/customers/{big['tenant_id']}/users/")  # cold: token + graph
+        before = big_sim.requests()["counters"]
+        response = client.get(f"/customers/{big['tenant_id']}/users/")
+        after = big_sim.requests()["counters"]
+        assert response.status_code == 200
+        assert after.get("graph", 0) - before.get("graph", 0) == 1
+        assert after.get("token", 0) - before.get("token", 0) == 0
+        assert "100000 in all" in response.content.decode()
+        assert 'data-testid="next-page"' in response.content.decode()
