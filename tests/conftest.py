@@ -1,4 +1,4 @@
-"""Portal test fixtures: one simulator per session, regions configured from it, signed-in clients."""
+"""Portal test fixtures: one simulator per session, regions from it, signed-in clients."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ HOST = "localhost"
 
 @pytest.fixture(scope="session")
 def sim() -> Iterator[Simulator]:
-    simulator = Simulator()
+    # More users than one page (25) so paging shows; devices across every compliance state.
+    simulator = Simulator("--users", "60", "--devices", "40")
     yield simulator
     simulator.stop()
 
@@ -109,3 +110,87 @@ def sign_in(regions: dict[str, Region], world: dict[str, Any]) -> Callable[..., 
         return client
 
     return _sign_in
+
+
+@pytest.fixture(scope="session")
+def celery_queue() -> str:
+    """A queue of our own, so parallel runs sharing Redis never take each other's tasks."""
+    import os
+
+    from django.conf import settings
+
+    name = f"portal-test-{os.getpid()}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = name
+    from portal.celery import app
+
+    app.conf.task_default_queue = name
+    return name
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    django_db_setup: None, django_db_blocker: Any, celery_queue: str, sim: Simulator
+) -> Iterator[Any]:
+    """A real `celery worker` process on Redis, using the test database."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    root = Path(__file__).resolve().parents[1]
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_QUEUE": celery_queue,
+    }
+    log = open(root / "artifacts" / "celery-worker.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "-Q",
+            celery_queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from portal.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=1) or []
+        if replies:
+            break
+        if process.poll() is not None:
+            raise RuntimeError("The Celery worker exited; see artifacts/celery-worker.log")
+    else:
+        process.kill()
+        raise RuntimeError("The Celery worker did not answer within 60 s")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

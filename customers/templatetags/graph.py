@@ -1,0 +1,19 @@
+"""Template filters for values as Microsoft Graph returns them."""
+
+from datetime import datetime
+
+from django import template
+from django.utils.dateparse import parse_datetime
+
+register = template.Library()
+
+
+@register.filter
+def graph_datetime(value: object) -> datetime | object:
+    """An ISO 8601 timestamp from Graph as a datetime (for |date and |timesince); else as is."""
+    if isinstance(value, str) and value:
+        parsed = parse_datetime(value)
+        if parsed is not None and parsed.year > 1:  # Graph uses 0001-01-01 for "never"
+            return parsed
+        return ""
+    return value
