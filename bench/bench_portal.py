@@ -79,6 +79,7 @@ def main() -> dict:
         env = portal_env(DB)
         fresh_database(DB)
         manage(env, "migrate", "--noinput")
+        manage(env, "collectstatic", "--noinput", "-v", "0")
         manage(env, "configure_demo_regions", "--sim", sim.base_url, "--ca", sim.ca)
         _seed_customers(env, info, extra=5000 - len(info["regions"][0]["customers"]))
         us = next(r for r in info["regions"] if r["slug"] == "us")
