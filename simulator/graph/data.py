@@ -24,7 +24,7 @@ Item = dict[str, Any]
 
 # Collections up to this size are generated once per tenant and kept (cheap, and filters
 # over them are then plain list scans); bigger ones stay lazy.
-MATERIALIZE_LIMIT = 5000
+MATERIALIZE_LIMIT = 2000
 NEVER = "9999-12-31T23:59:59Z"
 
 

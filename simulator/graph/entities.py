@@ -140,7 +140,7 @@ def users(data: TenantData) -> Collection:
     )
 
 
-def groups(ctx: SimContext, data: TenantData) -> Collection:
+def groups(data: TenantData) -> Collection:
     rows = data.groups()
     return Collection(
         entity_set="groups",

@@ -107,3 +107,11 @@ def throttled(retry_after: float) -> GraphError:
         f"{seconds} seconds.",
         {"Retry-After": seconds},
     )
+
+
+class ODataError(Exception):
+    """A query Graph would refuse; rendered as a Graph error body with this code and status."""
+
+    def __init__(self, message: str, code: str = "Request_BadRequest", status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.code, self.status = message, code, status

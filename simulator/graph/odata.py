@@ -1,4 +1,4 @@
-"""OData query options as Graph understands them: parsing, evaluation and paging.
+"""OData query options as Graph understands them: parsing, validation and paging.
 
 Reference: https://learn.microsoft.com/graph/query-parameters
 Reference: https://learn.microsoft.com/graph/aad-advanced-queries
@@ -9,306 +9,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.graph.errors import ODataError
+from simulator.graph.filters import (
+    Node,
+    evaluate,
+    filter_operators,
+    filter_properties,
+    parse_filter,
+    parse_search,
+    search_matches,
+)
+
 Item = dict[str, Any]
-Node = tuple[Any, ...]
 
 EVENTUAL_MESSAGE = (
     "{what} requires the ConsistencyLevel header set to 'eventual'. "
     "Add the header 'ConsistencyLevel: eventual' and retry."
 )
-
-
-class ODataError(Exception):
-    """A query Graph would refuse; rendered as a Graph error body with this code and status."""
-
-    def __init__(self, message: str, code: str = "Request_BadRequest", status: int = 400) -> None:
-        super().__init__(message)
-        self.message, self.code, self.status = message, code, status
-
-
-# ----- $filter --------------------------------------------------------------------------
-_TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),:/])"
-    r"|(?P<word>[A-Za-z_@$][\w.@$-]*)|(?P<num>[-+]?[0-9][0-9A-Za-z:.+\-]*))"
-)
-_COMPARE = {"eq", "ne", "gt", "ge", "lt", "le"}
-_FUNCTIONS = {"startswith", "endswith", "contains"}
-
-
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    tokens, pos, text = [], 0, text.strip()
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise ODataError(f"Invalid filter clause: syntax error at position {pos} in '{text}'.")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    return tokens
-
-
-def _literal(kind: str, raw: str) -> Any:
-    if kind == "str":
-        return raw[1:-1].replace("''", "'")
-    if kind == "word":
-        lowered = raw.lower()
-        if lowered in ("true", "false"):
-            return lowered == "true"
-        if lowered == "null":
-            return None
-    if kind == "num":
-        try:
-            return float(raw) if "." in raw and ":" not in raw else int(raw)
-        except ValueError:
-            return raw  # a date or datetime: compared as an ISO string
-    raise ODataError(f"Invalid filter clause: '{raw}' is not a literal value.")
-
-
-class _FilterParser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
-
-    def peek(self, offset: int = 0) -> tuple[str, str] | None:
-        index = self.pos + offset
-        return self.tokens[index] if index < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> tuple[str, str]:
-        token = self.peek()
-        if token is None or (expected is not None and token[1].lower() != expected):
-            want = f"'{expected}'" if expected else "more input"
-            raise ODataError(f"Invalid filter clause: expected {want}.")
-        self.pos += 1
-        return token
-
-    def keyword(self, *words: str) -> str | None:
-        token = self.peek()
-        if token and token[0] == "word" and token[1].lower() in words:
-            self.pos += 1
-            return token[1].lower()
-        return None
-
-    def parse(self) -> Node:
-        node = self.or_expr()
-        if self.peek() is not None:
-            raise ODataError(f"Invalid filter clause: unexpected '{self.peek()[1]}'.")  # type: ignore[index]
-        return node
-
-    def or_expr(self) -> Node:
-        node = self.and_expr()
-        while self.keyword("or"):
-            node = ("or", node, self.and_expr())
-        return node
-
-    def and_expr(self) -> Node:
-        node = self.unary()
-        while self.keyword("and"):
-            node = ("and", node, self.unary())
-        return node
-
-    def unary(self) -> Node:
-        if self.keyword("not"):
-            return ("not", self.unary())
-        token = self.peek()
-        if token and token[1] == "(":
-            self.take("(")
-            node = self.or_expr()
-            self.take(")")
-            return node
-        if token and token[0] == "word" and token[1].lower() in _FUNCTIONS:
-            nxt = self.peek(1)
-            if nxt and nxt[1] == "(":
-                return self.function()
-        return self.comparison()
-
-    def function(self) -> Node:
-        name = self.take()[1].lower()
-        self.take("(")
-        path = self.path()
-        self.take(",")
-        kind, raw = self.take()
-        self.take(")")
-        return ("func", name, path, _literal(kind, raw))
-
-    def path(self) -> tuple[str, ...]:
-        kind, raw = self.take()
-        if kind != "word":
-            raise ODataError(f"Invalid filter clause: '{raw}' is not a property.")
-        parts = [raw]
-        while self.peek() and self.peek()[1] == "/":  # type: ignore[index]
-            nxt = self.peek(1)
-            if nxt and nxt[1].lower() == "any":
-                break
-            self.take("/")
-            parts.append(self.take()[1])
-        return tuple(parts)
-
-    def comparison(self) -> Node:
-        path = self.path()
-        token = self.peek()
-        if token and token[1] == "/":
-            return self.any_lambda(path)
-        op = self.keyword(*_COMPARE)
-        if op is None:
-            got = token[1] if token else "end of input"
-            raise ODataError(f"Invalid filter clause: expected an operator, got '{got}'.")
-        kind, raw = self.take()
-        return ("cmp", op, path, _literal(kind, raw))
-
-    def any_lambda(self, path: tuple[str, ...]) -> Node:
-        # Only the form Graph documents for collections of strings: groupTypes/any(c:c eq 'x')
-        self.take("/")
-        self.take("any")
-        self.take("(")
-        var = self.take()[1]
-        self.take(":")
-        if self.take()[1] != var:
-            raise ODataError("Invalid filter clause: lambda variable mismatch.")
-        op = self.keyword(*_COMPARE)
-        if op not in ("eq", "ne"):
-            raise ODataError("Invalid filter clause: only eq and ne are supported in any().")
-        kind, raw = self.take()
-        self.take(")")
-        return ("any", op, path, _literal(kind, raw))
-
-
-def parse_filter(text: str) -> Node:
-    return _FilterParser(text).parse()
-
-
-def filter_properties(node: Node) -> set[str]:
-    if node[0] in ("and", "or"):
-        return filter_properties(node[1]) | filter_properties(node[2])
-    if node[0] == "not":
-        return filter_properties(node[1])
-    return {node[2][0]}
-
-
-def filter_operators(node: Node) -> set[str]:
-    if node[0] in ("and", "or"):
-        return {node[0]} | filter_operators(node[1]) | filter_operators(node[2])
-    if node[0] == "not":
-        return {"not"} | filter_operators(node[1])
-    return {node[1]}
-
-
-def _resolve(item: Item, path: tuple[str, ...]) -> Any:
-    value: Any = item
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _norm(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
-
-
-def _compare(op: str, left: Any, right: Any) -> bool:
-    left, right = _norm(left), _norm(right)
-    if op == "eq":
-        return left == right
-    if op == "ne":
-        return left != right
-    if left is None or right is None:
-        return False
-    try:
-        if op == "gt":
-            return left > right
-        if op == "ge":
-            return left >= right
-        if op == "lt":
-            return left < right
-        return left <= right
-    except TypeError:
-        return False
-
-
-def evaluate(node: Node, item: Item) -> bool:
-    kind = node[0]
-    if kind == "and":
-        return evaluate(node[1], item) and evaluate(node[2], item)
-    if kind == "or":
-        return evaluate(node[1], item) or evaluate(node[2], item)
-    if kind == "not":
-        return not evaluate(node[1], item)
-    _, op, path, literal = node
-    value = _resolve(item, path)
-    if kind == "cmp":
-        return _compare(op, value, literal)
-    if kind == "any":
-        values = value if isinstance(value, list) else []
-        hits = [_compare("eq", v, literal) for v in values]
-        return any(hits) if op == "eq" else not all(hits) if hits else False
-    if not isinstance(value, str) or not isinstance(literal, str):
-        return False
-    value, literal = value.casefold(), literal.casefold()
-    if op == "startswith":
-        return value.startswith(literal)
-    if op == "endswith":
-        return value.endswith(literal)
-    return literal in value
-
-
-# ----- $search --------------------------------------------------------------------------
-_SEARCH_TOKEN = re.compile(r'\s*(?:"(?P<clause>[^"]*)"|(?P<op>AND|OR)\b)')
-_WORD_SPLIT = re.compile(r"[^\w]+")
-
-
-def parse_search(text: str) -> list[list[tuple[str, str]]]:
-    """`"displayName:jo" OR "mail:jo"` -> OR of AND groups of (property, term)."""
-    groups: list[list[tuple[str, str]]] = [[]]
-    pos, text, expect_clause = 0, text.strip(), True
-    while pos < len(text):
-        match = _SEARCH_TOKEN.match(text, pos)
-        if not match or match.end() == pos:
-            raise ODataError(
-                f"Syntax error: character '{text[pos]}' is not valid at position {pos} "
-                f"in '{text}'. Quote each clause, e.g. \"displayName:jo\"."
-            )
-        pos = match.end()
-        if match.group("op"):
-            if expect_clause:
-                raise ODataError(f"Syntax error: unexpected '{match.group('op')}' in '{text}'.")
-            if match.group("op") == "OR":
-                groups.append([])
-            expect_clause = True
-            continue
-        prop, sep, term = match.group("clause").partition(":")
-        if not sep or not prop.strip() or not term.strip():
-            raise ODataError(
-                f"Syntax error: '{match.group('clause')}' must be \"property:term\", "
-                'e.g. "displayName:jo".'
-            )
-        groups[-1].append((prop.strip(), term.strip()))
-        expect_clause = False
-    if expect_clause:
-        raise ODataError(f"Syntax error: '{text}' is not a valid $search expression.")
-    return groups
-
-
-def _search_match(value: Any, term: str) -> bool:
-    # Graph tokenizes the property and matches each term word as a word prefix.
-    if not isinstance(value, str):
-        return False
-    words = [w for w in _WORD_SPLIT.split(value.casefold()) if w]
-    return all(
-        any(word.startswith(part) for word in words)
-        for part in _WORD_SPLIT.split(term.casefold())
-        if part
-    )
-
-
-def search_matches(groups: list[list[tuple[str, str]]], item: Item) -> bool:
-    return any(all(_search_match(item.get(p), t) for p, t in group) for group in groups)
 
 
 # ----- query options --------------------------------------------------------------------
@@ -538,20 +261,23 @@ def run_query(coll: Collection, opts: QueryOptions, *, eventual: bool, position:
 
     picked: list[int] = []
     nxt: int | None = None
-    # Scan from the page start; stop at the first match past the page (it starts the next
-    # page) unless the caller asked for the total, which needs the whole scan.
-    for pos in range(position, len(order)):
+    total = 0
+    # One pass: the page starts at `position`; the first match past it starts the next page.
+    # Without $count the scan stops there; with it, it runs over everything to count.
+    for pos in range(0 if want_count else position, len(order)):
         i = order[pos]
         if not matches(i):
             continue
+        total += 1
+        if pos < position:
+            continue
         if len(picked) < size:
             picked.append(i)
-        else:
+        elif nxt is None:
             nxt = pos
-            break
-    count = None
-    if want_count:
-        count = sum(1 for pos in range(len(order)) if matches(order[pos]))
+            if not want_count:
+                break
+    count = total if want_count else None
     items = [project(coll, coll.item(i), opts.select) for i in picked]
     return Page(items, nxt, count)
 

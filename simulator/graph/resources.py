@@ -66,14 +66,14 @@ def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Respon
 def groups(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS)
-    coll = entities.groups(ctx, entities.data_for(ctx, caller.tenant))
+    coll = entities.groups(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def groups_count(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS)
-    return count_response(ctx, request, entities.groups(ctx, entities.data_for(ctx, caller.tenant)))
+    return count_response(ctx, request, entities.groups(entities.data_for(ctx, caller.tenant)))
 
 
 def _find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[int, dict[str, Any]]:
@@ -88,7 +88,7 @@ def group(ctx: SimContext, request: Request, *, version: str, group_id: str) -> 
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS)
     _, row = _find_group(ctx, caller, group_id)
-    coll = entities.groups(ctx, entities.data_for(ctx, caller.tenant))
+    coll = entities.groups(entities.data_for(ctx, caller.tenant))
     return entity_response(ctx, request, version, coll, row)
 
 

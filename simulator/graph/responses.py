@@ -8,11 +8,10 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph.errors import GraphError, json_response
+from simulator.graph.errors import GraphError, ODataError, json_response
 from simulator.graph.odata import (
     EVENTUAL_MESSAGE,
     Collection,
-    ODataError,
     count_only,
     decode_skiptoken,
     encode_skiptoken,

@@ -7,6 +7,8 @@
 - DELETE /groups/{id}/members/{objectId}/$ref: remove a member (undoes preconsent).
 - POST /_sim/regions/{slug}/revoke-preconsent and POST /_sim/regions/{slug}/app
   ({"multi_tenant": bool, "preconsented": bool}): test controls for the same state.
+- POST /_sim/regions/{slug}/app/certificates ({"certificate": PEM}): upload a certificate to
+  the app registration, for certificate credentials (client assertions).
 
 Reference: https://learn.microsoft.com/en-us/graph/api/application-list
 Reference: https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-memberof
@@ -20,6 +22,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -63,6 +67,7 @@ def _application_rows(ctx: SimContext, tenant: Tenant) -> list[dict[str, Any]]:
             "publisherDomain": tenant.domain,
             "createdDateTime": iso(created),
             "identifierUris": [],
+            "keyCredentials": _key_credentials(app),
             "tags": [],
         }
     ]
@@ -201,6 +206,46 @@ def app_settings(ctx: SimContext, request: Request, slug: str) -> Response:
     return _control_json(_app_state(app))
 
 
+def app_certificates(ctx: SimContext, request: Request, slug: str) -> Response:
+    """Upload a certificate to the region's app registration ("Certificates & secrets"), so
+    a client may authenticate with it; GET lists the registered SHA-1 thumbprints."""
+    app = _region_app(ctx, slug)
+    if app is None:
+        return _control_json({"error": f"Unknown region {slug}."}, 404)
+    if request.method == "POST":
+        try:
+            pem = str(json.loads(request.get_data(as_text=True) or "{}")["certificate"])
+            x509.load_pem_x509_certificate(pem.encode())
+        except (ValueError, KeyError, TypeError):
+            return _control_json(
+                {"error": 'Send {"certificate": "-----BEGIN CERTIFICATE-----…"}.'}, 400
+            )
+        if _thumbprint(pem) not in {_thumbprint(c) for c in app.certificates}:
+            app.certificates.append(pem)
+    return _control_json({"thumbprints": [_thumbprint(c) for c in app.certificates]})
+
+
+def _thumbprint(pem: str) -> str:
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Entra's thumbprint
+
+
+def _key_credentials(app: App) -> list[dict[str, Any]]:
+    credentials = []
+    for pem in getattr(app, "certificates", ()):
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        credentials.append(
+            {
+                "customKeyIdentifier": _thumbprint(pem),
+                "type": "AsymmetricX509Cert",
+                "usage": "Verify",
+                "startDateTime": iso(cert.not_valid_before_utc),
+                "endDateTime": iso(cert.not_valid_after_utc),
+            }
+        )
+    return credentials
+
+
 def url_rules() -> list[Rule]:
     return [
         Rule(f"{_V}/applications", endpoint=_graph(applications), methods=["GET"]),
@@ -219,4 +264,9 @@ def url_rules() -> list[Rule]:
             "/_sim/regions/<slug>/revoke-preconsent", endpoint=revoke_preconsent, methods=["POST"]
         ),
         Rule("/_sim/regions/<slug>/app", endpoint=app_settings, methods=["GET", "POST"]),
+        Rule(
+            "/_sim/regions/<slug>/app/certificates",
+            endpoint=app_certificates,
+            methods=["GET", "POST"],
+        ),
     ]

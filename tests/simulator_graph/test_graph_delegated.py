@@ -1,0 +1,104 @@
+"""Delegated (agent) tokens from MSAL's real auth code flow, used against Graph."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import msal
+import pytest
+import requests
+
+from .conftest import GRAPH, SimClient, graph_error
+
+AGENT = "agent@contosopartners.com"
+SCOPES = [f"{GRAPH}/.default"]
+REDIRECT_URI = "http://127.0.0.1:8000/auth/callback/"
+
+
+def msal_app(cloud: SimClient, tenant: str, cache: msal.TokenCache):
+    app = cloud.us["app"]
+    return msal.ConfidentialClientApplication(
+        app["client_id"],
+        client_credential=app["client_secret"],
+        authority=f"{cloud.sim.base_url}/{tenant}",
+        instance_discovery=False,
+        http_client=cloud.sim.new_session(),
+        token_cache=cache,
+    )
+
+
+def sign_in(cloud: SimClient, username: str) -> msal.SerializableTokenCache:
+    """Sign an agent in at the partner tenant through the simulator's sign-in form."""
+    cache = msal.SerializableTokenCache()
+    app = msal_app(cloud, cloud.us["partner_tenant_id"], cache)
+    flow = app.initiate_auth_code_flow(SCOPES, redirect_uri=REDIRECT_URI, login_hint=username)
+    password = next(a["password"] for a in cloud.info["agents"] if a["username"] == username)
+    browser = requests.Session()
+    browser.trust_env = False
+    assert browser.get(flow["auth_uri"], timeout=10).status_code == 200
+    answer = browser.post(
+        flow["auth_uri"],
+        data={"login": username, "passwd": password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    query = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
+    assert "access_token" in app.acquire_token_by_auth_code_flow(flow, query)
+    return cache
+
+
+@pytest.fixture
+def signed_in(cloud: SimClient) -> msal.SerializableTokenCache:
+    return sign_in(cloud, AGENT)
+
+
+def customer_token(
+    cloud: SimClient, cache: msal.TokenCache, tenant: str, username: str = AGENT
+) -> str:
+    app = msal_app(cloud, tenant, cache)
+    result = app.acquire_token_silent_with_error(SCOPES, account=app.get_accounts(username)[0])
+    assert result and "access_token" in result, result
+    return result["access_token"]
+
+
+def test_an_agent_reads_an_active_customers_users(cloud, signed_in):
+    customer = cloud.customer()
+    token = customer_token(cloud, signed_in, customer["tenant_id"])
+    body = cloud.get("/v1.0/users?$top=5", token).json()
+    assert len(body["value"]) == 5
+    assert cloud.sim.requests()["requests"][-1]["tenant"] == customer["tenant_id"]
+
+
+def test_an_agent_is_denied_at_the_customer_with_an_expired_relationship(cloud, signed_in):
+    token = customer_token(cloud, signed_in, cloud.customer("expired")["tenant_id"])
+    response = cloud.get("/v1.0/users", token)
+    assert response.status_code == 403
+    assert graph_error(response)["code"] == "Authorization_RequestDenied"
+
+
+def test_an_agent_reads_the_partners_own_relationships(cloud, signed_in):
+    token = customer_token(cloud, signed_in, cloud.us["partner_tenant_id"])
+    path = "/v1.0/tenantRelationships/delegatedAdminRelationships"
+    assert len(cloud.get(path, token).json()["value"]) == len(cloud.us["customers"])
+
+
+def test_me_is_the_signed_in_agent_in_its_own_tenant(cloud, signed_in):
+    token = customer_token(cloud, signed_in, cloud.us["partner_tenant_id"])
+    me = cloud.get("/v1.0/me", token).json()
+    assert me["userPrincipalName"] == AGENT
+    app_token = cloud.token(cloud.us["partner_tenant_id"])
+    assert cloud.get("/v1.0/me", app_token).status_code == 400
+
+
+def test_a_partner_admin_may_add_admin_agents_but_a_plain_agent_may_not(cloud, signed_in):
+    partner = cloud.us["partner_tenant_id"]
+    admin = "admin@contosopartners.com"
+    admin_token = customer_token(cloud, sign_in(cloud, admin), partner, admin)
+    agent_token = customer_token(cloud, signed_in, partner)
+    groups = cloud.get("/v1.0/groups?$filter=displayName eq 'AdminAgents'", admin_token).json()
+    group = groups["value"][0]["id"]
+    norole = cloud.get("/v1.0/users/norole@contosopartners.com", admin_token).json()
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{norole['id']}"}
+    path = f"/v1.0/groups/{group}/members/$ref"
+    assert cloud.post(path, agent_token, ref).status_code == 403
+    assert cloud.post(path, admin_token, ref).status_code == 204
