@@ -1,6 +1,5 @@
 """Idle and absolute session timeouts for signed-in users."""
 
-import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -8,10 +7,9 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
+from accounts import sessionclock
 from accounts.services import signout
 
-_AUTH_AT = "_auth_at"
-_SEEN_AT = "_seen_at"
 # Touching the session on every request would write to the database each time.
 _TOUCH_EVERY = 60
 
@@ -22,10 +20,10 @@ class SessionTimeoutMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            now = time.time()
+            now = sessionclock.now()
             session = request.session
-            auth_at = session.setdefault(_AUTH_AT, now)
-            seen_at = session.get(_SEEN_AT, now)
+            auth_at = session.setdefault(sessionclock.AUTH_AT, now)
+            seen_at = session.get(sessionclock.SEEN_AT, now)
             idle = now - seen_at > settings.SESSION_IDLE_TIMEOUT
             expired = now - auth_at > settings.SESSION_ABSOLUTE_TIMEOUT
             if idle or expired:
@@ -37,6 +35,6 @@ class SessionTimeoutMiddleware:
                     else "Your sign-in has expired. Please sign in again.",
                 )
                 return redirect_to_login(request.get_full_path())
-            if now - seen_at > _TOUCH_EVERY or _SEEN_AT not in session:
-                session[_SEEN_AT] = now
+            if now - seen_at > _TOUCH_EVERY or sessionclock.SEEN_AT not in session:
+                session[sessionclock.SEEN_AT] = now
         return self.get_response(request)

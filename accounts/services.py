@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts import tokencache
+from accounts import sessionclock, tokencache
 from accounts.identity import region_app
 from accounts.models import User, role_from_claims
 from accounts.tokens import HOME_ACCOUNT_KEY
@@ -59,7 +59,7 @@ def signin_start(*, request: HttpRequest, username: str, next_url: str | None) -
     if region.secret_expired:
         raise SignInError(
             f"The app credential of region {region.name} has expired, so nobody in that region "
-            "can sign in. Ask your portal admin to add a new client secret."
+            "can sign in. Ask your portal admin to renew its client secret or certificate."
         )
     try:
         app = region_app(region)
@@ -132,6 +132,7 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
         )
     user = _upsert_user(region=region, claims=claims)
     login(request, user)  # cycles the session key
+    sessionclock.mark_signed_in(request.session)
     request.session[HOME_ACCOUNT_KEY] = f"{claims['oid']}.{claims['tid']}"
     tokencache.save(request.session, cache)
     audit_record(action="signin", request=request, user=user, detail={"role": user.role})

@@ -1,13 +1,18 @@
 from django.contrib import admin
-from django.shortcuts import redirect
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from portal import views
 
 
-def _admin_signin(request, extra_context=None):
+def _admin_signin(request: HttpRequest, extra_context: object = None) -> HttpResponse:
     # The portal has one way in: Microsoft sign-in. Django admin's password form is not it.
-    return redirect(f"/signin/?next={request.GET.get('next', '/admin/')}")
+    # A signed-in user without admin rights would loop between the two: 403 instead.
+    if request.user.is_authenticated:
+        raise PermissionDenied
+    return redirect_to_login(request.GET.get("next", "/admin/"))
 
 
 admin.site.login = _admin_signin
@@ -18,5 +23,8 @@ urlpatterns = [
     path("healthz", views.healthz_view, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("customers.urls")),
+    path("", include("provisioning.urls")),
+    path("", include("compliance.urls")),
+    path("", include("regions.urls")),
     path("admin/", admin.site.urls),
 ]

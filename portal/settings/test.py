@@ -1,5 +1,7 @@
 """`make test`: PostgreSQL and Redis, as in production."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -7,6 +9,10 @@ SECRET_KEY = "test-only-secret-key"  # noqa: S105
 PORTAL_ENCRYPTION_KEYS = ["M1GAJnP3Ve7IzpEvzuDYOu2qosAZCpxzrmLedP3H8BA="]
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/portal"),
+}
+# One test database per test process: parallel runs on one server must not drop each other's.
+DATABASES["default"]["TEST"] = {
+    "NAME": env("TEST_DATABASE_NAME", default=f"test_portal_{os.getpid()}")
 }
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES = {
