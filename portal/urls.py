@@ -23,8 +23,5 @@ urlpatterns = [
     path("healthz", views.healthz_view, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("customers.urls")),
-    path("", include("provisioning.urls")),
-    path("", include("compliance.urls")),
-    path("", include("regions.urls")),
     path("admin/", admin.site.urls),
 ]
