@@ -149,6 +149,7 @@ def celery_worker_process(
         f"{db['PORT'] or 5432}/{db['NAME']}",
         "CELERY_QUEUE": celery_queue,
     }
+    (root / "artifacts").mkdir(exist_ok=True)
     log = open(root / "artifacts" / "celery-worker.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [
