@@ -35,3 +35,18 @@ def test_a_post_without_csrf_token_is_refused_with_a_clear_page():
 
 def test_signout_refuses_get(client):
     assert client.get("/signout/").status_code == 405
+
+
+def test_healthz_names_what_is_down_when_redis_is_unreachable(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 200  # the database answers: pages that need only it work
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
