@@ -134,6 +134,7 @@ class SimApp:
             tenant=request.environ.get("sim.tenant") or tenant,
             status=response.status_code,
             kind=kind,
+            caller=request.environ.get("sim.caller"),
         )
 
     def dispatch(self, request: Request) -> Response:

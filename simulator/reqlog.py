@@ -34,8 +34,26 @@ class RequestLog:
         self._counters: Counter[str] = Counter()
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
 
-    def record(self, *, method: str, path: str, tenant: str | None, status: int, kind: str) -> None:
-        entry = {"method": method, "path": path, "tenant": tenant, "status": status, "kind": kind}
+    def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        tenant: str | None,
+        status: int,
+        kind: str,
+        caller: str | None = None,
+    ) -> None:
+        # `caller`: whose token it was (the user's oid, or "app:<appid>") — lets a test prove
+        # that every Graph request carried the token of the session that caused it.
+        entry = {
+            "method": method,
+            "path": path,
+            "tenant": tenant,
+            "status": status,
+            "kind": kind,
+            "caller": caller,
+        }
         with self._lock:
             self._counters[kind] += 1
             self._entries.append(entry)

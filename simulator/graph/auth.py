@@ -104,6 +104,9 @@ def authenticate(ctx: SimContext, request: Request, *, throttle: bool = True) ->
         raise _unauthorized("The tenant of the access token does not exist.")
     request.environ["sim.tenant"] = tenant.id
     app_id = str(claims.get("appid") or claims.get("azp") or "")
+    request.environ["sim.caller"] = (
+        str(claims.get("oid") or "") if claims.get("idtyp") == "user" else f"app:{app_id}"
+    )
     if throttle:
         check_throttle(ctx, app_id, tenant.id)
     now = ctx.now()

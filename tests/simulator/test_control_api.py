@@ -105,6 +105,7 @@ def test_the_request_log_counts_monotonically_until_reset(sim, us):
         "tenant": us["partner_tenant_id"],
         "status": 200,
         "kind": "token",
+        "caller": None,
     }
     assert sim.requests()["counters"]["token"] == 0
 
