@@ -50,6 +50,9 @@ class GrantStore:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     sso_sessions: dict[str, str] = field(default_factory=dict)
+    # Access tokens issued before this time (per tenant id, or "*") are refused, as after a
+    # revocation (continuous access evaluation): Graph answers 401 to a token MSAL still holds.
+    revoked_before: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clear(self) -> None:
@@ -57,6 +60,11 @@ class GrantStore:
             self.codes.clear()
             self.refresh_tokens.clear()
             self.sso_sessions.clear()
+            self.revoked_before.clear()
+
+    def revoked(self, tenant_id: str, issued_at: float) -> bool:
+        cutoff = max(self.revoked_before.get(tenant_id, 0.0), self.revoked_before.get("*", 0.0))
+        return issued_at < cutoff
 
 
 class SimContext:

@@ -132,6 +132,26 @@ def accept_invitation(ctx: SimContext, request: Request, tenant: str) -> Respons
     )
 
 
+def revoke(ctx: SimContext, request: Request) -> Response:
+    """Refuse access tokens issued until now (one tenant, or all), and optionally every
+    refresh token: what a revocation or a password reset does to sessions in flight."""
+    body = request.get_json(silent=True) or {}
+    tenant = str(body.get("tenant") or "*")
+    if tenant != "*" and ctx.world.find_tenant(tenant) is None:
+        return _error(f"Unknown tenant {tenant}.", 404)
+    # Token iat has one-second resolution: refuse what was issued before this second (a token
+    # issued within this very second, before or after the call, stays valid).
+    cutoff = float(int(ctx.now()))
+    with ctx.grants.lock:
+        ctx.grants.revoked_before[tenant] = cutoff
+        if body.get("refresh_tokens"):
+            # Kept but marked: redeeming one answers AADSTS50173 (revoked), as Entra does.
+            for grant in ctx.grants.refresh_tokens.values():
+                grant["revoked"] = True
+            ctx.grants.sso_sessions.clear()
+    return _json({"tenant": tenant, "revoked_before": cutoff})
+
+
 def ca(ctx: SimContext, request: Request) -> Response:
     """The CA certificate, so a client can fetch what to trust."""
     return Response(Path(ctx.endpoints.ca).read_bytes(), content_type="application/x-pem-file")
@@ -144,6 +164,7 @@ def url_rules() -> list[Rule]:
         Rule("/_sim/faults", endpoint=faults, methods=["GET", "POST"]),
         Rule("/_sim/reset", endpoint=reset, methods=["POST"]),
         Rule("/_sim/requests", endpoint=requests_log, methods=["GET"]),
+        Rule("/_sim/revoke", endpoint=revoke, methods=["POST"]),
         Rule(
             "/_sim/customers/<tenant>/accept-invitation",
             endpoint=accept_invitation,

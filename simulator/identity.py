@@ -737,7 +737,7 @@ def _grant_refresh_token(
             "90.00:00:00.",
         )
     agent = ctx.world.agent(grant["username"])
-    if agent is None:
+    if agent is None or grant.get("revoked"):
         raise AadError(
             "invalid_grant", 50173, "The provided grant has expired due to it being revoked."
         )

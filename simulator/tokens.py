@@ -160,6 +160,8 @@ def verify_access_token(ctx: SimContext, raw: str, *, audiences: set[str]) -> di
         raise InvalidToken("Invalid audience.")
     if ctx.world.find_tenant(str(claims["tid"])) is None:
         raise InvalidToken("The tenant of the access token does not exist.")
+    if ctx.grants.revoked(str(claims["tid"]), float(claims.get("iat", 0))):
+        raise InvalidToken("Access token has expired or is not yet valid.")
     return claims
 
 

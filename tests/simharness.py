@@ -132,6 +132,12 @@ class Simulator:
     def requests(self) -> dict[str, Any]:
         return self._call("GET", "/_sim/requests")
 
+    def revoke(self, tenant_id: str | None = None, *, refresh_tokens: bool = False) -> dict:
+        """Refuse access tokens issued before now (and, optionally, every refresh token)."""
+        return self._call(
+            "POST", "/_sim/revoke", {"tenant": tenant_id, "refresh_tokens": refresh_tokens}
+        )
+
     def accept_invitation(self, tenant_id: str) -> dict[str, Any]:
         return self._call("POST", f"/_sim/customers/{tenant_id}/accept-invitation")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.core.management import call_command
@@ -213,3 +214,32 @@ def test_the_first_users_page_of_a_100k_user_tenant_is_one_graph_request(db, por
         assert after.get("token", 0) - before.get("token", 0) == 0
         assert "100000 in all" in response.content.decode()
         assert 'data-testid="next-page"' in response.content.decode()
+
+
+def test_a_revoked_access_token_is_refreshed_once_silently(sim, sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    tid = str(customer.tenant_id)
+    client = sign_in(AGENT)
+    assert client.get(f"/customers/{tid}/users/").status_code == 200
+    time.sleep(1.1)  # token iat has one-second resolution
+    sim.revoke(tid)
+    before = _counters(sim)
+    response = client.get(f"/customers/{tid}/users/")
+    assert response.status_code == 200
+    # The 401 costs one refresh-token redemption and one repeat of the Graph call.
+    assert _delta(before, _counters(sim)) == {"token": 1, "graph": 2}
+
+
+def test_a_revoked_session_ends_at_the_sign_in_page_without_a_loop(sim, sign_in, world, customers):
+    _, customer = _customer(world, customers)
+    tid = str(customer.tenant_id)
+    client = sign_in(AGENT)
+    assert client.get(f"/customers/{tid}/users/").status_code == 200
+    time.sleep(1.1)
+    sim.revoke(refresh_tokens=True)
+    before = _counters(sim)
+    response = client.get(f"/customers/{tid}/users/")
+    # Graph 401 → one refresh attempt (refused) → the tenant's sign-in page; nothing more.
+    assert response.status_code == 302
+    assert "/oauth2/v2.0/authorize" in response["Location"]
+    assert _delta(before, _counters(sim)) == {"token": 1, "graph": 1}
