@@ -17,7 +17,7 @@ from accounts.identity import region_app
 from accounts.models import User, role_from_claims
 from accounts.tokens import HOME_ACCOUNT_KEY
 from audit.services import audit_record
-from mscloud.identity import IdentityError, raise_for_result
+from mscloud.identity import IdentityError, IdentityUnavailable, raise_for_result
 from regions.models import Region
 from regions.selectors import region_for_username
 
@@ -68,7 +68,7 @@ def signin_start(*, request: HttpRequest, username: str, next_url: str | None) -
             redirect_uri=request.build_absolute_uri(reverse("auth_callback")),
             login_hint=username,
         )
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ValueError, IdentityError) as exc:
         log.warning("sign-in discovery failed for region %s: %s", region.slug, type(exc).__name__)
         raise SignInError(
             f"We could not reach Microsoft's sign-in service for region {region.name}. "
@@ -109,6 +109,10 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
         # MSAL raises ValueError on a state mismatch or a missing code.
         raise SignInError(
             "The sign-in response did not match the sign-in we started. Please sign in again."
+        ) from exc
+    except IdentityUnavailable as exc:
+        raise SignInError(
+            "We could not reach Microsoft's sign-in service. Try again in a minute."
         ) from exc
     except IdentityError as exc:
         raise SignInError(f"Microsoft refused the sign-in: {exc}") from exc
@@ -151,7 +155,7 @@ def tenant_signin_start(
             redirect_uri=request.build_absolute_uri(reverse("auth_callback")),
             login_hint=request.user.upn,
         )
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ValueError, IdentityError) as exc:
         raise SignInError(
             "We could not reach Microsoft's sign-in service for this customer. Try again soon."
         ) from exc
@@ -178,6 +182,8 @@ def _tenant_signin_complete(
         raise SignInError(
             "The sign-in response did not match the sign-in we started. Please try again."
         ) from exc
+    except IdentityUnavailable as exc:
+        raise SignInError("We could not reach Microsoft's sign-in service.") from exc
     except IdentityError as exc:
         raise SignInError(f"Microsoft refused access to this customer: {exc}") from exc
     except requests.RequestException as exc:

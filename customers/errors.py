@@ -6,7 +6,7 @@ import math
 
 from customers.models import Customer
 from mscloud import errors as ms
-from mscloud.identity import IdentityError
+from mscloud.identity import IdentityError, IdentityUnavailable
 
 
 def explain(exc: Exception, customer: Customer) -> tuple[str, int]:
@@ -30,6 +30,12 @@ def explain(exc: Exception, customer: Customer) -> tuple[str, int]:
         return ("Microsoft no longer accepts your sign-in for this customer. Sign in again.", 401)
     if isinstance(exc, ms.GraphNotFound):
         return ("Microsoft Graph has no such object in this tenant.", 404)
+    if isinstance(exc, IdentityUnavailable):
+        return (
+            "Microsoft's sign-in service could not be reached, so no token could be obtained "
+            f"for {name}. Try again in a minute.",
+            503,
+        )
     if isinstance(exc, IdentityError):
         return (
             f"Microsoft would not issue a token for {name}: {exc.description or exc.error}. "

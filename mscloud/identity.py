@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msal
 import requests
@@ -38,11 +38,37 @@ class InteractionRequired(IdentityError):
     """Silent acquisition is impossible: send the agent to the tenant's /authorize."""
 
 
+class IdentityUnavailable(IdentityError):
+    """Entra could not be reached (connection refused, timeout, TLS): worth a retry later."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__(
+            "temporarily_unavailable",
+            f"Microsoft's sign-in service could not be reached ({type(exc).__name__}).",
+        )
+
+
 @dataclass(frozen=True)
 class AppCredentials:
+    """The app's client id and one credential: a secret, or a certificate (PEM key + cert)."""
+
     login_host: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(default="", repr=False)
+    private_key: str = field(default="", repr=False)
+    certificate: str = ""
+    thumbprint: str = ""  # SHA-1, hex
+
+    @property
+    def client_credential(self) -> str | dict[str, str]:
+        """What MSAL's `client_credential=` takes: the secret, or a certificate dict that
+        makes it sign an RS256 client assertion with `x5t` (and `x5c` for SNI)."""
+        if self.private_key:
+            credential = {"private_key": self.private_key, "thumbprint": self.thumbprint}
+            if self.certificate:
+                credential["public_certificate"] = self.certificate
+            return credential
+        return self.client_secret
 
 
 def confidential_app(
@@ -57,10 +83,26 @@ def confidential_app(
 
     `http_cache` defaults to one shared per process (discovery documents); pass your own to
     control MSAL's 60-second memory of an identical HTTP 400 (see `forget_refusals`)."""
+    try:
+        return _build(creds, tenant, session, token_cache, http_cache)
+    except requests.RequestException as exc:
+        raise IdentityUnavailable(exc) from exc
+    except ValueError as exc:
+        # MSAL raises ValueError when discovery answers 4xx (unknown tenant, bad authority).
+        raise IdentityError("invalid_authority", str(exc)) from exc
+
+
+def _build(
+    creds: AppCredentials,
+    tenant: str,
+    session: requests.Session,
+    token_cache: msal.TokenCache | None,
+    http_cache: dict | None,
+) -> msal.ConfidentialClientApplication:
     with _HTTP_CACHE_LOCK:
         return msal.ConfidentialClientApplication(
             creds.client_id,
-            client_credential=creds.client_secret,
+            client_credential=creds.client_credential,
             authority=f"{creds.login_host.rstrip('/')}/{tenant}",
             token_cache=token_cache,
             http_client=session,
@@ -100,14 +142,22 @@ def acquire_silent(
     )
     if account is None:
         raise InteractionRequired("no_account", "The session holds no account for this user.")
-    return raise_for_result(
-        app.acquire_token_silent_with_error(scopes, account=account, force_refresh=force_refresh)
-    )
+    try:
+        result = app.acquire_token_silent_with_error(
+            scopes, account=account, force_refresh=force_refresh
+        )
+    except requests.RequestException as exc:
+        raise IdentityUnavailable(exc) from exc
+    return raise_for_result(result)
 
 
 def acquire_for_client(app: msal.ConfidentialClientApplication, *, scopes: list[str]) -> dict:
     """App-only token (client credentials) for the app's authority."""
-    return raise_for_result(app.acquire_token_for_client(scopes=scopes))
+    try:
+        result = app.acquire_token_for_client(scopes=scopes)
+    except requests.RequestException as exc:
+        raise IdentityUnavailable(exc) from exc
+    return raise_for_result(result)
 
 
 def forget_refusals(http_cache: dict) -> None:

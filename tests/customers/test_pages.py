@@ -243,3 +243,14 @@ def test_a_revoked_session_ends_at_the_sign_in_page_without_a_loop(sim, sign_in,
     assert response.status_code == 302
     assert "/oauth2/v2.0/authorize" in response["Location"]
     assert _delta(before, _counters(sim)) == {"token": 1, "graph": 1}
+
+
+def test_an_unreachable_token_endpoint_is_a_clear_503(sign_in, world, customers, regions):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    region = regions["us"]
+    region.login_host = "https://127.0.0.1:9"  # nothing listens on the discard port
+    region.save()
+    response = client.get(f"/customers/{customer.tenant_id}/users/")
+    assert response.status_code == 503
+    assert "could not be reached" in response.content.decode()
