@@ -1,9 +1,21 @@
 """Celery tasks: thin, idempotent, take ids."""
 
-from celery import shared_task
+import logging
+from datetime import timedelta
 
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import SyncRun
 from customers.services import customers_sync, sync_run_start
 from regions.models import Region
+
+log = logging.getLogger(__name__)
+
+# A run still queued after this was never delivered (broker down when it was enqueued, or
+# lost): the schedule sends it again. customers_sync ignores a run that is already done.
+REQUEUE_AFTER = timedelta(minutes=2)
 
 
 @shared_task(acks_late=True)
@@ -11,10 +23,24 @@ def customers_sync_run(run_id: int) -> None:
     customers_sync(run_id=run_id)
 
 
+def sync_run_enqueue(run_id: int) -> None:
+    """Queue a run once the transaction commits; a broker outage is logged, not raised —
+    the run stays queued and the next schedule re-sends it."""
+
+    def send() -> None:
+        try:
+            customers_sync_run.delay(run_id)
+        except Exception as exc:  # kombu and redis raise many types
+            log.warning("could not queue customer sync %s: %s", run_id, type(exc).__name__)
+
+    transaction.on_commit(send)
+
+
 @shared_task(acks_late=True)
 def customers_sync_all() -> None:
     """Periodic: queue a sync for every active region (joining any already unfinished)."""
+    stale = timezone.now() - REQUEUE_AFTER
     for region in Region.objects.filter(active=True):
         run, created = sync_run_start(region=region, requested_by="schedule")
-        if created:
-            customers_sync_run.delay(run.pk)
+        if created or (run.status == SyncRun.Status.QUEUED and run.created_at < stale):
+            sync_run_enqueue(run.pk)

@@ -14,7 +14,7 @@ from customers.graph import graph_as_agent
 from customers.models import Customer, SyncRun
 from customers.selectors import customer_list
 from customers.services import sync_run_start
-from customers.tasks import customers_sync_run
+from customers.tasks import sync_run_enqueue
 
 LIST_PAGE_SIZE = 25
 
@@ -39,7 +39,7 @@ def sync_start_view(request: HttpRequest) -> HttpResponse:
     run, created = sync_run_start(region=request.user.region, requested_by=str(request.user))
     if created:
         audit_record(action="customers.sync", request=request)
-        customers_sync_run.delay_on_commit(run.pk)
+        sync_run_enqueue(run.pk)
     return render(request, "customers/_sync_status.html", {"sync": run})
 
 

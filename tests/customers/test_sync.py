@@ -87,3 +87,33 @@ def test_the_refresh_button_syncs_through_the_celery_worker(
     status = client.get(f"/customers/sync/{run.pk}/").content.decode()
     assert "Synced" in status and "hx-trigger" not in status
     assert Customer.objects.filter(region=regions["us"]).count() == run.total > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_a_refresh_stays_queued_and_the_schedule_resends_it(
+    sign_in, regions, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from kombu.exceptions import OperationalError
+
+    from customers import tasks
+
+    def broker_down(run_id: int) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    client = sign_in("agent@contosopartners.com")
+    monkeypatch.setattr(tasks.customers_sync_run, "delay", broker_down)
+    response = client.post("/customers/sync/")
+    assert response.status_code == 200  # the page works; the job is not lost
+    run = SyncRun.objects.get(region=regions["us"])
+    assert run.status == SyncRun.Status.QUEUED
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.customers_sync_run, "delay", sent.append)
+    tasks.customers_sync_all()
+    assert sent == []  # a fresh queued run may still be on its way
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    tasks.customers_sync_all()
+    assert sent == [run.pk]
