@@ -113,7 +113,8 @@ def test_with_the_broker_down_a_refresh_stays_queued_and_the_schedule_resends_it
     sent: list[int] = []
     monkeypatch.setattr(tasks.customers_sync_run, "delay", sent.append)
     tasks.customers_sync_all()
-    assert sent == []  # a fresh queued run may still be on its way
+    assert run.pk not in sent  # a fresh queued run may still be on its way
     SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    sent.clear()
     tasks.customers_sync_all()
-    assert sent == [run.pk]
+    assert run.pk in sent
