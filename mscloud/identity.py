@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 
 # Discovery documents are cached per process (MSAL keeps successful GETs for 24 h), so building
 # an app per request costs no network round trip after the first.
@@ -85,7 +87,7 @@ def confidential_app(
     control MSAL's 60-second memory of an identical HTTP 400 (see `forget_refusals`)."""
     try:
         return _build(creds, tenant, session, token_cache, http_cache)
-    except requests.RequestException as exc:
+    except (requests.RequestException, MsalServiceError) as exc:
         raise IdentityUnavailable(exc) from exc
     except ValueError as exc:
         # MSAL raises ValueError when discovery answers 4xx (unknown tenant, bad authority).
@@ -99,7 +101,10 @@ def _build(
     token_cache: msal.TokenCache | None,
     http_cache: dict | None,
 ) -> msal.ConfidentialClientApplication:
-    with _HTTP_CACHE_LOCK:
+    # The shared cache is written by every request thread; a caller's own cache (per tenant)
+    # needs no lock, so building apps for many tenants at once is not serialized.
+    shared = http_cache is None
+    with _HTTP_CACHE_LOCK if shared else contextlib.nullcontext():
         return msal.ConfidentialClientApplication(
             creds.client_id,
             client_credential=creds.client_credential,
@@ -109,7 +114,7 @@ def _build(
             # Not every host is one MSAL knows (sovereign clouds, the local simulator); instance
             # discovery would call login.microsoftonline.com, which may be unreachable.
             instance_discovery=False,
-            http_cache=_HTTP_CACHE if http_cache is None else http_cache,
+            http_cache=_HTTP_CACHE if shared else http_cache,
         )
 
 
@@ -146,7 +151,7 @@ def acquire_silent(
         result = app.acquire_token_silent_with_error(
             scopes, account=account, force_refresh=force_refresh
         )
-    except requests.RequestException as exc:
+    except (requests.RequestException, MsalServiceError) as exc:
         raise IdentityUnavailable(exc) from exc
     return raise_for_result(result)
 
@@ -155,7 +160,7 @@ def acquire_for_client(app: msal.ConfidentialClientApplication, *, scopes: list[
     """App-only token (client credentials) for the app's authority."""
     try:
         result = app.acquire_token_for_client(scopes=scopes)
-    except requests.RequestException as exc:
+    except (requests.RequestException, MsalServiceError) as exc:
         raise IdentityUnavailable(exc) from exc
     return raise_for_result(result)
 

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "accounts",
     "regions",
     "customers",
+    "compliance",
     "audit",
 ]
 
@@ -162,7 +163,28 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.customers_sync_all",
         "schedule": env.int("CUSTOMER_SYNC_INTERVAL", default=15 * 60),
     },
+    "compliance-sweep": {
+        "task": "compliance.tasks.compliance_sweep_scheduled",
+        "schedule": env.int("COMPLIANCE_SWEEP_INTERVAL", default=4 * 3600),
+    },
+    "compliance-prune": {
+        "task": "compliance.tasks.compliance_snapshots_prune",
+        "schedule": env.int("COMPLIANCE_PRUNE_INTERVAL", default=24 * 3600),
+    },
 }
+
+# Compliance sweeps (compliance/): how often is in CELERY_BEAT_SCHEDULE above.
+# Customers read at once per sweep (threads); 20 matches the pooled HTTP session's size.
+COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)
+# Intune allows 2,000 requests / 20 s per app per tenant; agents browsing use the same app.
+COMPLIANCE_THROTTLE_LIMIT = env.int("COMPLIANCE_THROTTLE_LIMIT", default=1500)
+COMPLIANCE_THROTTLE_WINDOW = env.float("COMPLIANCE_THROTTLE_WINDOW", default=20)
+COMPLIANCE_PAGE_SIZE = env.int("COMPLIANCE_PAGE_SIZE", default=1000)  # managedDevices $top
+COMPLIANCE_CUSTOMER_ATTEMPTS = env.int("COMPLIANCE_CUSTOMER_ATTEMPTS", default=3)
+COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=30)
+COMPLIANCE_DATA_STALE_HOURS = env.int("COMPLIANCE_DATA_STALE_HOURS", default=24)
+COMPLIANCE_RETENTION_DAYS = env.int("COMPLIANCE_RETENTION_DAYS", default=90)
+COMPLIANCE_SWEEP_STALE_AFTER = env.int("COMPLIANCE_SWEEP_STALE_AFTER", default=15 * 60)
 
 LOGGING = {
     "version": 1,

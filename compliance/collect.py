@@ -1,0 +1,236 @@
+"""Reading every customer's Intune devices as the region's app, many customers at a time.
+
+No ORM in here: worker threads only talk HTTP, the calling thread owns the database. Threads
+rather than one Celery task per customer: the work is waiting on Microsoft (I/O, ~100 ms
+per request), so 20 threads in one process keep 20 requests in flight on a 2-core machine
+where 20 prefork processes would cost ~2 GB and 1,000 broker round trips per sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime
+
+import requests
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+from msal.exceptions import MsalServiceError
+
+from accounts.tokens import app_token_drop
+from compliance.tally import SWEEP_FIELDS, Tally
+from compliance.throttle import TenantBuckets
+from customers.graph import graph_as_app
+from mscloud import errors as ms
+from mscloud.identity import IdentityError
+from regions.models import Region
+
+log = logging.getLogger(__name__)
+
+MANAGED_DEVICES = "/deviceManagement/managedDevices"
+# Token-endpoint answers that are worth another try in the same sweep.
+_TRANSIENT_TOKEN_ERRORS = {"server_error", "temporarily_unavailable"}
+
+
+@dataclass(frozen=True)
+class Target:
+    customer_id: int
+    tenant_id: str
+    region: Region
+
+
+@dataclass
+class Outcome:
+    customer_id: int
+    region_id: int
+    taken_at: datetime
+    tally: Tally | None = None
+    error_kind: str = ""
+    error: str = ""
+    duration_ms: int = 0
+    requests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.tally is not None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    kind: str
+    message: str
+    transient: bool
+
+
+def devices_read(
+    *, target: Target, buckets: TenantBuckets, stale_before: datetime, attempts: int
+) -> Outcome:
+    """Tally one customer's managed devices; failures are returned in the Outcome, not raised."""
+    started = time.monotonic()
+    outcome = Outcome(
+        customer_id=target.customer_id, region_id=target.region.pk, taken_at=timezone.now()
+    )
+    for attempt in range(1, attempts + 1):
+        try:
+            outcome.tally = _read(target, buckets, stale_before, outcome)
+            outcome.error_kind = outcome.error = ""
+            break
+        except Exception as exc:
+            failure = _classify(exc, target)
+            outcome.error_kind, outcome.error = failure.kind, failure.message
+            if not failure.transient or attempt == attempts:
+                break
+            if failure.kind == "token":
+                _forget_token(target)
+            time.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)))
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _forget_token(target: Target) -> None:
+    """MSAL replays a failed token request for a while: make the next attempt reach Entra."""
+    try:
+        app_token_drop(region=target.region, tenant_id=target.tenant_id)
+    except Exception as exc:  # discovery failing again: the next attempt reports it
+        log.info("could not reset the token cache of tenant %s: %s", target.tenant_id, exc)
+
+
+def _read(target: Target, buckets: TenantBuckets, stale_before: datetime, out: Outcome) -> Tally:
+    graph = graph_as_app(region=target.region, tenant_id=target.tenant_id)
+    params = {"$select": SWEEP_FIELDS, "$top": settings.COMPLIANCE_PAGE_SIZE}
+    tally = Tally()
+    skiptoken: str | None = None
+    while True:
+        buckets.take(app_id=str(target.region.client_id), tenant_id=target.tenant_id)
+        out.requests += 1
+        page = graph.get_page(MANAGED_DEVICES, params=params, skiptoken=skiptoken)
+        for device in page.items:
+            tally.add(device, stale_before=stale_before)
+        if not page.next_skiptoken:
+            return tally
+        skiptoken = page.next_skiptoken
+
+
+def _classify(exc: Exception, target: Target) -> _Failure:
+    """What went wrong, as one sentence for the dashboard, and whether to try again now."""
+    if isinstance(exc, ms.GraphForbidden):
+        return _Failure(
+            "forbidden",
+            "Microsoft Graph refused access to Intune data (HTTP 403): the admin relationship "
+            "may have expired or no longer grants Intune roles. Check the customer's GDAP "
+            "relationship in Partner Center.",
+            transient=False,
+        )
+    if isinstance(exc, ms.GraphThrottled):
+        wait = f" (it asked to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
+        return _Failure(
+            "throttled",
+            f"Microsoft kept throttling requests for this customer{wait}. The next sweep will "
+            "try again; if this repeats, sweep less often.",
+            transient=False,
+        )
+    if isinstance(exc, ms.GraphTimeout):
+        return _Failure(
+            "timeout",
+            "Microsoft Graph did not answer in time. The next sweep will try again.",
+            transient=True,
+        )
+    if isinstance(exc, ms.GraphUnavailable):
+        return _Failure(
+            "unavailable",
+            f"Microsoft Graph answered with a server error ({exc}). The next sweep will try again.",
+            transient=True,
+        )
+    if isinstance(exc, ms.GraphUnauthorized):
+        return _Failure(
+            "unauthorized",
+            "Microsoft Graph did not accept the app's token (HTTP 401). The next sweep gets a "
+            "new token; if this repeats, check the region's app registration.",
+            transient=False,
+        )
+    if isinstance(exc, ms.MicrosoftError):
+        return _Failure(
+            "graph",
+            f"Microsoft Graph could not answer: {exc}. The next sweep will try again.",
+            transient=bool(exc.transient),
+        )
+    if isinstance(exc, IdentityError):
+        transient = not exc.codes or exc.error in _TRANSIENT_TOKEN_ERRORS
+        code = f", AADSTS{exc.aadsts}" if exc.aadsts else ""
+        return _Failure(
+            "token",
+            f"Microsoft would not issue an app token for this customer ({exc.error}{code}): "
+            "the admin relationship is not active or the app is not consented there. Check "
+            "the relationship in Partner Center; a customer that was just created or accepted "
+            "an invitation needs a few minutes.",
+            transient=transient,
+        )
+    if isinstance(exc, MsalServiceError):
+        # MSAL raises (instead of returning an error) when the token endpoint answers 5xx.
+        return _Failure(
+            "token",
+            "Microsoft's sign-in service failed to issue an app token for this customer "
+            "(a server error). The next sweep will try again.",
+            transient=True,
+        )
+    if isinstance(exc, requests.RequestException | ValueError | RuntimeError):
+        # MSAL raises these when the tenant's sign-in discovery fails (network or 5xx).
+        return _Failure(
+            "network",
+            "Could not reach Microsoft's sign-in service for this customer. The next sweep "
+            "will try again.",
+            transient=True,
+        )
+    log.exception("compliance read of tenant %s crashed", target.tenant_id)
+    return _Failure(
+        "unexpected",
+        "An unexpected error stopped this customer's sweep; the worker log has the details.",
+        transient=False,
+    )
+
+
+def _without_db_leak(**kwargs: object) -> Outcome:
+    # Django opens one connection per thread on first ORM use; a pool thread must not keep one.
+    try:
+        return devices_read(**kwargs)  # type: ignore[arg-type]
+    finally:
+        connections.close_all()
+
+
+def devices_read_many(
+    *, targets: Iterable[Target], stale_before: datetime, concurrency: int
+) -> Iterator[Outcome]:
+    """Outcomes in completion order; at most `concurrency` customers are read at once."""
+    buckets = TenantBuckets(
+        limit=settings.COMPLIANCE_THROTTLE_LIMIT, window=settings.COMPLIANCE_THROTTLE_WINDOW
+    )
+    attempts = settings.COMPLIANCE_CUSTOMER_ATTEMPTS
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sweep") as pool:
+        futures = {
+            pool.submit(
+                _without_db_leak,
+                target=t,
+                buckets=buckets,
+                stale_before=stale_before,
+                attempts=attempts,
+            ): t
+            for t in targets
+        }
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception:  # devices_read returns its failures; this is a bug, not Microsoft
+                target = futures[future]
+                log.exception("compliance read of tenant %s crashed", target.tenant_id)
+                yield Outcome(
+                    customer_id=target.customer_id,
+                    region_id=target.region.pk,
+                    taken_at=timezone.now(),
+                    error_kind="unexpected",
+                    error="An unexpected error stopped this customer's sweep; the worker log "
+                    "has the details.",
+                )

@@ -1,0 +1,169 @@
+"""Compliance sweeps and what they leave behind: one snapshot per customer per sweep."""
+
+from __future__ import annotations
+
+from django.db import models
+
+# Intune's complianceState values and the snapshot column that counts each of them.
+STATE_FIELDS = {
+    "compliant": "compliant",
+    "noncompliant": "noncompliant",
+    "inGracePeriod": "in_grace_period",
+    "unknown": "unknown",
+    "conflict": "conflict",
+    "error": "error_devices",
+    "configManager": "config_manager",
+}
+
+
+class ComplianceSweep(models.Model):
+    """One background pass over every active customer; progress for managers, history."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    # Every sweep covers all active regions today; the scope keeps the one-at-a-time lock
+    # meaningful should per-region sweeps ever be added.
+    scope = models.CharField(max_length=32, default="all")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # The sweep lock: at most one unfinished sweep per scope, enforced by the database
+            # (a partial unique index), so two starts at the same instant cannot both win.
+            models.UniqueConstraint(
+                fields=["scope"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="compliancesweep_one_unfinished",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"compliance sweep {self.pk} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def progress(self) -> int:
+        if self.finished:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class ComplianceSnapshot(models.Model):
+    """One customer's device compliance as one sweep saw it (or why it could not)."""
+
+    sweep = models.ForeignKey(ComplianceSweep, on_delete=models.CASCADE, related_name="snapshots")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="compliance_snapshots"
+    )
+    taken_at = models.DateTimeField()
+    ok = models.BooleanField(default=True)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    device_total = models.PositiveIntegerField(default=0)
+    compliant = models.PositiveIntegerField(default=0)
+    noncompliant = models.PositiveIntegerField(default=0)
+    in_grace_period = models.PositiveIntegerField(default=0)
+    unknown = models.PositiveIntegerField(default=0)
+    conflict = models.PositiveIntegerField(default=0)
+    error_devices = models.PositiveIntegerField(default=0)
+    config_manager = models.PositiveIntegerField(default=0)
+    stale = models.PositiveIntegerField(default=0)
+    os_counts = models.JSONField(default=dict, blank=True)
+    # compliant / device_total; NULL when the sweep failed or the tenant has no devices.
+    compliance_rate = models.FloatField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)  # Graph pages read (tokens not counted)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [
+            models.Index(fields=["customer", "-taken_at"]),
+            models.Index(fields=["taken_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerCompliance(models.Model):
+    """A customer's latest sweep result, with the figures of its latest successful one.
+
+    One row per customer, updated by every sweep: the dashboard aggregates, sorts and filters
+    these ~1 row per customer and never joins the snapshot history (90 days x every sweep).
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="compliance",
+    )
+    last_snapshot = models.ForeignKey(
+        ComplianceSnapshot, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    last_good_snapshot = models.ForeignKey(
+        ComplianceSnapshot, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    last_taken_at = models.DateTimeField(null=True)
+    last_ok = models.BooleanField(default=False)
+    last_error = models.TextField(blank=True)
+    # Copies of the latest successful snapshot's figures (kept when later sweeps fail).
+    good_taken_at = models.DateTimeField(null=True)
+    device_total = models.PositiveIntegerField(default=0)
+    compliant = models.PositiveIntegerField(default=0)
+    noncompliant = models.PositiveIntegerField(default=0)
+    in_grace_period = models.PositiveIntegerField(default=0)
+    stale = models.PositiveIntegerField(default=0)
+    compliance_rate = models.FloatField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"compliance of {self.customer_id}"
+
+
+class ComplianceTrendPoint(models.Model):
+    """Totals of one sweep in one region: the rows behind the compliance-over-time chart."""
+
+    sweep = models.ForeignKey(ComplianceSweep, on_delete=models.CASCADE, related_name="trend")
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    taken_at = models.DateTimeField()
+    customers = models.PositiveIntegerField(default=0)
+    customers_failed = models.PositiveIntegerField(default=0)
+    devices = models.PositiveIntegerField(default=0)
+    compliant = models.PositiveIntegerField(default=0)
+    noncompliant = models.PositiveIntegerField(default=0)
+    in_grace_period = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["taken_at"]
+        indexes = [models.Index(fields=["region", "taken_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["sweep", "region"], name="compliancetrend_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} at {self.taken_at:%Y-%m-%d %H:%M}"

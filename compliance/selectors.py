@@ -1,0 +1,229 @@
+"""Reads about compliance: the managers' dashboard, the CSV export, one customer's history.
+
+The dashboard aggregates in SQL over one pointer row per customer (CustomerCompliance) and
+over per-sweep, per-region totals (ComplianceTrendPoint); it never scans the snapshot history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import User
+from compliance.models import ComplianceSnapshot, ComplianceSweep, ComplianceTrendPoint
+from customers.models import Customer, RelationshipStatus
+from regions.models import Region
+
+ALL_REGIONS = "all"
+WORST_LIMIT = 10
+PROBLEM_LIMIT = 50
+
+
+@dataclass
+class Dashboard:
+    region: Region | None  # None: all regions
+    regions: list[Region]
+    totals: dict[str, int | float | None]
+    trend: list[dict[str, object]]
+    worst: list[Customer]
+    problems: list[Customer]
+    problem_count: int
+    sweep: ComplianceSweep | None
+    stale_hours: int = field(default=24)
+    device_stale_days: int = field(default=30)
+
+
+def region_choice(*, user: User, slug: str | None) -> tuple[Region | None, list[Region]]:
+    """The region a manager asked for (`all` for every region); their own by default.
+
+    Managers review compliance across all customers of the partner (DESIGN: roles), so every
+    active region is offered; the customer pages behind the links stay region-isolated.
+    """
+    regions = list(Region.objects.filter(active=True).order_by("name"))
+    if slug == ALL_REGIONS:
+        return None, regions
+    by_slug = {r.slug: r for r in regions}
+    if slug in by_slug:
+        return by_slug[slug], regions
+    own = by_slug.get(user.region.slug) if user.region_id else None
+    return own, regions  # None (all regions) only for a manager without a region
+
+
+# Customers the partner no longer has (or never had) a relationship with are not swept.
+# Expired ones are: the manager should see that their data stopped flowing, and why.
+_NOT_SWEPT = [RelationshipStatus.NONE, RelationshipStatus.TERMINATED]
+
+
+def swept_customers() -> QuerySet[Customer]:
+    """The customers a sweep covers and the dashboard reports on: every active region's."""
+    return Customer.objects.filter(region__active=True).exclude(relationship_status__in=_NOT_SWEPT)
+
+
+def _customers(region: Region | None) -> QuerySet[Customer]:
+    qs = swept_customers()
+    return qs.filter(region=region) if region is not None else qs
+
+
+def compliance_dashboard(*, region: Region | None, regions: list[Region]) -> Dashboard:
+    now = timezone.now()
+    stale_hours = settings.COMPLIANCE_DATA_STALE_HOURS
+    stale_cutoff = now - timedelta(hours=stale_hours)
+    customers = _customers(region)
+    totals = customers.aggregate(
+        customers=Count("pk"),
+        swept=Count("compliance__good_taken_at"),
+        devices=Sum("compliance__device_total"),
+        compliant=Sum("compliance__compliant"),
+        noncompliant=Sum("compliance__noncompliant"),
+        in_grace_period=Sum("compliance__in_grace_period"),
+        stale_devices=Sum("compliance__stale"),
+        failed=Count("pk", filter=Q(compliance__last_ok=False)),
+    )
+    devices = totals["devices"] or 0
+    totals["rate"] = (totals["compliant"] or 0) / devices if devices else None
+    totals["rate_pct"] = round(100 * totals["rate"], 1) if devices else None
+    problems_qs = _problems(customers, stale_cutoff)
+    return Dashboard(
+        region=region,
+        regions=regions,
+        totals=totals,
+        trend=_trend(region, now),
+        worst=list(
+            customers.filter(
+                compliance__device_total__gt=0, compliance__compliance_rate__isnull=False
+            )
+            .select_related("region", "compliance")
+            .order_by("compliance__compliance_rate", "name")[:WORST_LIMIT]
+        ),
+        problems=list(
+            problems_qs.select_related("region", "compliance").order_by("name")[:PROBLEM_LIMIT]
+        ),
+        problem_count=problems_qs.count(),
+        sweep=ComplianceSweep.objects.first(),
+        stale_hours=stale_hours,
+        device_stale_days=settings.COMPLIANCE_DEVICE_STALE_DAYS,
+    )
+
+
+def _problems(customers: QuerySet[Customer], stale_cutoff: object) -> QuerySet[Customer]:
+    """Customers whose last sweep failed, or whose good data is old or missing."""
+    return customers.filter(
+        Q(compliance__last_ok=False)
+        | Q(compliance__good_taken_at__isnull=True)
+        | Q(compliance__good_taken_at__lt=stale_cutoff)
+    )
+
+
+def _trend(region: Region | None, now: object) -> list[dict[str, object]]:
+    """Daily compliance rate (device-weighted over the day's sweeps) for the retention period."""
+    since = now - timedelta(days=settings.COMPLIANCE_RETENTION_DAYS)  # type: ignore[operator]
+    points = ComplianceTrendPoint.objects.filter(taken_at__gte=since)
+    if region is not None:
+        points = points.filter(region=region)
+    rows = (
+        points.annotate(day=TruncDate("taken_at"))
+        .values("day")
+        .annotate(
+            devices=Sum("devices"),
+            compliant=Sum("compliant"),
+            noncompliant=Sum("noncompliant"),
+            in_grace_period=Sum("in_grace_period"),
+        )
+        .order_by("day")
+    )
+    return [
+        {
+            "day": row["day"].isoformat(),
+            "rate": round(100 * row["compliant"] / row["devices"], 2) if row["devices"] else None,
+            "noncompliant": round(100 * row["noncompliant"] / row["devices"], 2)
+            if row["devices"]
+            else None,
+        }
+        for row in rows
+    ]
+
+
+EXPORT_COLUMNS = (
+    "region",
+    "customer",
+    "tenant_id",
+    "default_domain",
+    "relationship",
+    "last_sweep_at",
+    "last_sweep_ok",
+    "last_sweep_error",
+    "data_as_of",
+    "devices",
+    "compliant",
+    "noncompliant",
+    "in_grace_period",
+    "unknown",
+    "conflict",
+    "error",
+    "config_manager",
+    "stale_devices",
+    "compliance_rate",
+    "operating_systems",
+)
+
+
+def compliance_export_rows(*, region: Region | None) -> Iterator[list[object]]:
+    """One row per customer with its latest snapshot (counts from the latest good one)."""
+    customers = (
+        _customers(region)
+        .select_related("region", "compliance__last_snapshot", "compliance__last_good_snapshot")
+        .order_by("region__slug", "name", "pk")
+    )
+    for c in customers.iterator(chunk_size=500):
+        pointers = getattr(c, "compliance", None)
+        last = pointers.last_snapshot if pointers else None
+        good = pointers.last_good_snapshot if pointers else None
+        yield [
+            c.region.slug,
+            c.name,
+            str(c.tenant_id),
+            c.default_domain,
+            c.relationship_status,
+            last.taken_at.isoformat() if last else "",
+            ("yes" if last.ok else "no") if last else "",
+            last.error if last else "",
+            good.taken_at.isoformat() if good else "",
+            *(
+                [
+                    good.device_total,
+                    good.compliant,
+                    good.noncompliant,
+                    good.in_grace_period,
+                    good.unknown,
+                    good.conflict,
+                    good.error_devices,
+                    good.config_manager,
+                    good.stale,
+                    f"{good.compliance_rate:.4f}" if good.compliance_rate is not None else "",
+                    "; ".join(f"{k}={v}" for k, v in sorted(good.os_counts.items())),
+                ]
+                if good
+                else [""] * 11
+            ),
+        ]
+
+
+def customer_history(*, customer: Customer, limit: int = 90) -> list[ComplianceSnapshot]:
+    """The customer's latest snapshots, oldest first (for its trend chart)."""
+    rows = list(
+        ComplianceSnapshot.objects.filter(customer=customer)
+        .only("taken_at", "ok", "error", "compliance_rate", "device_total", "compliant")
+        .order_by("-taken_at")[:limit]
+    )
+    rows.reverse()
+    return rows
+
+
+def sweep_latest() -> ComplianceSweep | None:
+    return ComplianceSweep.objects.first()

@@ -1,0 +1,117 @@
+"""Compliance pages: parse input, call one selector or service, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from audit.services import audit_record
+from compliance import selectors
+from compliance.export import csv_lines
+from compliance.intune import customer_compliance_read
+from compliance.models import ComplianceSweep
+from compliance.services import sweep_start
+from compliance.tasks import compliance_sweep_run
+from customers.decorators import customer_view
+from customers.graph import graph_as_agent
+from customers.models import Customer
+
+
+def _stale_days(request: HttpRequest) -> int:
+    try:
+        days = int(request.GET.get("stale_days", ""))
+    except ValueError:
+        return settings.COMPLIANCE_DEVICE_STALE_DAYS
+    return min(max(days, 1), 365)
+
+
+@customer_view("compliance")
+def customer_compliance_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+    graph = graph_as_agent(
+        session=request.session, region=customer.region, tenant_id=str(customer.tenant_id)
+    )
+    report = customer_compliance_read(graph=graph, stale_days=_stale_days(request))
+    history = selectors.customer_history(customer=customer)
+    chart = {
+        "states": {
+            "labels": [row.label for row in report.states],
+            "keys": [row.state for row in report.states],
+            "values": [row.devices for row in report.states],
+        },
+        "systems": {
+            "labels": [name for name, _ in report.systems],
+            "values": [count for _, count in report.systems],
+        },
+        "history": {
+            "labels": [s.taken_at.strftime("%Y-%m-%d %H:%M") for s in history if s.ok],
+            "rate": [
+                round(100 * s.compliance_rate, 2) if s.compliance_rate is not None else None
+                for s in history
+                if s.ok
+            ],
+        },
+    }
+    return render(
+        request,
+        "compliance/customer.html",
+        {"customer": customer, "tab": "compliance", "report": report, "chart": chart},
+    )
+
+
+@role_required(Role.MANAGER)
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    region, regions = selectors.region_choice(user=request.user, slug=request.GET.get("region"))
+    board = selectors.compliance_dashboard(region=region, regions=regions)
+    chart = {
+        "trend": {
+            "labels": [p["day"] for p in board.trend],
+            "rate": [p["rate"] for p in board.trend],
+            "noncompliant": [p["noncompliant"] for p in board.trend],
+        }
+    }
+    return render(
+        request,
+        "compliance/dashboard.html",
+        {
+            "board": board,
+            "chart": chart,
+            "region_slug": region.slug if region else selectors.ALL_REGIONS,
+            "nav": "compliance",
+            "sweep": board.sweep,
+        },
+    )
+
+
+@role_required(Role.MANAGER)
+def export_view(request: HttpRequest) -> StreamingHttpResponse:
+    region, _ = selectors.region_choice(user=request.user, slug=request.GET.get("region"))
+    scope = region.slug if region else selectors.ALL_REGIONS
+    audit_record(action="compliance.export", request=request, detail={"region": scope})
+    lines = csv_lines(
+        header=selectors.EXPORT_COLUMNS, rows=selectors.compliance_export_rows(region=region)
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="compliance-{scope}-{stamp}.csv"'
+    return response
+
+
+@require_POST
+@role_required(Role.MANAGER)
+def sweep_start_view(request: HttpRequest) -> HttpResponse:
+    sweep, created = sweep_start(requested_by=str(request.user))
+    if created:
+        audit_record(action="compliance.sweep", request=request)
+        compliance_sweep_run.delay_on_commit(sweep.pk)
+    return render(request, "compliance/_sweep_status.html", {"sweep": sweep})
+
+
+@role_required(Role.MANAGER)
+def sweep_status_view(request: HttpRequest, sweep_id: int) -> HttpResponse:
+    sweep = get_object_or_404(ComplianceSweep, pk=sweep_id)
+    return render(request, "compliance/_sweep_status.html", {"sweep": sweep})

@@ -1,0 +1,181 @@
+"""The dashboard, the export and who may see them (signed in through the simulator)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django.utils.html import escape
+
+from audit.models import AuditEvent
+from tests.compliance.conftest import tally_of
+
+pytestmark = pytest.mark.django_db
+
+DOMAIN = "contosopartners.com"
+
+
+def _who(role):
+    return f"{role}@{DOMAIN}"
+
+
+@pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
+def test_anonymous_visitors_are_sent_to_sign_in(portal_client, path, regions):
+    response = portal_client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/signin/")
+
+
+@pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
+def test_a_user_without_a_portal_role_gets_the_no_access_page(sign_in, path):
+    response = sign_in(_who("norole")).get(path)
+    assert response.status_code == 403
+    assert b"access" in response.content.lower()
+
+
+@pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
+def test_agents_may_not_see_the_cross_customer_pages(sign_in, path):
+    assert sign_in(_who("agent")).get(path).status_code == 403
+
+
+def test_agents_may_not_start_or_watch_a_sweep(sign_in):
+    from compliance.services import sweep_start
+
+    sweep, _ = sweep_start()
+    client = sign_in(_who("agent"))
+    assert client.post("/compliance/sweeps/").status_code == 403
+    assert client.get(f"/compliance/sweeps/{sweep.pk}/").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+@pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
+def test_managers_and_admins_may_see_the_cross_customer_pages(sign_in, role, path):
+    assert sign_in(_who(role)).get(path).status_code == 200
+
+
+def test_the_nav_shows_compliance_to_managers_only(sign_in):
+    assert b'data-testid="nav-compliance"' in sign_in(_who("manager")).get("/customers/").content
+    assert b'data-testid="nav-compliance"' not in sign_in(_who("agent")).get("/customers/").content
+
+
+def test_the_dashboard_shows_totals_worst_customers_and_failures_of_the_managers_region(
+    sign_in, customers, record_sweep
+):
+    us, eu = customers["us"], customers["eu"]
+    record_sweep(
+        {
+            us[0]: tally_of(compliant=9, noncompliant=1),
+            us[1]: tally_of(compliant=1, noncompliant=3),
+            us[2]: "Microsoft Graph refused access (HTTP 403): the admin relationship expired.",
+            eu[0]: tally_of(compliant=1, noncompliant=99),
+        }
+    )
+    body = sign_in(_who("manager")).get("/compliance/").content.decode()
+    assert re.search(r'data-testid="total-noncompliant">4<', body)
+    assert re.search(r'data-testid="total-rate">71.4%<', body)  # 10 of 14
+    worst = body[body.index('data-testid="worst-table"') :]
+    assert worst.index(escape(us[1].name)) < worst.index(escape(us[0].name))
+    assert escape(eu[0].name) not in body  # another region: not shown by default
+    problems = body[body.index('data-testid="problem-table"') :]
+    assert "the admin relationship expired" in problems
+    assert "compliance-chart-data" in body and "<script>" not in body.replace(
+        '<script id="compliance-chart-data" type="application/json">', ""
+    )
+
+
+def test_the_region_filter_shows_all_regions_to_a_manager(sign_in, customers, record_sweep):
+    us, eu = customers["us"], customers["eu"]
+    record_sweep({us[0]: tally_of(compliant=10), eu[0]: tally_of(compliant=1, noncompliant=9)})
+    client = sign_in(_who("manager"))
+    body = client.get("/compliance/?region=all").content.decode()
+    assert escape(eu[0].name) in body
+    assert re.search(r'data-testid="total-noncompliant">9<', body)
+    eu_only = client.get("/compliance/?region=eu").content.decode()
+    assert re.search(r'data-testid="total-rate">10.0%<', eu_only)
+    # A customer of another region is named but not linked: its pages are region-isolated.
+    assert f"/customers/{eu[0].tenant_id}/compliance/" not in body
+
+
+def test_customers_never_swept_or_with_old_data_need_attention(
+    sign_in, customers, record_sweep, settings
+):
+    settings.COMPLIANCE_DATA_STALE_HOURS = 24
+    us = customers["us"]
+    record_sweep({us[0]: tally_of(compliant=5)}, at=timezone.now() - timedelta(days=3))
+    body = sign_in(_who("manager")).get("/compliance/").content.decode()
+    problems = body[body.index('data-testid="problem-table"') :]
+    assert "No successful sweep for 24 hours." in problems
+    assert "Not swept yet." in problems
+    count = re.search(r'data-testid="problem-count">(\d+)<', body)
+    assert count and int(count.group(1)) == len(us)
+
+
+def test_the_trend_is_one_point_per_day_in_the_json_data(sign_in, customers, record_sweep):
+    us = customers["us"][0]
+    now = timezone.now()
+    record_sweep({us: tally_of(compliant=1, noncompliant=1)}, at=now - timedelta(days=1))
+    record_sweep({us: tally_of(compliant=3, noncompliant=1)}, at=now)
+    body = sign_in(_who("manager")).get("/compliance/").content.decode()
+    raw = re.search(r'id="compliance-chart-data" type="application/json">(.*?)</script>', body)
+    data = json.loads(raw.group(1))
+    assert data["trend"]["rate"] == [50.0, 75.0]
+    assert data["trend"]["labels"][-1] == now.date().isoformat()
+
+
+def _csv(response):
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_export_streams_one_row_per_customer_with_its_latest_snapshot(
+    sign_in, customers, record_sweep
+):
+    us = customers["us"]
+    record_sweep({us[0]: tally_of(compliant=1)}, at=timezone.now() - timedelta(hours=2))
+    record_sweep({us[0]: tally_of(compliant=3, noncompliant=1), us[1]: "Refused (HTTP 403)."})
+    response = sign_in(_who("manager")).get("/compliance/export.csv")
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = {r["tenant_id"]: r for r in _csv(response)}
+    assert len(rows) == len(us)
+    first = rows[str(us[0].tenant_id)]
+    assert (first["devices"], first["compliant"], first["noncompliant"]) == ("4", "3", "1")
+    assert first["compliance_rate"] == "0.7500" and first["last_sweep_ok"] == "yes"
+    failed = rows[str(us[1].tenant_id)]
+    assert failed["last_sweep_ok"] == "no" and failed["last_sweep_error"] == "Refused (HTTP 403)."
+    assert failed["devices"] == ""
+    assert rows[str(us[2].tenant_id)]["last_sweep_at"] == ""
+    assert AuditEvent.objects.filter(action="compliance.export").exists()
+
+
+def test_the_export_defuses_customer_names_that_look_like_formulas(
+    sign_in, customers, record_sweep
+):
+    customer = customers["us"][0]
+    customer.name = '=HYPERLINK("http://evil","x")'
+    customer.save()
+    record_sweep({customer: tally_of(compliant=1)})
+    rows = _csv(sign_in(_who("manager")).get("/compliance/export.csv"))
+    row = next(r for r in rows if r["tenant_id"] == str(customer.tenant_id))
+    assert row["customer"] == "'" + customer.name
+
+
+def test_sweep_now_queues_one_sweep_and_shows_its_progress(sign_in, customers, monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        "compliance.views.compliance_sweep_run.delay_on_commit", lambda pk: queued.append(pk)
+    )
+    client = sign_in(_who("manager"))
+    first = client.post("/compliance/sweeps/")
+    second = client.post("/compliance/sweeps/")
+    assert first.status_code == second.status_code == 200
+    assert len(queued) == 1
+    assert b'hx-trigger="every 1s"' in second.content
+    status = client.get(f"/compliance/sweeps/{queued[0]}/")
+    assert b"Queued" in status.content
