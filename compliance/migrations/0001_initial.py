@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("customers", "0002_syncrun"),
-        ("regions", "0002_region_certificate_credential_setup_results"),
+        ("regions", "0001_initial"),
     ]
 
     operations = [
