@@ -23,6 +23,7 @@ urlpatterns = [
     path("healthz", views.healthz_view, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("customers.urls")),
+    path("", include("provisioning.urls")),
     path("", include("compliance.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "customers",
     "compliance",
     "audit",
+    "provisioning",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,26 @@ COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=3
 COMPLIANCE_DATA_STALE_HOURS = env.int("COMPLIANCE_DATA_STALE_HOURS", default=24)
 COMPLIANCE_RETENTION_DAYS = env.int("COMPLIANCE_RETENTION_DAYS", default=90)
 COMPLIANCE_SWEEP_STALE_AFTER = env.int("COMPLIANCE_SWEEP_STALE_AFTER", default=15 * 60)
+
+# Provisioning (provisioning/): after a customer is created or accepts an invitation, wait for
+# the partner relationship to reach the tenant, then the first calls; retries take a new token.
+# Scheduled through the database (next_attempt_at), not ETA tasks: Redis would redeliver an ETA
+# task held past visibility_timeout, and a killed worker's schedule must survive it.
+PROVISIONING_WAIT_SECONDS = env.int("PROVISIONING_WAIT_SECONDS", default=180)
+PROVISIONING_RETRY_SECONDS = env.int("PROVISIONING_RETRY_SECONDS", default=60)
+PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=5)
+# How often beat looks for due runs, and how long a claimed attempt may run before another
+# worker takes it over (the worker holding it was killed).
+PROVISIONING_TICK_SECONDS = env.float("PROVISIONING_TICK_SECONDS", default=5)
+PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=300)
+# Partner Center may take a while to create a tenant (connect, read) in seconds.
+PROVISIONING_CREATE_TIMEOUT = (3.05, env.float("PROVISIONING_CREATE_TIMEOUT", default=60))
+CELERY_BEAT_SCHEDULE["provisioning-tick"] = {
+    "task": "provisioning.tasks.provisioning_tick",
+    "schedule": PROVISIONING_TICK_SECONDS,
+    # A tick nobody took in time is worthless: the next one does the same work.
+    "options": {"expires": PROVISIONING_TICK_SECONDS * 2},
+}
 
 LOGGING = {
     "version": 1,

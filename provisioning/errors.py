@@ -1,0 +1,42 @@
+"""Why an attempt failed, in words an agent can act on (stored, shown on the status page)."""
+
+from __future__ import annotations
+
+from mscloud import errors as ms
+from mscloud.identity import IdentityError
+
+# Entra's answers while the partner relationship has not reached the tenant (REFERENCE.md).
+NOT_YET_PROPAGATED = {700016, 90099}
+
+
+def attempt_failure(exc: Exception) -> str:
+    """One or two sentences: what Microsoft said and what it means here."""
+    if isinstance(exc, IdentityError):
+        if exc.aadsts in NOT_YET_PROPAGATED:
+            return (
+                f"Microsoft Entra ID does not know the portal's app in this tenant yet "
+                f"(AADSTS{exc.aadsts}): the partner relationship has not reached the customer "
+                "tenant."
+            )
+        return f"Microsoft Entra ID would not issue a token: {exc.description or exc.error}."
+    if isinstance(exc, ms.GraphForbidden):
+        return (
+            "Microsoft Graph refused the app (HTTP 403, insufficient privileges): its token "
+            "lacks the preconsented permissions, which happens while the partner relationship "
+            "is still reaching the customer tenant."
+        )
+    if isinstance(exc, ms.GraphUnauthorized):
+        return "Microsoft Graph did not accept the app's token (HTTP 401)."
+    if isinstance(exc, ms.GraphThrottled | ms.GraphUnavailable | ms.GraphTimeout):
+        return f"Microsoft Graph was busy or unavailable: {exc.message}"
+    if isinstance(exc, ms.MicrosoftError):
+        return f"{exc.service} answered with an error: {exc.message}"
+    return "An unexpected error stopped the attempt; the worker log has the details."
+
+
+def gave_up(reason: str, attempts: int) -> str:
+    return (
+        f"{reason} Gave up after {attempts} attempt{'s' if attempts != 1 else ''}. Check that "
+        "the customer accepted the relationship and that the portal's app is in the partner "
+        "tenant's AdminAgents group, then start the checks again."
+    )

@@ -1,0 +1,59 @@
+"""Reads about provisioning runs, shaped for the status partial."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from customers.models import Customer
+from provisioning.models import Provisioning
+
+Status = Provisioning.Status
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    state: str  # "done" | "active" | "todo" | "failed"
+
+
+@dataclass(frozen=True)
+class ProvisioningView:
+    run: Provisioning
+    seconds_left: int | None  # until the next attempt, while one is scheduled
+    steps: list[Step]
+
+    @property
+    def polling(self) -> bool:
+        return not self.run.finished
+
+
+_LABELS = ("Waiting for the partner relationship", "First calls", "Ready")
+_STEP_STATES = {
+    Status.WAITING: ("active", "todo", "todo"),
+    Status.RUNNING: ("done", "active", "todo"),
+    Status.RETRYING: ("done", "active", "todo"),
+    Status.READY: ("done", "done", "done"),
+    Status.FAILED: ("done", "failed", "todo"),
+}
+
+
+def provisioning_latest(*, customer: Customer) -> Provisioning | None:
+    return customer.provisionings.first()
+
+
+def provisioning_view(*, customer: Customer) -> ProvisioningView | None:
+    """The customer's latest run with its countdown and steps, or None if it never had one."""
+    run = provisioning_latest(customer=customer)
+    if run is None:
+        return None
+    seconds_left = None
+    if run.status in (Status.WAITING, Status.RETRYING) and run.next_attempt_at:
+        seconds_left = max(0, math.ceil((run.next_attempt_at - timezone.now()).total_seconds()))
+    first = "Customer created" if run.kind == Provisioning.Kind.CREATED else "Invitation accepted"
+    states = _STEP_STATES[Status(run.status)]
+    pairs = zip(_LABELS, states, strict=True)
+    steps = [Step(first, "done")] + [Step(label, state) for label, state in pairs]
+    return ProvisioningView(run=run, seconds_left=seconds_left, steps=steps)

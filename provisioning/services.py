@@ -1,0 +1,386 @@
+"""Writes: create a customer through Partner Center, and run its provisioning.
+
+The wait and the retries follow Microsoft's advice for calls right after a customer is created
+or accepts an invitation: wait three minutes for the partner relationship to reach the tenant,
+and if it still fails, wait 60 s and try again with a NEW token (one issued earlier lacks the
+preconsented permission claims for its whole lifetime).
+# Reference: https://learn.microsoft.com/en-us/graph/auth-cloudsolutionprovider
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.tokens import app_token, app_token_drop
+from audit.services import audit_record
+from customers.models import Customer, RelationshipStatus
+from mscloud import errors as ms
+from mscloud.http import shared_session
+from mscloud.identity import IdentityError
+from mscloud.partnercenter import PartnerCenterClient
+from provisioning.errors import attempt_failure, gave_up
+from provisioning.first_calls import first_calls_run
+from provisioning.models import CustomerCreation, Provisioning
+from regions.models import Region
+
+log = logging.getLogger(__name__)
+
+Status = Provisioning.Status
+
+
+class CustomerCreateError(Exception):
+    """Partner Center did not create the customer; `field` names the form field to blame.
+
+    `retry_same` says whether the same submission may be resent (the outcome is unknown, and
+    the request id keeps a resend from making a second tenant) or a new one is needed."""
+
+    def __init__(self, message: str, *, field: str | None = None, retry_same: bool = False):
+        super().__init__(message)
+        self.message, self.field, self.retry_same = message, field, retry_same
+
+
+@dataclass(frozen=True)
+class InitialCredentials:
+    """The new tenant's first admin account; shown once, never stored."""
+
+    user_name: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CreatedCustomer:
+    customer: Customer
+    provisioning: Provisioning | None
+    credentials: InitialCredentials | None  # None when this submission was handled before
+    recorded: bool = False  # this call recorded the new customer (the others joined it)
+
+
+def _partner_center(region: Region) -> PartnerCenterClient:
+    def token() -> str:
+        return app_token(region=region, scopes=region.partner_center_scopes)
+
+    def refreshed() -> str:
+        app_token_drop(region=region, tenant_id=str(region.partner_tenant_id))
+        return token()
+
+    return PartnerCenterClient(
+        base_url=region.partner_center_base_url,
+        token=token,
+        session=shared_session(region.tls_verify),
+        timeout=settings.PROVISIONING_CREATE_TIMEOUT,
+        # One resend after a timeout or a 5xx (safe: same MS-RequestId); more would keep the
+        # agent's request open for minutes.
+        max_attempts=2,
+        on_unauthorized=refreshed,
+    )
+
+
+def _creation_for(
+    *, key: uuid.UUID, region: Region, user: User, domain_prefix: str, company_name: str
+) -> CustomerCreation:
+    """The row for this submission, written (committed) before Partner Center is called."""
+    try:
+        with transaction.atomic():
+            return CustomerCreation.objects.create(
+                key=key,
+                region=region,
+                requested_by=user,
+                domain_prefix=domain_prefix,
+                company_name=company_name,
+            )
+    except IntegrityError:
+        existing = CustomerCreation.objects.get(key=key)
+        if existing.region_id != region.pk or existing.requested_by_id != user.pk:
+            raise CustomerCreateError(
+                "This form was already submitted from another account. Reload the page and "
+                "fill it in again."
+            ) from None
+        return existing
+
+
+def _domain_taken(exc: ms.PartnerCenterError) -> bool:
+    text = (exc.message or "").lower()
+    return isinstance(exc, ms.PartnerCenterConflict) or (
+        "domain" in text and any(w in text for w in ("exist", "taken", "in use", "available"))
+    )
+
+
+def customer_create(
+    *,
+    user: User,
+    key: uuid.UUID,
+    company_name: str,
+    domain_prefix: str,
+    payload: dict[str, Any],
+) -> CreatedCustomer:
+    """Create a customer tenant in the user's region and start its provisioning.
+
+    Idempotent per `key` (Partner Center's MS-RequestId): a double submit or a resend after a
+    lost answer returns the same tenant."""
+    region = user.region
+    if region is None or not region.active:
+        raise CustomerCreateError(
+            "Your account belongs to no active region, so the portal cannot create customers "
+            "for it. Ask an administrator to check the region configuration."
+        )
+    creation = _creation_for(
+        key=key, region=region, user=user, domain_prefix=domain_prefix, company_name=company_name
+    )
+    if creation.customer_id is not None:
+        return CreatedCustomer(
+            customer=creation.customer,
+            provisioning=creation.customer.provisionings.first(),
+            credentials=None,
+        )
+    domain = f"{domain_prefix}.onmicrosoft.com"
+    try:
+        answer = _partner_center(region).create_customer(payload, request_id=str(key))
+    except ms.PartnerCenterError as exc:
+        if _domain_taken(exc):
+            raise CustomerCreateError(
+                f"{domain} is already taken. Choose another domain.", field="domain_prefix"
+            ) from exc
+        if isinstance(exc, ms.PartnerCenterBadRequest):
+            raise CustomerCreateError(
+                f"Partner Center rejected the customer: {exc.message} Correct it and submit again."
+            ) from exc
+        raise CustomerCreateError(
+            f"Partner Center could not be reached or failed ({exc.message}). Submit again: the "
+            "same submission never creates a second customer.",
+            retry_same=True,
+        ) from exc
+    except IdentityError as exc:
+        raise CustomerCreateError(
+            "The portal could not get a Partner Center token for your region "
+            f"({exc.description or exc.error}). Ask an administrator to run the region's "
+            "setup check.",
+            retry_same=True,
+        ) from exc
+    tenant_id = str(answer.get("id") or (answer.get("companyProfile") or {}).get("tenantId"))
+    tenant_id = str(uuid.UUID(tenant_id))
+    domain = (answer.get("companyProfile") or {}).get("domain") or domain
+    with transaction.atomic():
+        creation = CustomerCreation.objects.select_for_update().get(pk=creation.pk)
+        customer, _ = Customer.objects.get_or_create(
+            tenant_id=tenant_id,
+            defaults={
+                "region": region,
+                "name": company_name,
+                "default_domain": domain,
+                "relationship_status": RelationshipStatus.PENDING,
+            },
+        )
+        recorded = creation.customer_id is None
+        if recorded:
+            creation.customer, creation.finished_at = customer, timezone.now()
+            creation.save(update_fields=["customer", "finished_at"])
+            provisioning, _ = provisioning_start(
+                customer=customer, kind=Provisioning.Kind.CREATED, requested_by=str(user)
+            )
+        else:  # a concurrent submission of the same form got here first
+            provisioning = customer.provisionings.first()
+    credentials = answer.get("userCredentials") or {}
+    return CreatedCustomer(
+        customer=customer,
+        provisioning=provisioning,
+        credentials=InitialCredentials(
+            user_name=str(credentials.get("userName") or ""),
+            password=str(credentials.get("password") or ""),
+        )
+        if credentials.get("password")
+        else None,
+        recorded=recorded,
+    )
+
+
+def provisioning_start(
+    *,
+    customer: Customer,
+    kind: str,
+    requested_by: str = "",
+    wait_seconds: int | None = None,
+) -> tuple[Provisioning, bool]:
+    """A new run for the customer, or the unfinished one already there; (run, created)."""
+    wait = settings.PROVISIONING_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    try:
+        with transaction.atomic():
+            run = Provisioning.objects.create(
+                customer=customer,
+                kind=kind,
+                requested_by=requested_by,
+                wait_seconds=wait,
+                retry_seconds=settings.PROVISIONING_RETRY_SECONDS,
+                max_attempts=max(1, settings.PROVISIONING_MAX_ATTEMPTS),
+                next_attempt_at=timezone.now() + timedelta(seconds=wait),
+            )
+            if customer.relationship_status != RelationshipStatus.ACTIVE:
+                Customer.objects.filter(pk=customer.pk).update(
+                    relationship_status=RelationshipStatus.PENDING
+                )
+            return run, True
+    except IntegrityError:
+        run = customer.provisionings.filter(status__in=Provisioning.UNFINISHED).first()
+        if run is None:  # it finished between our insert and this read
+            return provisioning_start(
+                customer=customer, kind=kind, requested_by=requested_by, wait_seconds=wait_seconds
+            )
+        return run, False
+
+
+def provisioning_claim_due() -> tuple[int, int] | None:
+    """Claim one run whose attempt is due; (id, attempt number) or None.
+
+    Two workers (or a task delivered twice) never claim the same run: the row is locked with
+    SKIP LOCKED, and the claim is a compare-and-set on (status, attempt) so it holds on
+    SQLite too (the embedded `make run`), where FOR UPDATE does not exist. A run whose worker
+    died mid-attempt is due again once its lease ran out."""
+    for _ in range(10):  # each miss means another worker changed that row: look again
+        now = timezone.now()
+        with transaction.atomic():
+            run = (
+                Provisioning.objects.select_for_update(skip_locked=True)
+                .filter(
+                    Q(status__in=[Status.WAITING, Status.RETRYING], next_attempt_at__lte=now)
+                    | Q(status=Status.RUNNING, lease_until__lt=now)
+                )
+                .order_by("next_attempt_at", "pk")
+                .first()
+            )
+            if run is None:
+                return None
+            claimed = _claim(run, now)
+        if claimed is not None:
+            return claimed
+    return None
+
+
+def _claim(run: Provisioning, now: Any) -> tuple[int, int] | None:
+    unchanged = Provisioning.objects.filter(pk=run.pk, status=run.status, attempt=run.attempt)
+    last_error = run.last_error
+    if run.status == Status.RUNNING:
+        log.warning("provisioning %s: attempt %s was abandoned", run.pk, run.attempt)
+        last_error = (
+            f"Attempt {run.attempt} stopped before it finished (its worker was stopped or "
+            "restarted)."
+        )
+        if run.attempt >= run.max_attempts:
+            unchanged.update(
+                status=Status.FAILED,
+                last_error=gave_up(last_error, run.attempt),
+                finished_at=now,
+                next_attempt_at=None,
+                lease_until=None,
+            )
+            return None
+    taken = unchanged.update(
+        status=Status.RUNNING,
+        attempt=run.attempt + 1,
+        lease_until=now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS),
+        last_error=last_error,
+    )
+    return (run.pk, run.attempt + 1) if taken == 1 else None
+
+
+def _audit(run: Provisioning, action: str) -> None:
+    audit_record(
+        action=action,
+        actor="provisioning",
+        region=run.customer.region.slug,
+        tenant_id=str(run.customer.tenant_id),
+        detail={"kind": run.kind, "attempts": run.attempt, "error": run.last_error},
+    )
+
+
+def _finish_failed(run: Provisioning, message: str, now: Any) -> None:
+    run.status, run.last_error, run.finished_at = Status.FAILED, message, now
+    run.next_attempt_at = run.lease_until = None
+    run.save(
+        update_fields=["status", "last_error", "finished_at", "next_attempt_at", "lease_until"]
+    )
+
+
+def provisioning_attempt(*, provisioning_id: int, attempt: int) -> Provisioning | None:
+    """Run a claimed attempt: a new app token, then the first calls; record the outcome.
+
+    Returns the run, or None when the claim was lost (another worker took the run over after
+    this one's lease ran out): its outcome is then not recorded."""
+    run = Provisioning.objects.select_related("customer__region").filter(pk=provisioning_id).first()
+    if run is None:  # the customer was deleted meanwhile
+        return None
+    customer = run.customer
+    tenant_id = str(customer.tenant_id)
+    try:
+        # Every attempt starts from a new token, in whichever worker process it runs: a token
+        # issued before the relationship propagated lacks the preconsented roles for its whole
+        # lifetime, and MSAL replays an identical refusal (HTTP 400) for 60 s.
+        app_token_drop(region=customer.region, tenant_id=tenant_id)
+        calls = first_calls_run(region=customer.region, tenant_id=tenant_id)
+    except (ms.MicrosoftError, IdentityError) as exc:
+        log.info("provisioning %s attempt %s failed: %s", run.pk, attempt, exc)
+        return _attempt_failed(provisioning_id, attempt, attempt_failure(exc))
+    except Exception as exc:
+        log.exception("provisioning %s attempt %s crashed", run.pk, attempt)
+        return _attempt_failed(provisioning_id, attempt, attempt_failure(exc))
+    now = timezone.now()
+    with transaction.atomic():
+        run = _claimed(provisioning_id, attempt)
+        if run is None:
+            return None
+        run.status, run.finished_at, run.last_error = Status.READY, now, ""
+        run.verified_domains, run.results = calls.verified_domains, calls.results
+        run.next_attempt_at = run.lease_until = None
+        run.save()
+        changes: dict[str, Any] = {"relationship_status": RelationshipStatus.ACTIVE}
+        if calls.default_domain:
+            changes["default_domain"] = calls.default_domain
+        Customer.objects.filter(pk=customer.pk).update(**changes)
+        _audit(run, "customer.provisioning_ready")
+    log.info("provisioning %s ready after %s attempt(s)", run.pk, attempt)
+    return run
+
+
+def _claimed(provisioning_id: int, attempt: int) -> Provisioning | None:
+    """The run, locked, if this attempt still holds it."""
+    return (
+        Provisioning.objects.select_for_update()
+        .filter(pk=provisioning_id, status=Status.RUNNING, attempt=attempt)
+        .first()
+    )
+
+
+def _attempt_failed(provisioning_id: int, attempt: int, reason: str) -> Provisioning | None:
+    now = timezone.now()
+    with transaction.atomic():
+        run = _claimed(provisioning_id, attempt)
+        if run is None:
+            return None
+        if attempt >= run.max_attempts:
+            _finish_failed(run, gave_up(reason, attempt), now)
+            _audit(run, "customer.provisioning_failed")
+            return run
+        run.status, run.last_error, run.lease_until = Status.RETRYING, reason, None
+        run.next_attempt_at = now + timedelta(seconds=run.retry_seconds)
+        run.save(update_fields=["status", "last_error", "lease_until", "next_attempt_at"])
+    return run
+
+
+def provisioning_run_due(*, limit: int = 20) -> int:
+    """Claim and run due attempts one by one (other workers take the rest); how many ran."""
+    ran = 0
+    while ran < limit:
+        claimed = provisioning_claim_due()
+        if claimed is None:
+            break
+        provisioning_attempt(provisioning_id=claimed[0], attempt=claimed[1])
+        ran += 1
+    return ran

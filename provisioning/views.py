@@ -1,0 +1,120 @@
+"""Create a customer, and follow its provisioning: parse input, call one service, render."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from audit.services import audit_record
+from customers.guard import customer_for_user
+from provisioning.credentials import credentials_keep, credentials_pop
+from provisioning.forms import CustomerCreateForm
+from provisioning.models import Provisioning
+from provisioning.selectors import provisioning_view
+from provisioning.services import CustomerCreateError, customer_create, provisioning_start
+
+
+@role_required(Role.AGENT)
+def customer_create_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _form(request, CustomerCreateForm.blank())
+    form = CustomerCreateForm(request.POST)
+    if not form.is_valid():
+        return _form(request, form, status=400)
+    data = form.cleaned_data
+    try:
+        created = customer_create(
+            user=request.user,
+            key=data["key"],
+            company_name=data["company_name"],
+            domain_prefix=data["domain_prefix"],
+            payload=form.payload(),
+        )
+    except CustomerCreateError as exc:
+        form.add_error(exc.field, exc.message)
+        if not exc.retry_same:
+            # Nothing was created: the corrected form is a new request with a new id.
+            form.data = form.data.copy()
+            form.data["key"] = str(uuid.uuid4())
+        return _form(request, form, status=502 if exc.retry_same else 400)
+    tenant_id = str(created.customer.tenant_id)
+    if created.credentials is not None:
+        credentials_keep(
+            session=request.session, tenant_id=tenant_id, credentials=created.credentials
+        )
+    if created.recorded:
+        audit_record(
+            action="customer.create",
+            request=request,
+            tenant_id=tenant_id,
+            detail={"domain": created.customer.default_domain, "key": str(data["key"])},
+        )
+    return redirect("customer_provisioning", tenant_id=tenant_id)
+
+
+def _form(request: HttpRequest, form: CustomerCreateForm, status: int = 200) -> HttpResponse:
+    return render(
+        request, "provisioning/create.html", {"form": form, "nav": "customers"}, status=status
+    )
+
+
+@role_required(Role.AGENT)
+def provisioning_page_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """The provisioning page: the initial credentials once, then the live status."""
+    customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+    credentials = credentials_pop(session=request.session, tenant_id=str(customer.tenant_id))
+    return render(
+        request,
+        "provisioning/page.html",
+        {
+            "customer": customer,
+            "tab": "provisioning",
+            "credentials": credentials,
+            "view": provisioning_view(customer=customer),
+        },
+    )
+
+
+@role_required(Role.AGENT)
+def provisioning_status_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """The status partial, polled by htmx while the run is unfinished."""
+    customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+    return render(
+        request,
+        "provisioning/_status.html",
+        {"customer": customer, "view": provisioning_view(customer=customer)},
+    )
+
+
+@require_POST
+@role_required(Role.AGENT)
+def provisioning_start_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """The customer accepted the partner's invitation (or an agent starts the checks again):
+    the same delayed flow as for a new customer."""
+    customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+    again = request.POST.get("reason") == "again"
+    _, created = provisioning_start(
+        customer=customer,
+        kind=Provisioning.Kind.INVITATION,
+        requested_by=str(request.user),
+        # Starting again after a failure: the relationship had its minutes already.
+        wait_seconds=0 if again else None,
+    )
+    if created:
+        audit_record(
+            action="customer.provisioning_again" if again else "customer.invitation_accepted",
+            request=request,
+            tenant_id=str(customer.tenant_id),
+        )
+    if request.headers.get("HX-Request"):
+        return render(
+            request,
+            "provisioning/_status.html",
+            {"customer": customer, "view": provisioning_view(customer=customer)},
+        )
+    return redirect("customer_provisioning", tenant_id=str(customer.tenant_id))

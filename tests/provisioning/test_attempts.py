@@ -1,0 +1,197 @@
+"""The provisioning state machine, attempt by attempt, in this process against the simulator.
+
+The worker tests (test_worker.py) run the same flow end to end; here each step is driven by
+hand so the token behaviour is deterministic: one process, one token cache.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.tokens import app_token, app_token_drop
+from audit.models import AuditEvent
+from customers.graph import graph_as_app
+from customers.models import Customer, RelationshipStatus
+from mscloud.errors import GraphForbidden
+from mscloud.identity import IdentityError
+from provisioning.models import Provisioning
+from provisioning.services import (
+    provisioning_attempt,
+    provisioning_claim_due,
+    provisioning_run_due,
+)
+from tests.provisioning.conftest import create_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def _due(customer: Customer) -> Provisioning:
+    run = customer.provisionings.get()
+    Provisioning.objects.filter(pk=run.pk).update(next_attempt_at=timezone.now())
+    return run
+
+
+def _attempt(customer: Customer) -> Provisioning:
+    _due(customer)
+    claimed = provisioning_claim_due()
+    assert claimed is not None
+    result = provisioning_attempt(provisioning_id=claimed[0], attempt=claimed[1])
+    assert result is not None
+    return result
+
+
+def _token_requests(sim: Any, tenant_id: str) -> int:
+    return sum(
+        1
+        for r in sim.requests()["requests"]
+        if r["kind"] == "token" and r.get("tenant") == tenant_id and r["path"].endswith("/token")
+    )
+
+
+def _until_propagated(seconds: float) -> None:
+    time.sleep(seconds + 0.3)
+
+
+def test_nothing_is_claimed_before_the_wait_is_over(agent: Client, fast: Any) -> None:
+    create_customer(agent)
+    assert provisioning_claim_due() is None
+
+
+def test_a_due_run_is_claimed_by_one_worker_only(agent: Client, fast: Any) -> None:
+    customer = create_customer(agent)
+    run = _due(customer)
+    assert provisioning_claim_due() == (run.pk, 1)
+    assert provisioning_claim_due() is None
+    run.refresh_from_db()
+    assert run.status == "running"
+    assert run.lease_until > timezone.now()
+
+
+def test_it_succeeds_on_the_first_attempt_once_the_relationship_is_there(
+    agent: Client, sim: Any, fast: Any
+) -> None:
+    sim.faults(propagation_delay=0)
+    customer = create_customer(agent, domain_prefix=f"firstgo{int(time.time())}")
+    run = _attempt(customer)
+    assert (run.status, run.attempt, run.last_error) == ("ready", 1, "")
+    initial = {"name": customer.default_domain, "isDefault": False, "isInitial": True}
+    assert initial | {"isDefault": True} in run.verified_domains or initial in run.verified_domains
+    (default,) = [d["name"] for d in run.verified_domains if d["isDefault"]]
+    assert run.results["users"] >= 1
+    assert run.results["managed_devices"] == 0
+    customer.refresh_from_db()
+    assert customer.relationship_status == RelationshipStatus.ACTIVE
+    assert customer.default_domain == default
+    assert AuditEvent.objects.filter(action="customer.provisioning_ready").count() == 1
+    assert run.finished_at is not None and run.lease_until is None
+
+
+def test_the_retry_gets_a_new_token_because_the_old_one_lacks_the_roles(
+    agent: Client, sim: Any, fast: Any
+) -> None:
+    sim.faults(propagation_delay=2, propagation_mode="no_roles")
+    customer = create_customer(agent)
+    tenant_id = str(customer.tenant_id)
+    first = _attempt(customer)
+    assert (first.status, first.attempt) == ("retrying", 1)
+    assert "HTTP 403" in first.last_error
+    _until_propagated(2)
+    # The token from attempt 1 is still cached in this process, and still refused: this is
+    # why the retry must not reuse it.
+    with pytest.raises(GraphForbidden):
+        graph_as_app(region=customer.region, tenant_id=tenant_id).get("/organization")
+    second = _attempt(customer)
+    assert (second.status, second.attempt) == ("ready", 2)
+    assert _token_requests(sim, tenant_id) == 2
+
+
+def test_the_retry_is_not_answered_by_msals_remembered_refusal(
+    agent: Client, sim: Any, fast: Any
+) -> None:
+    sim.faults(propagation_delay=2, propagation_mode="aadsts")
+    customer = create_customer(agent)
+    tenant_id = str(customer.tenant_id)
+    first = _attempt(customer)
+    assert first.status == "retrying"
+    assert "AADSTS700016" in first.last_error
+    assert "has not reached the customer tenant" in first.last_error
+    _until_propagated(2)
+    sent = _token_requests(sim, tenant_id)
+    # MSAL replays the identical HTTP 400 for 60 s without asking Entra ...
+    with pytest.raises(IdentityError):
+        app_token(region=customer.region, tenant_id=tenant_id)
+    assert _token_requests(sim, tenant_id) == sent
+    # ... until app_token_drop forgets it: then Entra is asked again and issues the token.
+    app_token_drop(region=customer.region, tenant_id=tenant_id)
+    assert app_token(region=customer.region, tenant_id=tenant_id)
+    assert _token_requests(sim, tenant_id) == sent + 1
+    # The provisioning retry does the same by itself.
+    second = _attempt(customer)
+    assert (second.status, second.attempt) == ("ready", 2)
+
+
+def test_it_fails_after_the_last_attempt_with_the_reason(
+    agent: Client, sim: Any, fast: Any
+) -> None:
+    fast.PROVISIONING_MAX_ATTEMPTS = 2
+    sim.faults(propagation_delay=3600)
+    customer = create_customer(agent)
+    assert _attempt(customer).status == "retrying"
+    run = _attempt(customer)
+    assert (run.status, run.attempt) == ("failed", 2)
+    assert "AADSTS700016" in run.last_error
+    assert "Gave up after 2 attempts" in run.last_error
+    event = AuditEvent.objects.get(action="customer.provisioning_failed")
+    assert (event.actor, event.tenant_id) == ("provisioning", customer.tenant_id)
+    assert run.next_attempt_at is None and run.finished_at is not None
+    assert provisioning_claim_due() is None
+
+
+def test_a_killed_workers_attempt_is_taken_over_after_its_lease(agent: Client, fast: Any) -> None:
+    customer = create_customer(agent)
+    run = _due(customer)
+    assert provisioning_claim_due() == (run.pk, 1)
+    assert provisioning_claim_due() is None  # the lease holds
+    Provisioning.objects.filter(pk=run.pk).update(lease_until=timezone.now())
+    assert provisioning_claim_due() == (run.pk, 2)
+    run.refresh_from_db()
+    assert "Attempt 1 stopped before it finished" in run.last_error
+
+
+def test_the_outcome_of_a_lost_claim_is_not_recorded(agent: Client, sim: Any, fast: Any) -> None:
+    sim.faults(propagation_delay=0)
+    customer = create_customer(agent)
+    run = _due(customer)
+    provisioning_claim_due()
+    Provisioning.objects.filter(pk=run.pk).update(lease_until=timezone.now())
+    assert provisioning_claim_due() == (run.pk, 2)
+    assert provisioning_attempt(provisioning_id=run.pk, attempt=1) is None
+    run.refresh_from_db()
+    assert (run.status, run.attempt) == ("running", 2)
+    assert provisioning_attempt(provisioning_id=run.pk, attempt=2).status == "ready"
+
+
+def test_an_abandoned_last_attempt_fails_the_run(agent: Client, fast: Any) -> None:
+    fast.PROVISIONING_MAX_ATTEMPTS = 1
+    customer = create_customer(agent)
+    run = _due(customer)
+    provisioning_claim_due()
+    Provisioning.objects.filter(pk=run.pk).update(lease_until=timezone.now())
+    assert provisioning_claim_due() is None
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert "stopped before it finished" in run.last_error
+
+
+def test_run_due_works_through_every_due_run(agent: Client, sim: Any, fast: Any) -> None:
+    sim.faults(propagation_delay=0)
+    customers = [create_customer(agent) for _ in range(3)]
+    for customer in customers:
+        _due(customer)
+    assert provisioning_run_due() == 3
+    assert {c.provisionings.get().status for c in customers} == {"ready"}

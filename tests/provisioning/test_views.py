@@ -1,0 +1,85 @@
+"""The provisioning pages: tenant isolation, the invitation action, starting again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from provisioning.models import Provisioning
+from tests.provisioning.conftest import create_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_another_regions_agent_sees_no_provisioning_and_cannot_start_one(
+    agent: Client, sign_in: Any, customers: Any
+) -> None:
+    customer = create_customer(agent)
+    europe = sign_in("agent@contosopartners.eu")
+    base = f"/customers/{customer.tenant_id}/provisioning/"
+    assert europe.get(base).status_code == 404
+    assert europe.get(f"{base}status/").status_code == 404
+    assert europe.post(f"{base}start/", {"reason": "invitation"}).status_code == 404
+    assert customer.provisionings.count() == 1
+
+
+def test_starting_needs_a_post(agent: Client, customers: Any) -> None:
+    customer = customers["us"][0]
+    page = agent.get(f"/customers/{customer.tenant_id}/provisioning/start/")
+    assert page.status_code == 405
+    assert not Provisioning.objects.exists()
+
+
+def test_an_accepted_invitation_starts_the_wait_and_a_second_click_joins_it(
+    agent: Client, customers: Any, settings: Any
+) -> None:
+    settings.PROVISIONING_WAIT_SECONDS = 180
+    customer = customers["us"][0]
+    url = f"/customers/{customer.tenant_id}/provisioning/start/"
+    assert agent.post(url, {"reason": "invitation"}).status_code == 302
+    assert agent.post(url, {"reason": "invitation"}).status_code == 302
+    run = customer.provisionings.get()
+    assert (run.kind, run.status, run.wait_seconds) == ("invitation", "waiting", 180)
+    partial = agent.post(url, {"reason": "invitation"}, HTTP_HX_REQUEST="true")
+    assert partial.status_code == 200
+    assert b'data-status="waiting"' in partial.content
+    assert customer.provisionings.count() == 1
+
+
+def test_a_failed_run_can_be_started_again_without_the_initial_wait(
+    agent: Client, customers: Any
+) -> None:
+    customer = customers["us"][0]
+    Provisioning.objects.create(
+        customer=customer,
+        kind="invitation",
+        status="failed",
+        wait_seconds=180,
+        retry_seconds=60,
+        max_attempts=5,
+        attempt=5,
+        last_error="Gave up.",
+    )
+    page = agent.get(f"/customers/{customer.tenant_id}/provisioning/")
+    assert b'data-testid="provisioning-again"' in page.content
+    agent.post(f"/customers/{customer.tenant_id}/provisioning/start/", {"reason": "again"})
+    run = customer.provisionings.first()
+    assert (run.status, run.wait_seconds, run.attempt) == ("waiting", 0, 0)
+    assert customer.provisionings.count() == 2
+
+
+def test_the_overview_shows_the_provisioning_card(agent: Client, customers: Any) -> None:
+    customer = customers["us"][0]
+    page = agent.get(f"/customers/{customer.tenant_id}/")
+    assert b'data-testid="provisioning-card"' in page.content
+    assert b'data-testid="invitation-accepted"' in page.content
+
+
+def test_the_status_partial_polls_only_while_unfinished(agent: Client) -> None:
+    customer = create_customer(agent)
+    url = f"/customers/{customer.tenant_id}/provisioning/status/"
+    assert b'hx-trigger="every 2s"' in agent.get(url).content
+    customer.provisionings.update(status="ready")
+    assert b"hx-trigger" not in agent.get(url).content
