@@ -17,11 +17,20 @@ def region_app(
     http_cache: dict | None = None,
 ) -> msal.ConfidentialClientApplication:
     """The region's partner-managed app with authority = `tenant` (default: partner tenant)."""
-    creds = AppCredentials(
-        login_host=region.login_host,
-        client_id=str(region.client_id),
-        client_secret=region.client_secret,
-    )
+    if region.uses_certificate:
+        creds = AppCredentials(
+            login_host=region.login_host,
+            client_id=str(region.client_id),
+            private_key=region.certificate_private_key,
+            certificate=region.certificate_pem,
+            thumbprint=region.certificate_thumbprint,
+        )
+    else:
+        creds = AppCredentials(
+            login_host=region.login_host,
+            client_id=str(region.client_id),
+            client_secret=region.client_secret,
+        )
     return confidential_app(
         creds,
         tenant=str(tenant or region.partner_tenant_id),

@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("provisioning.urls")),
     path("", include("compliance.urls")),
+    path("", include("regions.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,58 +1,48 @@
-from django import forms
+"""Regions in Django admin: read-only. Admins edit them under /regions/, where the form
+validates against Microsoft's rules, secrets stay write-only and every change is audited."""
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from regions.models import Region, RegionDomain
 
 
-class RegionForm(forms.ModelForm):
-    client_secret = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only: leave empty to keep the current secret. It is stored encrypted.",
-    )
-
-    class Meta:
-        model = Region
-        fields = (
-            "name",
-            "slug",
-            "active",
-            "partner_tenant_id",
-            "cloud",
-            "login_host",
-            "graph_base_url",
-            "graph_resource",
-            "partner_center_base_url",
-            "client_id",
-            "client_secret_expires_at",
-            "ca_bundle",
-        )
-
-    def save(self, commit: bool = True) -> Region:
-        region = super().save(commit=False)
-        if self.cleaned_data.get("client_secret"):
-            region.set_client_secret(self.cleaned_data["client_secret"])
-        if commit:
-            region.save()
-        return region
-
-
 class RegionDomainInline(admin.TabularInline):
     model = RegionDomain
-    extra = 1
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    form = RegionForm
     inlines = [RegionDomainInline]
     list_display = (
         "name",
         "slug",
         "partner_tenant_id",
         "cloud",
+        "credential_type",
         "active",
         "client_secret_expires_at",
+        "certificate_expires_at",
     )
-    list_filter = ("active", "cloud")
+    list_filter = ("active", "cloud", "credential_type")
     search_fields = ("name", "slug", "domains__domain")
+    exclude = ("certificate_pem",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

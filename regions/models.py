@@ -1,8 +1,10 @@
 """A CSP region: one partner tenant and one partner-managed app registration."""
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from portal import crypto
@@ -38,6 +40,14 @@ CLOUD_PRESETS: dict[str, dict[str, str]] = {
 }
 PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
 
+# Admins are warned this long before an app credential lapses (Entra does not remind anyone).
+CREDENTIAL_WARNING = timedelta(days=30)
+
+
+class CredentialType(models.TextChoices):
+    SECRET = "secret", "Client secret"
+    CERTIFICATE = "certificate", "Certificate"
+
 
 class Region(models.Model):
     slug = models.SlugField(max_length=32, unique=True)
@@ -52,6 +62,19 @@ class Region(models.Model):
     client_id = models.UUIDField(help_text="Application (client) id of the partner-managed app")
     client_secret_encrypted = models.TextField(blank=True, editable=False)
     client_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    credential_type = models.CharField(
+        max_length=16, choices=CredentialType.choices, default=CredentialType.SECRET
+    )
+    # The certificate is public; its private key is as secret as a client secret.
+    certificate_pem = models.TextField(blank=True)
+    certificate_key_encrypted = models.TextField(blank=True, editable=False)
+    certificate_thumbprint = models.CharField(
+        max_length=40, blank=True, help_text="SHA-1 thumbprint (hex), as Entra shows it"
+    )
+    certificate_expires_at = models.DateTimeField(null=True, blank=True)
+    # The last setup check per item: {"credential": {"status": "ok", "at": "<iso>"}, …}.
+    # Statuses only, never the error text (it can name objects an auditor need not see).
+    setup_results = models.JSONField(default=dict, blank=True, editable=False)
     ca_bundle = models.CharField(
         max_length=500, blank=True, help_text="CA bundle path for TLS (empty: system CAs)"
     )
@@ -64,6 +87,12 @@ class Region(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("region_edit", args=[self.slug])
+
+    def get_setup_url(self) -> str:
+        return reverse("region_setup", args=[self.slug])
+
     @property
     def client_secret(self) -> str:
         return crypto.decrypt(self.client_secret_encrypted) if self.client_secret_encrypted else ""
@@ -72,9 +101,51 @@ class Region(models.Model):
         self.client_secret_encrypted = crypto.encrypt(secret)
 
     @property
+    def certificate_private_key(self) -> str:
+        if not self.certificate_key_encrypted:
+            return ""
+        return crypto.decrypt(self.certificate_key_encrypted)
+
+    def set_certificate(self, *, private_key_pem: str, certificate_pem: str) -> None:
+        """Store a certificate credential; the caller has validated that key and cert match."""
+        from regions.certificates import certificate_expiry, certificate_thumbprint
+
+        self.certificate_key_encrypted = crypto.encrypt(private_key_pem)
+        self.certificate_pem = certificate_pem
+        self.certificate_thumbprint = certificate_thumbprint(certificate_pem)
+        self.certificate_expires_at = certificate_expiry(certificate_pem)
+
+    @property
+    def uses_certificate(self) -> bool:
+        return self.credential_type == CredentialType.CERTIFICATE
+
+    @property
+    def credential_expires_at(self) -> datetime | None:
+        """When the credential in use lapses (None: no expiry recorded)."""
+        if self.uses_certificate:
+            return self.certificate_expires_at
+        return self.client_secret_expires_at
+
+    @property
+    def has_credential(self) -> bool:
+        if self.uses_certificate:
+            return bool(self.certificate_key_encrypted and self.certificate_pem)
+        return bool(self.client_secret_encrypted)
+
+    @property
     def secret_expired(self) -> bool:
-        expires = self.client_secret_expires_at
+        """The credential in use (secret or certificate) has lapsed: nobody can sign in."""
+        expires = self.credential_expires_at
         return expires is not None and expires <= timezone.now()
+
+    @property
+    def credential_expires_soon(self) -> bool:
+        expires = self.credential_expires_at
+        return (
+            expires is not None
+            and not self.secret_expired
+            and expires <= timezone.now() + CREDENTIAL_WARNING
+        )
 
     def authority(self, tenant: str | uuid.UUID | None = None) -> str:
         """The authority URL for a tenant (default: the partner tenant)."""
@@ -87,6 +158,20 @@ class Region(models.Model):
     @property
     def partner_center_scopes(self) -> list[str]:
         return [f"{PARTNER_CENTER_RESOURCE}/.default"]
+
+    @property
+    def setup_summary(self) -> dict[str, int | bool]:
+        """Counts over the last stored setup-check results."""
+        from regions.setup import CHECKS
+
+        results = self.setup_results or {}
+        statuses = [results.get(c.key, {}).get("status") for c in CHECKS]
+        return {
+            "total": len(statuses),
+            "passed": sum(s in ("ok", "warn") for s in statuses),
+            "failed": sum(s == "fail" for s in statuses),
+            "complete": all(s in ("ok", "warn") for s in statuses),
+        }
 
     @property
     def tls_verify(self) -> str | None:

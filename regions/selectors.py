@@ -1,5 +1,10 @@
 """Reads about regions."""
 
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
 from regions.models import Region, RegionDomain
 
 
@@ -10,3 +15,15 @@ def region_for_username(*, username: str) -> Region | None:
         return None
     match = RegionDomain.objects.select_related("region").filter(domain=domain.lower()).first()
     return match.region if match else None
+
+
+def region_list() -> QuerySet[Region]:
+    return Region.objects.prefetch_related("domains").order_by("name")
+
+
+def region_get(*, slug: str) -> Region:
+    """The region with this slug, or Http404."""
+    region = Region.objects.prefetch_related("domains").filter(slug=slug).first()
+    if region is None:
+        raise Http404("No such region.")
+    return region

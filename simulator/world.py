@@ -101,6 +101,9 @@ class App:
     # Whether the service principal is in the partner's AdminAgents group, which is what
     # preconsents the app in customer tenants. Graph's POST /groups/{id}/members/$ref sets it.
     preconsented: bool = True
+    # PEM certificates uploaded to the registration ("Certificates & secrets"): a client may
+    # authenticate with an assertion signed by one of their keys instead of the secret.
+    certificates: list[str] = field(default_factory=list)
 
 
 @dataclass

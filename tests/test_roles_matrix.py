@@ -1,0 +1,209 @@
+"""Who may open what: every URL of the portal, for anonymous / no role / agent / manager / admin.
+
+One table, enforced server-side, checked with real sign-ins against the simulator. The
+first test fails as soon as someone adds a URL without a row here: decide who may open it,
+then add the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from compliance.models import ComplianceSweep
+from customers.graph import graph_as_app
+from customers.models import Customer, SyncRun
+from regions.models import Region
+from tests.conftest import HOST
+
+ROLES = ("anonymous", "norole", "agent", "manager", "admin")
+
+SIGNIN = "signin"  # sent to /signin/ (directly, or via the Django admin's login)
+NO_ACCESS = "no access"  # the 403 "no access" page for a user without a portal role
+FORBIDDEN = "forbidden"  # 403: signed in, role too low
+OK = "ok"  # 200, or a redirect that is neither to sign-in nor to "no access"
+ADMIN_PREFIX = "admin/"
+
+
+@dataclass(frozen=True)
+class Row:
+    sample: str  # a concrete path; {placeholders} are filled per test
+    expect: tuple[str | int, ...]  # one per role, in ROLES order; an int is an exact status
+    method: str = "GET"
+
+
+AGENT_PAGE = (SIGNIN, NO_ACCESS, OK, OK, OK)
+MANAGER_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, OK, OK)
+ADMIN_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, OK)
+
+# Route pattern (as Django prints it) -> who gets what.
+MATRIX: dict[str, Row] = {
+    "": Row("/", (SIGNIN, NO_ACCESS, OK, OK, OK)),
+    "healthz": Row("/healthz", (200, 200, 200, 200, 200)),
+    "signin/": Row("/signin/", (200, OK, OK, OK, OK)),
+    # Without a pending sign-in the callback explains itself (400) to anyone.
+    "auth/callback/": Row("/auth/callback/", (400, 400, 400, 400, 400)),
+    "no-access/": Row("/no-access/", (SIGNIN, NO_ACCESS, NO_ACCESS, NO_ACCESS, NO_ACCESS)),
+    "customers/": Row("/customers/", AGENT_PAGE),
+    "customers/sync/": Row("/customers/sync/", AGENT_PAGE, "POST"),
+    "customers/sync/<int:run_id>/": Row("/customers/sync/{run}/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/": Row("/customers/{tenant}/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/users/": Row("/customers/{tenant}/users/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/groups/": Row("/customers/{tenant}/groups/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/groups/<tenant:group_id>/": Row(
+        "/customers/{tenant}/groups/{group}/", AGENT_PAGE
+    ),
+    "customers/<tenant:tenant_id>/devices/": Row("/customers/{tenant}/devices/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/managed-devices/": Row(
+        "/customers/{tenant}/managed-devices/", AGENT_PAGE
+    ),
+    "customers/new/": Row("/customers/new/", AGENT_PAGE),
+    "customers/<customer_tenant:tenant_id>/provisioning/": Row(
+        "/customers/{tenant}/provisioning/", AGENT_PAGE
+    ),
+    "customers/<customer_tenant:tenant_id>/provisioning/status/": Row(
+        "/customers/{tenant}/provisioning/status/", AGENT_PAGE
+    ),
+    "customers/<customer_tenant:tenant_id>/provisioning/start/": Row(
+        "/customers/{tenant}/provisioning/start/", AGENT_PAGE, "POST"
+    ),
+    "customers/<tenant:tenant_id>/compliance/": Row("/customers/{tenant}/compliance/", AGENT_PAGE),
+    "compliance/": Row("/compliance/", MANAGER_PAGE),
+    "compliance/export.csv": Row("/compliance/export.csv", MANAGER_PAGE),
+    "compliance/sweeps/": Row("/compliance/sweeps/", MANAGER_PAGE, "POST"),
+    "compliance/sweeps/<int:sweep_id>/": Row("/compliance/sweeps/{sweep}/", MANAGER_PAGE),
+    "regions/": Row("/regions/", ADMIN_PAGE),
+    "regions/new/": Row("/regions/new/", ADMIN_PAGE),
+    "regions/<slug:slug>/": Row("/regions/{region}/", ADMIN_PAGE),
+    "regions/<slug:slug>/setup/": Row("/regions/{region}/setup/", ADMIN_PAGE),
+    "regions/<slug:slug>/setup/<slug:check>/": Row(
+        "/regions/{region}/setup/discovery/", ADMIN_PAGE, "POST"
+    ),
+    "regions/<slug:slug>/preconsent/": Row("/regions/{region}/preconsent/", ADMIN_PAGE, "POST"),
+    # Signing out is for anyone; it runs last, since it ends the session.
+    "signout/": Row("/signout/", (200, 200, 200, 200, 200), "POST"),
+}
+# Every URL under /admin/ is Django admin's, which admits staff only (= Portal.Admin, set at
+# sign-in) through one check; its rows are generated from the registered models below.
+# Its login view (portal/urls.py) answers any signed-in non-admin with a plain 403, a user
+# without a portal role included.
+ADMIN_SITE = (SIGNIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+
+
+def url_routes() -> Iterator[str]:
+    """Every route of the URL conf, as `"prefix/<conv:name>/"` strings."""
+
+    def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern)
+
+    yield from walk(get_resolver().url_patterns, "")
+
+
+def admin_rows() -> dict[str, Row]:
+    rows = {"admin/": Row("/admin/", ADMIN_SITE)}
+    for model in admin.site._registry:
+        meta = model._meta
+        path = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        rows[path] = Row(path, ADMIN_SITE)
+        app = reverse("admin:app_list", args=[meta.app_label])
+        rows[app] = Row(app, ADMIN_SITE)
+    return rows
+
+
+def test_every_url_of_the_portal_has_a_row_in_the_roles_matrix():
+    routes = list(url_routes())
+    missing = [r for r in routes if r not in MATRIX and not r.startswith(ADMIN_PREFIX)]
+    assert not missing, (
+        f"URLs without a row in tests/test_roles_matrix.py MATRIX: {missing}. Decide who may "
+        "open them (anonymous, no role, agent, manager, admin) and add a row."
+    )
+    stale = [r for r in MATRIX if r not in routes]
+    assert not stale, f"MATRIX rows for URLs that no longer exist: {stale}"
+
+
+def _passes(response: Any, expected: str | int) -> bool:
+    if isinstance(expected, int):
+        return response.status_code == expected
+    chain = [urlsplit(url).path for url, _ in getattr(response, "redirect_chain", [])]
+    final = chain[-1] if chain else None
+    if expected == SIGNIN:
+        return response.status_code == 200 and final == "/signin/"
+    if expected == NO_ACCESS:
+        return response.status_code == 403 and b'data-testid="no-access"' in response.content
+    if expected == FORBIDDEN:
+        return response.status_code == 403 and b'data-testid="no-access"' not in response.content
+    if expected == OK:
+        if response.status_code == 200 and not chain:
+            return True
+        location = urlsplit(response.get("Location", "")).path
+        return response.status_code == 302 and location not in ("/signin/", "/no-access/")
+    raise AssertionError(f"unknown expectation {expected}")
+
+
+def _request(client: Client, row: Row, values: dict[str, str], expected: str | int) -> Any:
+    path = row.sample.format(**values)
+    follow = expected in (SIGNIN, NO_ACCESS, FORBIDDEN)
+    if row.method == "POST":
+        return client.post(path, follow=follow)
+    return client.get(path, follow=follow)
+
+
+@pytest.fixture
+def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> dict[str, str]:
+    """Real objects of region "us", where every test user signs in."""
+    customer = next(c for c in customers["us"] if c.relationship_status == "active")
+    group = graph_as_app(region=regions["us"], tenant_id=str(customer.tenant_id)).get(
+        "/groups", params={"$top": 1, "$select": "id"}
+    )["value"][0]["id"]
+    return {
+        "tenant": str(customer.tenant_id),
+        "group": group,
+        "run": str(SyncRun.objects.create(region=regions["us"], requested_by="test").pk),
+        "sweep": str(ComplianceSweep.objects.create(requested_by="test").pk),
+        "region": "us",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_what_the_matrix_says(
+    role: str, sign_in: Callable[[str], Client], values: dict[str, str]
+):
+    if role == "anonymous":
+        client = Client(HTTP_HOST=HOST)
+    else:
+        client = sign_in(f"{role}@contosopartners.com")
+    # A crash is one more wrong cell in the table, not the end of the walk.
+    client.raise_request_exception = False
+    index = ROLES.index(role)
+    rows = {**MATRIX, **admin_rows()}
+    # Signing out ends the session: it goes last.
+    ordered = sorted(rows.items(), key=lambda item: item[0] == "signout/")
+    wrong = []
+    for route, row in ordered:
+        expected = row.expect[index]
+        response = _request(client, row, values, expected)
+        if not _passes(response, expected):
+            chain = [url for url, _ in getattr(response, "redirect_chain", [])]
+            wrong.append(
+                f"{row.method} {row.sample.format(**values)} ({route}): expected {expected}, "
+                f"got {response.status_code} {response.get('Location', '')} {chain}"
+            )
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.django_db
+def test_static_files_are_public(portal_client: Client):
+    # Served by WhiteNoise before any URL pattern; the sign-in page needs them.
+    assert portal_client.get("/static/css/portal.css").status_code == 200
