@@ -8,8 +8,6 @@ PY=.venv/bin/python
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/15}
 export DJANGO_SETTINGS_MODULE=portal.settings.test
-# Playwright's sync API runs an event loop in the test thread; Django's ORM is safe here.
-export DJANGO_ALLOW_ASYNC_UNSAFE=true
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 if [ ! -x "$CHROMIUM" ]; then
@@ -53,4 +51,5 @@ prod $PY manage.py collectstatic --noinput -v 0
 $PY manage.py makemigrations --check --dry-run >/dev/null || { echo "Missing migrations: run makemigrations." >&2; exit 1; }
 echo "== pytest"
 mkdir -p artifacts
-$PY -m pytest "$@"
+# Playwright's sync API runs an event loop in the test thread; Django's ORM is safe there.
+DJANGO_ALLOW_ASYNC_UNSAFE=true $PY -m pytest "$@"
