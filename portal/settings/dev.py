@@ -13,3 +13,7 @@ CSP_FORM_ACTION = [*CSP_FORM_ACTION, "http://127.0.0.1:*", "http://localhost:*"]
 # Static files come from the finders (no collectstatic in development and tests).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
