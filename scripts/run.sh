@@ -14,6 +14,17 @@ stop() {
   trap - INT TERM EXIT
   echo; echo "Stopping…"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Celery finishes its tasks first (warm shutdown); give everything 10 s, then insist.
+  for _ in $(seq 1 20); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do
+    pkill -9 -P "$pid" 2>/dev/null || true  # e.g. Celery's pool processes
+    kill -9 "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
