@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import include, path
 
 from portal import views
@@ -11,6 +12,8 @@ def _admin_signin(request: HttpRequest, extra_context: object = None) -> HttpRes
     # The portal has one way in: Microsoft sign-in. Django admin's password form is not it.
     # A signed-in user without admin rights would loop between the two: 403 instead.
     if request.user.is_authenticated:
+        if request.user.role == "none":
+            return render(request, "accounts/no_access.html", status=403)
         raise PermissionDenied
     return redirect_to_login(request.GET.get("next", "/admin/"))
 

@@ -92,9 +92,9 @@ MATRIX: dict[str, Row] = {
 }
 # Every URL under /admin/ is Django admin's, which admits staff only (= Portal.Admin, set at
 # sign-in) through one check; its rows are generated from the registered models below.
-# Its login view (portal/urls.py) answers any signed-in non-admin with a plain 403, a user
-# without a portal role included.
-ADMIN_SITE = (SIGNIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+# Its login view (portal/urls.py) shows "no access" to a user without a portal role and a
+# plain 403 to agents and managers.
+ADMIN_SITE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, OK)
 
 
 def url_routes() -> Iterator[str]:
