@@ -89,17 +89,7 @@ def main() -> dict:
 
         # One simulated round trip, measured directly: the yardstick for the warm pages.
         direct = client(sim)
-        token = direct.post(
-            f"{sim.base_url}/{small['tenant_id']}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": us["app"]["client_id"],
-                "client_secret": us["app"]["client_secret"],
-                "scope": "https://graph.microsoft.com/.default",
-            },
-            timeout=10,
-        ).json()["access_token"]
-        direct.headers["Authorization"] = f"Bearer {token}"
+        direct.headers["Authorization"] = f"Bearer {sim.app_token(us, small['tenant_id'])}"
         round_trip = [
             _timed(direct, f"{sim.base_url}/graph/v1.0/organization")[0] for _ in range(RUNS)
         ]

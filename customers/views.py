@@ -1,5 +1,7 @@
 """Customer pages: parse input, call one selector or service, render."""
 
+from collections.abc import Callable
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -69,22 +71,25 @@ def overview_view(request: HttpRequest, customer: Customer) -> HttpResponse:
     )
 
 
-@customer_view("users")
-def users_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+def _searchable_page(
+    request: HttpRequest, customer: Customer, *, tab: str, read: Callable[..., directory.Page]
+) -> HttpResponse:
+    """Users, groups and devices: a search box and Graph paging by skiptoken."""
     q = request.GET.get("q", "")[:100]
     token = directory.clean_skiptoken(request.GET.get("page"))
-    page = directory.user_page(graph=_graph(request, customer), q=q, skiptoken=token)
-    context = _page_context(request, page, customer=customer, tab="users", q=q, paged=bool(token))
-    return render(request, "customers/users.html", context)
+    page = read(graph=_graph(request, customer), q=q, skiptoken=token)
+    context = _page_context(request, page, customer=customer, tab=tab, q=q, paged=bool(token))
+    return render(request, f"customers/{tab}.html", context)
+
+
+@customer_view("users")
+def users_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+    return _searchable_page(request, customer, tab="users", read=directory.user_page)
 
 
 @customer_view("groups")
 def groups_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    q = request.GET.get("q", "")[:100]
-    token = directory.clean_skiptoken(request.GET.get("page"))
-    page = directory.group_page(graph=_graph(request, customer), q=q, skiptoken=token)
-    context = _page_context(request, page, customer=customer, tab="groups", q=q, paged=bool(token))
-    return render(request, "customers/groups.html", context)
+    return _searchable_page(request, customer, tab="groups", read=directory.group_page)
 
 
 @customer_view("group")
@@ -101,11 +106,7 @@ def group_view(request: HttpRequest, customer: Customer, group_id: str) -> HttpR
 
 @customer_view("devices")
 def devices_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    q = request.GET.get("q", "")[:100]
-    token = directory.clean_skiptoken(request.GET.get("page"))
-    page = directory.device_page(graph=_graph(request, customer), q=q, skiptoken=token)
-    context = _page_context(request, page, customer=customer, tab="devices", q=q, paged=bool(token))
-    return render(request, "customers/devices.html", context)
+    return _searchable_page(request, customer, tab="devices", read=directory.device_page)
 
 
 @customer_view("managed-devices")

@@ -138,6 +138,24 @@ class Simulator:
             "POST", "/_sim/revoke", {"tenant": tenant_id, "refresh_tokens": refresh_tokens}
         )
 
+    def app_token(
+        self, region: dict[str, Any], tenant_id: str, resource: str = "https://graph.microsoft.com"
+    ) -> str:
+        """A client-credentials token of a region's app, straight from the token endpoint."""
+        response = self.new_session().post(
+            f"{self.base_url}/{tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": region["app"]["client_id"],
+                "client_secret": region["app"]["client_secret"],
+                "scope": f"{resource}/.default",
+            },
+            timeout=10,
+        )
+        if response.status_code != 200:
+            raise SimulatorError(f"token for {tenant_id}: {response.status_code} {response.text}")
+        return response.json()["access_token"]
+
     def accept_invitation(self, tenant_id: str) -> dict[str, Any]:
         return self._call("POST", f"/_sim/customers/{tenant_id}/accept-invitation")
 

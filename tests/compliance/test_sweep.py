@@ -17,17 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _app_graph(sim, region: dict, tenant_id: str) -> requests.Session:
     """The simulator's own answer, read directly with an app token (no portal code)."""
     session = sim.new_session()
-    token = session.post(
-        f"{sim.base_url}/{tenant_id}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": region["app"]["client_id"],
-            "client_secret": region["app"]["client_secret"],
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        timeout=10,
-    ).json()["access_token"]
-    session.headers["Authorization"] = f"Bearer {token}"
+    session.headers["Authorization"] = f"Bearer {sim.app_token(region, tenant_id)}"
     return session
 
 
