@@ -10,6 +10,9 @@ PORTAL_ENCRYPTION_KEYS = ["M1GAJnP3Ve7IzpEvzuDYOu2qosAZCpxzrmLedP3H8BA="]
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/portal"),
 }
+# As in production (base settings): persistent connections, checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # One test database per test process: parallel runs on one server must not drop each other's.
 DATABASES["default"]["TEST"] = {
     "NAME": env("TEST_DATABASE_NAME", default=f"test_portal_{os.getpid()}")

@@ -126,7 +126,7 @@ def test_a_worker_killed_mid_attempt_does_not_stop_the_job(
         customer = create_customer(agent)
         tenant_id = str(customer.tenant_id)
         # Entra answers this tenant slowly: the attempt is under way when the worker dies.
-        sim.faults(tenant=tenant_id, latency_ms=8000)
+        sim.faults(tenant=tenant_id, latency_ms=20000)
         run = customer.provisionings.get()
         Provisioning.objects.filter(pk=run.pk).update(next_attempt_at=run.created_at)
         provisioning_tick.apply_async(queue=queue)
