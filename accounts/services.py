@@ -23,7 +23,9 @@ from regions.selectors import region_for_username
 
 log = logging.getLogger(__name__)
 
-FLOW_KEY = "_auth_flow"
+FLOW_KEY = "_auth_flows"
+# Sign-ins in progress per session, by state: a few tabs may each have one.
+MAX_PENDING_FLOWS = 5
 
 
 class SignInError(Exception):
@@ -74,17 +76,32 @@ def signin_start(*, request: HttpRequest, username: str, next_url: str | None) -
             f"We could not reach Microsoft's sign-in service for region {region.name}. "
             "Try again in a minute; if it keeps failing, tell your portal admin."
         ) from exc
-    request.session[FLOW_KEY] = {
-        "flow": flow,
-        "region": region.pk,
-        "next": safe_next(request, next_url),
-    }
+    _remember_flow(
+        request, {"flow": flow, "region": region.pk, "next": safe_next(request, next_url)}
+    )
     return flow["auth_uri"]
+
+
+def _remember_flow(request: HttpRequest, pending: dict) -> None:
+    flows = dict(request.session.get(FLOW_KEY) or {})
+    flows[pending["flow"]["state"]] = pending
+    # Oldest first (dicts keep insertion order): forget the oldest beyond the limit.
+    request.session[FLOW_KEY] = dict(list(flows.items())[-MAX_PENDING_FLOWS:])
+
+
+def _take_flow(request: HttpRequest, state: str | None) -> dict | None:
+    """The sign-in started here with this state, removed so it cannot be used twice; other
+    pending sign-ins (other tabs) are left alone, and an unknown state touches nothing."""
+    flows = dict(request.session.get(FLOW_KEY) or {})
+    pending = flows.pop(state, None) if state else None
+    if pending is not None:
+        request.session[FLOW_KEY] = flows
+    return pending
 
 
 def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[User, str]:
     """Redeem the code, check the ID token's tenant, sign the user in; return (user, next)."""
-    pending = request.session.pop(FLOW_KEY, None)
+    pending = _take_flow(request, params.get("state"))
     if not pending:
         raise SignInError(
             "This sign-in response does not belong to a sign-in started here (it expired, was "
@@ -159,12 +176,15 @@ def tenant_signin_start(
         raise SignInError(
             "We could not reach Microsoft's sign-in service for this customer. Try again soon."
         ) from exc
-    request.session[FLOW_KEY] = {
-        "flow": flow,
-        "region": region.pk,
-        "tenant": tenant_id,
-        "next": safe_next(request, next_url),
-    }
+    _remember_flow(
+        request,
+        {
+            "flow": flow,
+            "region": region.pk,
+            "tenant": tenant_id,
+            "next": safe_next(request, next_url),
+        },
+    )
     return flow["auth_uri"]
 
 

@@ -9,8 +9,40 @@ from audit.models import AuditEvent
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-# Keys whose values never reach the audit log, whatever a caller passes.
-_SECRET_KEYS = {"password", "client_secret", "secret", "token", "access_token", "refresh_token"}
+# Keys whose values never reach the audit log, whatever a caller passes (any depth, any case).
+_SECRET_KEYS = {
+    "password",
+    "client_secret",
+    "secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "private_key",
+    "certificate_key",
+    "client_assertion",
+    "code",
+    "code_verifier",
+}
+
+
+def _hide(value: Any) -> Any:
+    # Keep the shape ([old, new] pairs, "was there none?") but never the value.
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return [_hide(v) for v in value]
+    return "***"
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _hide(v) if str(k).lower() in _SECRET_KEYS else _mask(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value
 
 
 def audit_record(
@@ -25,7 +57,7 @@ def audit_record(
 ) -> AuditEvent:
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
-    clean = {k: ("***" if k in _SECRET_KEYS else v) for k, v in (detail or {}).items()}
+    clean = _mask(detail or {})
     return AuditEvent.objects.create(
         user=user if user is not None and getattr(user, "pk", None) else None,
         actor=actor or (str(user) if user is not None else "anonymous"),

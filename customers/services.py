@@ -51,16 +51,17 @@ class _Seen:
 
 def sync_run_start(*, region: Region, requested_by: str = "") -> tuple[SyncRun, bool]:
     """A queued sync for the region, or the unfinished one already there; (run, created)."""
-    try:
-        with transaction.atomic():
-            return SyncRun.objects.create(region=region, requested_by=requested_by), True
-    except IntegrityError:
-        run = SyncRun.objects.filter(
-            region=region, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
-        ).first()
-        if run is None:  # it finished between our insert and this read
-            return sync_run_start(region=region, requested_by=requested_by)
-        return run, False
+    for _ in range(2):  # a second try covers a run that finished between insert and read
+        try:
+            with transaction.atomic():
+                return SyncRun.objects.create(region=region, requested_by=requested_by), True
+        except IntegrityError:
+            run = SyncRun.objects.filter(
+                region=region, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+            ).first()
+            if run is not None:
+                return run, False
+    raise RuntimeError(f"Could not queue a customer sync for region {region.slug}.")
 
 
 def _progress(run: SyncRun, step: str, progress: int) -> None:

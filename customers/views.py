@@ -38,7 +38,14 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(Role.AGENT)
 def sync_start_view(request: HttpRequest) -> HttpResponse:
-    run, created = sync_run_start(region=request.user.region, requested_by=str(request.user))
+    region = request.user.region
+    if region is None or not region.active:
+        # A region switched off stops its app being used, even by agents still signed in.
+        return HttpResponse(
+            "Your region is switched off, so customers cannot be refreshed. Ask your admin.",
+            status=403,
+        )
+    run, created = sync_run_start(region=region, requested_by=str(request.user))
     if created:
         audit_record(action="customers.sync", request=request)
         sync_run_enqueue(run.pk)

@@ -208,7 +208,31 @@ class RegionForm(forms.ModelForm):
             self._clean_certificate(data)
         else:
             self._clean_secret(data)
+        self._require_credential_for_new_endpoints(data)
         return data
+
+    def _require_credential_for_new_endpoints(self, data: dict[str, Any]) -> None:
+        # The stored credential was given for the old endpoints: it must not follow new ones
+        # (a changed login host would receive the secret at the next token request).
+        if not self.instance.pk:
+            return
+        moved = [
+            name
+            for name in ENDPOINT_FIELDS
+            if name in data and data[name] != getattr(self.instance, name)
+        ]
+        entered = data.get("client_secret") or data.get("certificate_key")
+        if moved and not entered:
+            field = (
+                "certificate_key"
+                if data.get("credential_type") == CredentialType.CERTIFICATE
+                else "client_secret"
+            )
+            self.add_error(
+                field,
+                "You changed the region's Microsoft endpoints, so enter the credential again: "
+                "the stored one is never sent to new endpoints without you re-entering it.",
+            )
 
     def _clean_endpoints(self, data: dict[str, Any]) -> None:
         cloud = data.get("cloud")

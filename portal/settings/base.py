@@ -154,6 +154,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep Django's LOGGING (and its redacting filter) in workers: Celery would replace it.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Redis redelivers an unacknowledged task after visibility_timeout; the embedded SQLAlchemy
 # transport of `make run` takes no such option (it is passed to create_engine).
 CELERY_BROKER_TRANSPORT_OPTIONS = (

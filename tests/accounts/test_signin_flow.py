@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.sessions.models import Session
 
@@ -69,8 +71,12 @@ def test_signing_in_cycles_the_session_key(portal_client, world, regions):
 def test_the_session_keeps_an_encrypted_token_cache(sign_in):
     client = sign_in(AGENT)
     blob = client.session[tokencache.SESSION_KEY]
-    assert "eyJ" not in blob and "refresh" not in blob.lower()
-    assert "RefreshToken" in tokencache.load(client.session).serialize()
+    cache = json.loads(tokencache.load(client.session).serialize())
+    secrets = [
+        v["secret"] for kind in ("RefreshToken", "AccessToken") for v in cache[kind].values()
+    ]
+    assert secrets and not any(secret in blob for secret in secrets)
+    assert "RefreshToken" not in blob
 
 
 def test_a_tampered_state_is_refused_without_a_session(portal_client, world, regions):
@@ -78,7 +84,7 @@ def test_a_tampered_state_is_refused_without_a_session(portal_client, world, reg
     tampered = callback_path(location).replace("state=", "state=x")
     response = portal_client.get(tampered)
     assert response.status_code == 400
-    assert b"did not match" in response.content
+    assert b"does not belong to a sign-in started here" in response.content
     assert "_auth_user_id" not in portal_client.session
 
 
@@ -98,9 +104,10 @@ def test_a_replayed_code_is_refused(portal_client, world, regions, sign_in):
 def test_a_wrong_pkce_verifier_is_refused(portal_client, world, regions):
     location = idp_sign_in(_start(portal_client), AGENT, password_of(world, AGENT))
     session = portal_client.session
-    pending = session["_auth_flow"]
+    flows = session["_auth_flows"]
+    (pending,) = flows.values()
     pending["flow"]["code_verifier"] = "A" * 64
-    session["_auth_flow"] = pending
+    session["_auth_flows"] = flows
     session.save()
     response = portal_client.get(callback_path(location))
     assert response.status_code == 400
@@ -123,7 +130,7 @@ def test_an_id_token_from_another_tenant_is_refused(sim, portal_client, world, r
 
 def test_an_error_from_the_authority_is_shown_escaped(portal_client, regions):
     _start(portal_client)
-    state = portal_client.session["_auth_flow"]["flow"]["state"]
+    (state,) = portal_client.session["_auth_flows"]
     response = portal_client.get(
         "/auth/callback/",
         {
@@ -165,3 +172,49 @@ def test_an_inactive_region_refuses_sign_in_with_a_message(portal_client, region
     response = portal_client.post("/signin/", {"username": AGENT})
     assert response.status_code == 400
     assert "switched off" in response.content.decode()
+
+
+def test_a_forged_callback_neither_cancels_a_pending_sign_in_nor_shows_its_text(
+    portal_client, world, regions
+):
+    auth_uri = _start(portal_client)
+    forged = portal_client.get(
+        "/auth/callback/", {"error": "access_denied", "error_description": "Call 555-0100"}
+    )
+    assert forged.status_code == 400
+    assert "555-0100" not in forged.content.decode()
+    location = idp_sign_in(auth_uri, AGENT, password_of(world, AGENT))
+    assert portal_client.get(callback_path(location)).status_code == 302
+    assert "_auth_user_id" in portal_client.session
+
+
+def test_two_tabs_can_sign_in_at_once(portal_client, world, regions):
+    first = _start(portal_client)
+    second = _start(portal_client)
+    done = portal_client.get(callback_path(idp_sign_in(second, AGENT, password_of(world, AGENT))))
+    assert done.status_code == 302
+    # The first tab's sign-in is still pending and completes too.
+    again = portal_client.get(callback_path(idp_sign_in(first, AGENT, password_of(world, AGENT))))
+    assert again.status_code == 302
+
+
+def test_a_customer_tenant_sign_in_with_another_account_is_refused(sim, sign_in, world, customers):
+    from accounts import tokencache
+
+    customer = next(c for c in customers["us"] if c.relationship_status == "active")
+    tid = str(customer.tenant_id)
+    client = sign_in(AGENT)
+    sim.faults(tenant=tid, interaction_required=True)
+    response = client.get(f"/customers/{tid}/users/")
+    assert response.status_code == 302
+    before = tokencache.load(client.session).serialize()
+    manager = "manager@contosopartners.com"
+    location = idp_sign_in(
+        response["Location"].replace("login_hint=agent", "login_hint=manager"),
+        manager,
+        password_of(world, manager),
+    )
+    refused = client.get(callback_path(location))
+    assert refused.status_code == 400
+    assert "different account" in refused.content.decode()
+    assert tokencache.load(client.session).serialize() == before

@@ -170,3 +170,13 @@ def test_the_list_warns_about_a_credential_that_expires_within_30_days(admin_cli
     page = admin_client.get("/regions/").content.decode()
     assert 'data-testid="credential-warning"' in page
     assert "The app credential of region Europe expires on" in page
+
+
+def test_changing_endpoints_requires_the_credential_again(admin_client, region_data, regions):
+    # Otherwise the stored secret would be posted to whatever login host is entered next.
+    response = admin_client.post(
+        "/regions/eu/", region_data(client_secret="", login_host="https://attacker.example")
+    )
+    assert response.status_code == 400
+    assert "enter the credential again" in _errors(response)
+    assert "attacker" not in Region.objects.get(slug="eu").login_host
