@@ -127,6 +127,12 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
         raise SignInError(
             "The sign-in response did not match the sign-in we started. Please sign in again."
         ) from exc
+    except RuntimeError as exc:
+        # MSAL raises RuntimeError when the ID token's nonce, audience or issuer is wrong.
+        raise SignInError(
+            "The sign-in response failed its security checks (its ID token was not issued "
+            "for this sign-in). Please sign in again."
+        ) from exc
     except IdentityUnavailable as exc:
         raise SignInError(
             "We could not reach Microsoft's sign-in service. Try again in a minute."
@@ -198,7 +204,7 @@ def _tenant_signin_complete(
     try:
         app = region_app(region, tenant=pending["tenant"], token_cache=cache)
         result = raise_for_result(app.acquire_token_by_auth_code_flow(pending["flow"], params))
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:
         raise SignInError(
             "The sign-in response did not match the sign-in we started. Please try again."
         ) from exc

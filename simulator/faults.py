@@ -32,6 +32,8 @@ _DEFAULTS: dict[str, Any] = {
     # A mis-issued ID token: this tid instead of the tenant's own, to test a relying party's
     # tid check (the token endpoint of a confused or hostile authority).
     "id_token_tid": None,
+    # A replayed or forged ID token: this nonce instead of the one the client sent.
+    "id_token_nonce": None,
 }
 
 
@@ -99,6 +101,14 @@ def _tenant_id_or_none(value: Any) -> str | None:
     return str(uuid.UUID(str(value)))
 
 
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError
+    return value
+
+
 def _mode(value: Any) -> str:
     if value not in PROPAGATION_MODES:
         raise ValueError
@@ -115,6 +125,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "token_lifetime": _positive_int,
     "interaction_required": _flag,
     "id_token_tid": _tenant_id_or_none,
+    "id_token_nonce": _text_or_none,
 }
 
 

@@ -379,6 +379,7 @@ def _id_token(
             preferred_username=agent.username,
             ver="2.0",
         )
+    nonce = ctx.faults.get("id_token_nonce", tenant.id) or nonce
     if nonce:
         claims["nonce"] = nonce
     # App role assignments live on the service principal in the partner tenant.

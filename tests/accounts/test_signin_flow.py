@@ -218,3 +218,12 @@ def test_a_customer_tenant_sign_in_with_another_account_is_refused(sim, sign_in,
     assert refused.status_code == 400
     assert "different account" in refused.content.decode()
     assert tokencache.load(client.session).serialize() == before
+
+
+def test_an_id_token_with_another_nonce_is_refused(sim, portal_client, world, regions):
+    sim.faults(tenant=str(regions["us"].partner_tenant_id), id_token_nonce="replayed-nonce")
+    location = idp_sign_in(_start(portal_client), AGENT, password_of(world, AGENT))
+    response = portal_client.get(callback_path(location))
+    assert response.status_code == 400
+    assert "failed its security checks" in response.content.decode()
+    assert "_auth_user_id" not in portal_client.session
