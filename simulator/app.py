@@ -7,6 +7,7 @@ each one in the request log (kind from the path, tenant from the handler or the 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import traceback
@@ -101,6 +102,11 @@ class SimApp:
         self.url_map = url_map
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/graph/") and "//" in path:
+            # Graph serves /v1.0//users as /v1.0/users, and the Graph SDK for Python sends
+            # such paths (its base URL ends in "/"); werkzeug's map would answer a 308.
+            environ["PATH_INFO"] = re.sub("/{2,}", "/", path)
         request = Request(environ)
         response = self.handle(request)
         return response(environ, start_response)

@@ -95,8 +95,9 @@ def managed_device_overview(ctx: SimContext, request: Request, *, version: str) 
             "unknownDeviceCount": 0,
             "unavailableDeviceCount": data.device_count,
         },
-        "lastModifiedDateTime": data.info.day.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if version == "beta":  # not a property of the v1.0 managedDeviceOverview
+        body["lastModifiedDateTime"] = data.info.day.strftime("%Y-%m-%dT%H:%M:%SZ")
     return object_response(
         ctx, request, version, "deviceManagement/managedDeviceOverview/$entity", body
     )
