@@ -32,7 +32,12 @@ class ComplianceSweep(models.Model):
     requested_by = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The lease: the worker running the sweep refreshes heartbeat_at; one whose heartbeat is
+    # older than COMPLIANCE_SWEEP_LEASE_SECONDS is presumed dead and another takes over. The
+    # owner token fences the old worker off should it turn out to be alive after all.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # claims, takeovers included
     finished_at = models.DateTimeField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -103,6 +108,13 @@ class ComplianceSnapshot(models.Model):
         indexes = [
             models.Index(fields=["customer", "-taken_at"]),
             models.Index(fields=["taken_at"]),
+        ]
+        constraints = [
+            # A sweep taken over after its worker died skips the customers already done; the
+            # database makes sure a second snapshot for one of them can never be stored.
+            models.UniqueConstraint(
+                fields=["sweep", "customer"], name="compliancesnapshot_one_per_sweep"
+            )
         ]
 
     def __str__(self) -> str:

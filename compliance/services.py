@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from datetime import timedelta
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from compliance.collect import Outcome, Target, devices_read_many
@@ -26,9 +30,12 @@ UNFINISHED = [ComplianceSweep.Status.QUEUED, ComplianceSweep.Status.RUNNING]
 _SAVE_EVERY = 1.0  # seconds between progress writes
 
 
+class SweepLeaseLost(Exception):
+    """Another worker took this sweep over: ours was silent for a whole lease."""
+
+
 def sweep_start(*, requested_by: str = "") -> tuple[ComplianceSweep, bool]:
     """A queued sweep, or the unfinished one already there; (sweep, created)."""
-    _sweep_reap_abandoned()
     try:
         with transaction.atomic():
             return ComplianceSweep.objects.create(requested_by=requested_by), True
@@ -39,18 +46,164 @@ def sweep_start(*, requested_by: str = "") -> tuple[ComplianceSweep, bool]:
         return sweep, False
 
 
-def _sweep_reap_abandoned() -> None:
-    """Fail sweeps whose worker died (no heartbeat for a while), so the lock is released."""
-    cutoff = timezone.now() - timedelta(seconds=settings.COMPLIANCE_SWEEP_STALE_AFTER)
-    ComplianceSweep.objects.filter(
-        Q(status=ComplianceSweep.Status.RUNNING, heartbeat_at__lt=cutoff)
-        | Q(status=ComplianceSweep.Status.QUEUED, created_at__lt=cutoff)
-    ).update(
-        status=ComplianceSweep.Status.FAILED,
-        finished_at=timezone.now(),
-        error="The sweep stopped without finishing (worker restarted or queue lost). "
-        "Start a new one.",
+def _lease_cutoff() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.COMPLIANCE_SWEEP_LEASE_SECONDS)
+
+
+def sweeps_abandoned() -> list[int]:
+    """Unfinished sweeps nobody is working on: the worker died, or the message was lost."""
+    cutoff = _lease_cutoff()
+    return list(
+        ComplianceSweep.objects.filter(
+            Q(status=ComplianceSweep.Status.RUNNING, heartbeat_at__lt=cutoff)
+            | Q(status=ComplianceSweep.Status.QUEUED, created_at__lt=cutoff)
+        ).values_list("pk", flat=True)
     )
+
+
+def sweep_claim(*, sweep_id: int) -> ComplianceSweep | None:
+    """Take a queued sweep, or a running one whose lease ran out; None if it is not ours."""
+    now = timezone.now()
+    with transaction.atomic():
+        sweep = (
+            ComplianceSweep.objects.select_for_update(skip_locked=True)
+            .filter(pk=sweep_id)
+            .filter(
+                Q(status=ComplianceSweep.Status.QUEUED)
+                | Q(status=ComplianceSweep.Status.RUNNING, heartbeat_at__lt=_lease_cutoff())
+            )
+            .first()
+        )
+        if sweep is None:  # finished, or alive in another worker (a redelivered task)
+            return None
+        if sweep.attempts >= settings.COMPLIANCE_SWEEP_MAX_ATTEMPTS:
+            # Its worker died every time (out of memory?): stop, and release the lock.
+            sweep.status = ComplianceSweep.Status.FAILED
+            sweep.finished_at = now
+            sweep.lease_owner = ""
+            sweep.error = (
+                f"The sweep was interrupted {sweep.attempts} times (its worker stopped each "
+                "time) and was given up. Check the worker's log and memory, then start a new one."
+            )
+            sweep.save()
+            return None
+        if sweep.status == ComplianceSweep.Status.RUNNING:
+            log.warning("compliance sweep %s: taking over from a silent worker", sweep.pk)
+        sweep.status = ComplianceSweep.Status.RUNNING
+        sweep.started_at = sweep.started_at or now
+        sweep.heartbeat_at = now
+        sweep.lease_owner = uuid.uuid4().hex
+        sweep.attempts += 1
+        # What the previous worker stored counts; its unsaved progress is gone with it.
+        counts = ComplianceSnapshot.objects.filter(sweep=sweep).aggregate(
+            done=Count("id"), failed=Count("id", filter=Q(ok=False)), requests=Sum("requests")
+        )
+        sweep.done, sweep.failed = counts["done"], counts["failed"]
+        sweep.requests = counts["requests"] or 0
+        sweep.save()
+    return sweep
+
+
+def compliance_sweep(*, sweep_id: int) -> ComplianceSweep | None:
+    """Run (or take over and finish) a sweep: one snapshot per customer, whatever dies."""
+    sweep = sweep_claim(sweep_id=sweep_id)
+    if sweep is None:
+        return None
+    try:
+        _sweep_run(sweep)
+        status, error = ComplianceSweep.Status.DONE, ""
+    except SweepLeaseLost:
+        log.warning("compliance sweep %s: another worker took it over; stopping", sweep.pk)
+        return None
+    except Exception:
+        log.exception("compliance sweep %s crashed", sweep.pk)
+        status = ComplianceSweep.Status.FAILED
+        error = "The sweep stopped on an unexpected error; the worker log has the details."
+    now = timezone.now()
+    finished = _fenced(sweep).update(
+        status=status, error=error, finished_at=now, heartbeat_at=now, lease_owner=""
+    )
+    if not finished:
+        log.warning("compliance sweep %s: another worker took it over at the end", sweep.pk)
+        return None
+    sweep.refresh_from_db()
+    return sweep
+
+
+def _fenced(sweep: ComplianceSweep) -> QuerySet[ComplianceSweep]:
+    """The sweep's row, as long as this worker still holds its lease."""
+    return ComplianceSweep.objects.filter(
+        pk=sweep.pk, lease_owner=sweep.lease_owner, status=ComplianceSweep.Status.RUNNING
+    )
+
+
+def _heartbeat(sweep: ComplianceSweep) -> None:
+    now = timezone.now()
+    if not _fenced(sweep).update(heartbeat_at=now):
+        raise SweepLeaseLost(sweep.pk)
+    sweep.heartbeat_at = now
+
+
+def _sweep_run(sweep: ComplianceSweep) -> None:
+    done = set(ComplianceSnapshot.objects.filter(sweep=sweep).values_list("customer_id", flat=True))
+    targets = sweep_targets()
+    todo = [t for t in targets if t.customer_id not in done]
+    sweep.total = sweep.done + len(todo)
+    if not _fenced(sweep).update(total=sweep.total):
+        raise SweepLeaseLost(sweep.pk)
+    stale_before = timezone.now() - timedelta(days=settings.COMPLIANCE_DEVICE_STALE_DAYS)
+    beat_every = max(1.0, settings.COMPLIANCE_SWEEP_LEASE_SECONDS / 4)
+    pending: list[Outcome] = []
+    last_save = last_beat = time.monotonic()
+    for outcome in _outcomes_ticking(todo, stale_before=stale_before, tick=beat_every):
+        if outcome is not None:
+            pending.append(outcome)
+        if pending and time.monotonic() - last_save >= _SAVE_EVERY:
+            snapshots_record(sweep=sweep, outcomes=pending)
+            pending, last_save = [], time.monotonic()
+            last_beat = last_save
+        elif time.monotonic() - last_beat >= beat_every:
+            _heartbeat(sweep)  # slow customers: no outcome for a while, but we are alive
+            last_beat = time.monotonic()
+    snapshots_record(sweep=sweep, outcomes=pending)
+    trend_record(sweep=sweep)
+
+
+def _outcomes_ticking(
+    targets: list[Target], *, stale_before: datetime, tick: float
+) -> Iterator[Outcome | None]:
+    """The outcomes of devices_read_many, with a None every `tick` seconds without one.
+
+    The reads run on a feeder thread (HTTP only, no ORM), so this thread, which owns the
+    database connection, keeps the heartbeat going while every customer in flight is slow.
+    """
+    items: queue.Queue[Outcome | BaseException | None] = queue.Queue()
+
+    def feed() -> None:
+        try:
+            for outcome in devices_read_many(
+                targets=targets,
+                stale_before=stale_before,
+                concurrency=settings.COMPLIANCE_CONCURRENCY,
+            ):
+                items.put(outcome)
+        except BaseException as exc:  # handed to the sweep, which fails with it
+            items.put(exc)
+        finally:
+            items.put(None)
+
+    threading.Thread(target=feed, name="sweep-feed", daemon=True).start()
+    while True:
+        try:
+            item = items.get(timeout=tick)
+        except queue.Empty:
+            yield None
+            continue
+        if item is None:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def sweep_targets() -> list[Target]:
@@ -59,49 +212,6 @@ def sweep_targets() -> list[Target]:
     return [
         Target(customer_id=c.pk, tenant_id=str(c.tenant_id), region=c.region) for c in customers
     ]
-
-
-def compliance_sweep(*, sweep_id: int) -> ComplianceSweep | None:
-    """Run a queued sweep: one snapshot per customer; one customer's failure stops nothing."""
-    with transaction.atomic():
-        sweep = (
-            ComplianceSweep.objects.select_for_update(skip_locked=True)
-            .filter(pk=sweep_id, status=ComplianceSweep.Status.QUEUED)
-            .first()
-        )
-        if sweep is None:  # already run (a redelivered task), running, or reaped
-            return None
-        sweep.status = ComplianceSweep.Status.RUNNING
-        sweep.started_at = sweep.heartbeat_at = timezone.now()
-        sweep.save(update_fields=["status", "started_at", "heartbeat_at"])
-    try:
-        _sweep_run(sweep)
-        sweep.status = ComplianceSweep.Status.DONE
-    except Exception:
-        log.exception("compliance sweep %s crashed", sweep.pk)
-        sweep.status = ComplianceSweep.Status.FAILED
-        sweep.error = "The sweep stopped on an unexpected error; the worker log has the details."
-    sweep.finished_at = timezone.now()
-    sweep.save()
-    return sweep
-
-
-def _sweep_run(sweep: ComplianceSweep) -> None:
-    targets = sweep_targets()
-    sweep.total = len(targets)
-    sweep.save(update_fields=["total"])
-    stale_before = timezone.now() - timedelta(days=settings.COMPLIANCE_DEVICE_STALE_DAYS)
-    pending: list[Outcome] = []
-    last_save = time.monotonic()
-    for outcome in devices_read_many(
-        targets=targets, stale_before=stale_before, concurrency=settings.COMPLIANCE_CONCURRENCY
-    ):
-        pending.append(outcome)
-        if time.monotonic() - last_save >= _SAVE_EVERY:
-            snapshots_record(sweep=sweep, outcomes=pending)
-            pending, last_save = [], time.monotonic()
-    snapshots_record(sweep=sweep, outcomes=pending)
-    trend_record(sweep=sweep)
 
 
 def snapshots_record(*, sweep: ComplianceSweep, outcomes: list[Outcome]) -> None:
@@ -122,6 +232,10 @@ def snapshots_record(*, sweep: ComplianceSweep, outcomes: list[Outcome]) -> None
         for o in outcomes
     ]
     with transaction.atomic():
+        # Under the sweep's row lock and only while this worker holds the lease: a worker
+        # presumed dead that wakes up stores nothing once another one has taken over.
+        if not _fenced(sweep).select_for_update().exists():
+            raise SweepLeaseLost(sweep.pk)
         ComplianceSnapshot.objects.bulk_create(snapshots, batch_size=500)
         pointers_move(snapshots=snapshots)
         sweep.done += len(outcomes)

@@ -1,13 +1,33 @@
 """Celery tasks: thin, idempotent, take ids."""
 
-from celery import shared_task
+import logging
 
-from compliance.services import compliance_sweep, snapshots_prune, sweep_start
+from celery import shared_task
+from django.db import transaction
+
+from compliance.services import compliance_sweep, snapshots_prune, sweep_start, sweeps_abandoned
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
 def compliance_sweep_run(sweep_id: int) -> None:
+    # Redelivered after its worker died (acks_late + reject_on_worker_lost), it takes the sweep
+    # over once the dead worker's lease has run out; before that, compliance_sweep_watch will.
     compliance_sweep(sweep_id=sweep_id)
+
+
+def sweep_enqueue(sweep_id: int) -> None:
+    """Queue a sweep once the transaction commits; a broker outage is logged, not raised —
+    the sweep stays queued and compliance_sweep_watch sends it again."""
+
+    def send() -> None:
+        try:
+            compliance_sweep_run.delay(sweep_id)
+        except Exception as exc:  # kombu and redis raise many types
+            log.warning("could not queue compliance sweep %s: %s", sweep_id, type(exc).__name__)
+
+    transaction.on_commit(send)
 
 
 @shared_task(acks_late=True)
@@ -15,7 +35,15 @@ def compliance_sweep_scheduled() -> None:
     """Periodic: queue a sweep unless one is already queued or running."""
     sweep, created = sweep_start(requested_by="schedule")
     if created:
-        compliance_sweep_run.delay(sweep.pk)
+        sweep_enqueue(sweep.pk)
+    compliance_sweep_watch()
+
+
+@shared_task(acks_late=True)
+def compliance_sweep_watch() -> None:
+    """Periodic: send again the sweeps nobody works on (dead worker, lost message)."""
+    for sweep_id in sweeps_abandoned():
+        sweep_enqueue(sweep_id)
 
 
 @shared_task(acks_late=True)

@@ -16,7 +16,7 @@ from compliance.export import csv_lines
 from compliance.intune import customer_compliance_read
 from compliance.models import ComplianceSweep
 from compliance.services import sweep_start
-from compliance.tasks import compliance_sweep_run
+from compliance.tasks import sweep_enqueue
 from customers.decorators import customer_view
 from customers.graph import graph_as_agent
 from customers.models import Customer
@@ -107,7 +107,7 @@ def sweep_start_view(request: HttpRequest) -> HttpResponse:
     sweep, created = sweep_start(requested_by=str(request.user))
     if created:
         audit_record(action="compliance.sweep", request=request)
-        compliance_sweep_run.delay_on_commit(sweep.pk)
+        sweep_enqueue(sweep.pk)
     return render(request, "compliance/_sweep_status.html", {"sweep": sweep})
 
 

@@ -150,6 +150,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
+# Nobody reads task results (progress lives in the database). Ignoring them also keeps a
+# request that queues a job from waiting ~20 s on the Redis result store while Redis is down
+# (Celery subscribes to each task's result when it is sent, retrying 20 times).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
@@ -187,7 +191,18 @@ COMPLIANCE_CUSTOMER_ATTEMPTS = env.int("COMPLIANCE_CUSTOMER_ATTEMPTS", default=3
 COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=30)
 COMPLIANCE_DATA_STALE_HOURS = env.int("COMPLIANCE_DATA_STALE_HOURS", default=24)
 COMPLIANCE_RETENTION_DAYS = env.int("COMPLIANCE_RETENTION_DAYS", default=90)
-COMPLIANCE_SWEEP_STALE_AFTER = env.int("COMPLIANCE_SWEEP_STALE_AFTER", default=15 * 60)
+# A sweep's lease: its worker refreshes a heartbeat every quarter of it; a sweep silent for a
+# whole lease lost its worker (SIGKILL, OOM, lost machine) and another worker takes it over,
+# skipping the customers already done. After COMPLIANCE_SWEEP_MAX_ATTEMPTS claims it is failed.
+COMPLIANCE_SWEEP_LEASE_SECONDS = env.int("COMPLIANCE_SWEEP_LEASE_SECONDS", default=120)
+COMPLIANCE_SWEEP_MAX_ATTEMPTS = env.int("COMPLIANCE_SWEEP_MAX_ATTEMPTS", default=3)
+# How often beat looks for sweeps to take over or to send again (queued, message lost).
+COMPLIANCE_SWEEP_WATCH_SECONDS = env.int("COMPLIANCE_SWEEP_WATCH_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["compliance-sweep-watch"] = {
+    "task": "compliance.tasks.compliance_sweep_watch",
+    "schedule": COMPLIANCE_SWEEP_WATCH_SECONDS,
+    "options": {"expires": COMPLIANCE_SWEEP_WATCH_SECONDS},
+}
 
 # Provisioning (provisioning/): after a customer is created or accepts an invitation, wait for
 # the partner relationship to reach the tenant, then the first calls; retries take a new token.

@@ -13,7 +13,7 @@ from compliance.models import (
     ComplianceTrendPoint,
     CustomerCompliance,
 )
-from compliance.services import snapshots_prune, sweep_start
+from compliance.services import snapshots_prune, sweep_claim, sweep_start, sweeps_abandoned
 from tests.compliance.conftest import tally_of
 
 pytestmark = pytest.mark.django_db
@@ -35,16 +35,43 @@ def test_a_new_sweep_can_start_once_the_previous_one_finished():
     assert created and second.pk != first.pk
 
 
-def test_a_sweep_whose_worker_died_is_failed_so_the_lock_is_released(settings):
-    settings.COMPLIANCE_SWEEP_STALE_AFTER = 60
+def test_a_sweep_whose_worker_died_is_taken_over_not_started_again(settings):
+    settings.COMPLIANCE_SWEEP_LEASE_SECONDS = 60
     old, _ = sweep_start()
     ComplianceSweep.objects.filter(pk=old.pk).update(
-        status="running", heartbeat_at=timezone.now() - timedelta(minutes=5)
+        status="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=5)
     )
+    again, created = sweep_start()
+    assert not created and again.pk == old.pk
+    assert sweeps_abandoned() == [old.pk]
+    claimed = sweep_claim(sweep_id=old.pk)
+    assert claimed is not None and claimed.attempts == 2 and claimed.lease_owner
+    assert sweeps_abandoned() == []
+    assert sweep_claim(sweep_id=old.pk) is None  # its lease is fresh: nobody else may take it
+
+
+def test_a_sweep_interrupted_too_often_is_given_up_and_says_why(settings):
+    settings.COMPLIANCE_SWEEP_MAX_ATTEMPTS = 3
+    old, _ = sweep_start()
+    ComplianceSweep.objects.filter(pk=old.pk).update(
+        status="running", attempts=3, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    assert sweep_claim(sweep_id=old.pk) is None
+    old.refresh_from_db()
+    assert old.status == "failed"
+    assert "interrupted 3 times" in old.error and "start a new one" in old.error
     new, created = sweep_start()
     assert created and new.pk != old.pk
-    old.refresh_from_db()
-    assert old.status == "failed" and "Start a new one" in old.error
+
+
+def test_a_queued_sweep_whose_message_was_lost_is_sent_again(settings):
+    settings.COMPLIANCE_SWEEP_LEASE_SECONDS = 60
+    sweep, _ = sweep_start()
+    assert sweeps_abandoned() == []
+    ComplianceSweep.objects.filter(pk=sweep.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert sweeps_abandoned() == [sweep.pk]
 
 
 def test_a_failure_moves_the_latest_pointer_but_keeps_the_last_good_data(customers, record_sweep):
