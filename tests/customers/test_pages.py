@@ -254,3 +254,14 @@ def test_an_unreachable_token_endpoint_is_a_clear_503(sign_in, world, customers,
     response = client.get(f"/customers/{customer.tenant_id}/users/")
     assert response.status_code == 503
     assert "could not be reached" in response.content.decode()
+
+
+def test_a_graph_timeout_is_a_clear_504(sim, sign_in, world, customers, settings):
+    _, customer = _customer(world, customers)
+    client = sign_in(AGENT)
+    assert client.get(f"/customers/{customer.tenant_id}/users/").status_code == 200
+    settings.GRAPH_TIMEOUT = (3.05, 0.3)
+    sim.faults(tenant=str(customer.tenant_id), latency_ms=1500)
+    response = client.get(f"/customers/{customer.tenant_id}/users/")
+    assert response.status_code == 504
+    assert "did not answer in time" in response.content.decode()

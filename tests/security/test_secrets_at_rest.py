@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import connection
 
 from accounts import tokencache
+from compliance.services import compliance_sweep, sweep_start
+from tests.provisioning.conftest import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +58,14 @@ def test_a_full_agent_flow_leaves_no_secret_in_logs_database_or_redis(
     for page in ("", "users/", "groups/", "devices/", "managed-devices/"):
         assert client.get(f"/customers/{tid}/{page}").status_code == 200
     client.post("/customers/sync/")
+    # A compliance sweep (app-only tokens for every customer) and a new customer (Partner
+    # Center token, the initial admin password shown once).
+    sweep, _ = sweep_start(requested_by="test")
+    assert compliance_sweep(sweep_id=sweep.pk) is not None
+    created = client.post("/customers/new/", form_data())
+    assert created.status_code == 302
+    page = client.get(created["Location"]).content.decode()
+    password = re.search(r'data-testid="initial-password">([^<]+)<', page).group(1)
     sim.faults(error_rate=1.0)
     client.get(f"/customers/{tid}/users/?page=abc")
 
@@ -70,7 +80,7 @@ def test_a_full_agent_flow_leaves_no_secret_in_logs_database_or_redis(
     stores = {"logs": logs, "database": _database_text(), "redis": _redis_text()}
     for name, text in stores.items():
         assert not JWT.search(text), f"a JWT in the {name}"
-        for secret in _secrets(world):
+        for secret in [*_secrets(world), password]:
             assert secret not in text, f"a secret or password in the {name}"
         for token in held:
             assert token not in text, f"a token of the session in the {name}"
