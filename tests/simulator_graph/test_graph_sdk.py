@@ -14,6 +14,7 @@ import ssl
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -93,7 +94,10 @@ def run_sdk(
             adapter = GraphRequestAdapter(auth, client=http)
             return await scenario(GraphServiceClient(request_adapter=adapter))
 
-    return asyncio.run(main())
+    # A thread of its own: Playwright's sync API (browser tests in the same pytest run) keeps
+    # an event loop running in the main thread, where asyncio.run() refuses to start.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def unknown_properties(obj: Any, path: str = "") -> list[str]:
