@@ -16,7 +16,7 @@ import requests
 from .batch import BatchRequest, BatchResponse, parse_batch_responses, retryable_ids
 from .errors import GRAPH_ERRORS, GraphError
 from .retry import RetryPolicy, parse_retry_after
-from .transport import TimeoutSpec, Transport
+from .transport import TimeoutSpec, Transport, json_object
 
 logger = logging.getLogger("mscloud.graph")
 
@@ -307,18 +307,7 @@ class GraphClient:
             idempotent=idempotent,
             on_unauthorized=self._on_unauthorized,
         )
-        if response.status_code == 204 or not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError:
-            raise GraphError(
-                "Microsoft Graph answered with something that is not JSON.",
-                status=response.status_code,
-            ) from None
-        if not isinstance(body, dict):
-            raise GraphError("Microsoft Graph answered with unexpected JSON.")
-        return body
+        return json_object(response, error=GraphError, service="Microsoft Graph")
 
 
 def _with(headers: Mapping[str, str] | None, eventual: bool) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
 import random
 import time
@@ -15,7 +14,7 @@ import requests
 
 from .errors import PARTNER_CENTER_ERRORS, PartnerCenterError
 from .retry import RetryPolicy
-from .transport import TimeoutSpec, Transport
+from .transport import TimeoutSpec, Transport, json_object
 
 logger = logging.getLogger("mscloud.partnercenter")
 
@@ -172,16 +171,4 @@ class PartnerCenterClient:
             idempotent=idempotent,
             on_unauthorized=self._on_unauthorized,
         )
-        if response.status_code == 204 or not response.content:
-            return {}
-        try:
-            # Partner Center may prefix its JSON with a UTF-8 byte order mark.
-            body = jsonlib.loads(response.content.decode("utf-8-sig"))
-        except ValueError:
-            raise PartnerCenterError(
-                "Partner Center answered with something that is not JSON.",
-                status=response.status_code,
-            ) from None
-        if not isinstance(body, dict):
-            raise PartnerCenterError("Partner Center answered with unexpected JSON.")
-        return body
+        return json_object(response, error=PartnerCenterError, service="Partner Center")

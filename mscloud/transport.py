@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -189,3 +190,19 @@ def _never_sent(exc: requests.RequestException) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+def json_object(response: requests.Response, *, error: type[MicrosoftError], service: str) -> dict:
+    """The JSON object a response carries ({} when empty); `error` when it carries none."""
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        # Partner Center may prefix its JSON with a UTF-8 byte order mark; Graph never does.
+        body = json.loads(response.content.decode("utf-8-sig"))
+    except ValueError:
+        raise error(
+            f"{service} answered with something that is not JSON.", status=response.status_code
+        ) from None
+    if not isinstance(body, dict):
+        raise error(f"{service} answered with unexpected JSON.")
+    return body
