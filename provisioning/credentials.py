@@ -1,43 +1,46 @@
-"""The new tenant's initial admin credentials: held encrypted in the session until shown once.
+"""The new tenant's initial admin credentials: held encrypted until shown once.
 
-They are never written to the database in clear, a log, a task or a URL: the session value is
-Fernet-encrypted (PORTAL_ENCRYPTION_KEYS) and deleted by the first page that shows it.
+They are never written anywhere in clear — not the database, a log, a task or a URL: the row
+holds them Fernet-encrypted (PORTAL_ENCRYPTION_KEYS) and the first page that shows them deletes
+it; whoever deletes the row is the one request that may show them.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
-from django.contrib.sessions.backends.base import SessionBase
+from django.utils import timezone
 
+from accounts.models import User
 from portal import crypto
+from provisioning.models import HeldCredentials
 from provisioning.services import InitialCredentials
 
-SESSION_KEY = "provisioning.credentials"
+# Credentials nobody came back for are dropped after this.
+HOLD_FOR = timedelta(hours=1)
 
 
-def credentials_keep(
-    *, session: SessionBase, tenant_id: str, credentials: InitialCredentials
-) -> None:
-    held = dict(session.get(SESSION_KEY) or {})
-    held[str(tenant_id)] = crypto.encrypt(
+def credentials_keep(*, user: User, tenant_id: str, credentials: InitialCredentials) -> None:
+    sealed = crypto.encrypt(
         json.dumps({"user_name": credentials.user_name, "password": credentials.password})
     )
-    session[SESSION_KEY] = held
+    HeldCredentials.objects.update_or_create(
+        user=user, tenant_id=tenant_id, defaults={"sealed": sealed}
+    )
 
 
-def credentials_pop(*, session: SessionBase, tenant_id: str) -> InitialCredentials | None:
-    """The credentials for `tenant_id`, removed from the session (shown once)."""
-    held = dict(session.get(SESSION_KEY) or {})
-    sealed = held.pop(str(tenant_id), None)
-    if sealed is None:
+def credentials_pop(*, user: User, tenant_id: str) -> InitialCredentials | None:
+    """The credentials for `tenant_id`, deleted as they are read (shown once)."""
+    HeldCredentials.objects.filter(created_at__lt=timezone.now() - HOLD_FOR).delete()
+    row = HeldCredentials.objects.filter(user=user, tenant_id=tenant_id).first()
+    if row is None:
         return None
-    if held:
-        session[SESSION_KEY] = held
-    else:
-        session.pop(SESSION_KEY, None)
+    deleted, _ = HeldCredentials.objects.filter(pk=row.pk).delete()
+    if not deleted:  # a parallel request showed them first
+        return None
     try:
-        data = json.loads(crypto.decrypt(sealed))
+        data = json.loads(crypto.decrypt(row.sealed))
     except (crypto.InvalidToken, ValueError):
         return None
     return InitialCredentials(user_name=data["user_name"], password=data["password"])

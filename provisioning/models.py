@@ -90,3 +90,22 @@ class Provisioning(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.READY, self.Status.FAILED)
+
+
+class HeldCredentials(models.Model):
+    """A new tenant's initial admin credentials, Fernet-encrypted, until the agent who created
+    the tenant has seen them once (then the row is deleted). Not in the session: a concurrent
+    request saving the session later would silently drop them."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    tenant_id = models.UUIDField()
+    sealed = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant_id"], name="heldcredentials_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"credentials for {self.tenant_id}"

@@ -44,9 +44,7 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
         return _form(request, form, status=502 if exc.retry_same else 400)
     tenant_id = str(created.customer.tenant_id)
     if created.credentials is not None:
-        credentials_keep(
-            session=request.session, tenant_id=tenant_id, credentials=created.credentials
-        )
+        credentials_keep(user=request.user, tenant_id=tenant_id, credentials=created.credentials)
     if created.recorded:
         audit_record(
             action="customer.create",
@@ -67,7 +65,7 @@ def _form(request: HttpRequest, form: CustomerCreateForm, status: int = 200) -> 
 def provisioning_page_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
     """The provisioning page: the initial credentials once, then the live status."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
-    credentials = credentials_pop(session=request.session, tenant_id=str(customer.tenant_id))
+    credentials = credentials_pop(user=request.user, tenant_id=str(customer.tenant_id))
     return render(
         request,
         "provisioning/page.html",
