@@ -63,12 +63,24 @@ def signin_start(*, request: HttpRequest, username: str, next_url: str | None) -
             f"The app credential of region {region.name} has expired, so nobody in that region "
             "can sign in. Ask your portal admin to renew its client secret or certificate."
         )
+    return _begin(request, region, tenant=None, login_hint=username, next_url=next_url)
+
+
+def _begin(
+    request: HttpRequest,
+    region: Region,
+    *,
+    tenant: str | None,
+    login_hint: str,
+    next_url: str | None,
+) -> str:
+    """Start MSAL's auth code flow (PKCE, state, nonce) at `tenant` (default: the partner
+    tenant), remember it under its state, and return the authorize URL."""
     try:
-        app = region_app(region)
-        flow = app.initiate_auth_code_flow(
+        flow = region_app(region, tenant=tenant).initiate_auth_code_flow(
             scopes=region.graph_scopes,
             redirect_uri=request.build_absolute_uri(reverse("auth_callback")),
-            login_hint=username,
+            login_hint=login_hint,
         )
     except (requests.RequestException, ValueError, IdentityError) as exc:
         log.warning("sign-in discovery failed for region %s: %s", region.slug, type(exc).__name__)
@@ -76,9 +88,10 @@ def signin_start(*, request: HttpRequest, username: str, next_url: str | None) -
             f"We could not reach Microsoft's sign-in service for region {region.name}. "
             "Try again in a minute; if it keeps failing, tell your portal admin."
         ) from exc
-    _remember_flow(
-        request, {"flow": flow, "region": region.pk, "next": safe_next(request, next_url)}
-    )
+    pending = {"flow": flow, "region": region.pk, "next": safe_next(request, next_url)}
+    if tenant:
+        pending["tenant"] = tenant
+    _remember_flow(request, pending)
     return flow["auth_uri"]
 
 
@@ -119,31 +132,7 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
         )
 
     cache = msal.SerializableTokenCache()
-    try:
-        app = region_app(region, token_cache=cache)
-        result = raise_for_result(app.acquire_token_by_auth_code_flow(pending["flow"], params))
-    except ValueError as exc:
-        # MSAL raises ValueError on a state mismatch or a missing code.
-        raise SignInError(
-            "The sign-in response did not match the sign-in we started. Please sign in again."
-        ) from exc
-    except RuntimeError as exc:
-        # MSAL raises RuntimeError when the ID token's nonce, audience or issuer is wrong.
-        raise SignInError(
-            "The sign-in response failed its security checks (its ID token was not issued "
-            "for this sign-in). Please sign in again."
-        ) from exc
-    except IdentityUnavailable as exc:
-        raise SignInError(
-            "We could not reach Microsoft's sign-in service. Try again in a minute."
-        ) from exc
-    except IdentityError as exc:
-        raise SignInError(f"Microsoft refused the sign-in: {exc}") from exc
-    except requests.RequestException as exc:
-        raise SignInError(
-            "We could not reach Microsoft's sign-in service. Try again in a minute."
-        ) from exc
-
+    result = _redeem(region, pending, params, cache, refused="Microsoft refused the sign-in")
     claims = result.get("id_token_claims") or {}
     if str(claims.get("tid", "")).lower() != str(region.partner_tenant_id):
         audit_record(
@@ -171,27 +160,7 @@ def tenant_signin_start(
 ) -> str:
     """Send a signed-in agent through a customer tenant's /authorize (the seed's flow), when
     the refresh token cannot be redeemed there silently (MFA, conditional access, consent)."""
-    try:
-        app = region_app(region, tenant=tenant_id)
-        flow = app.initiate_auth_code_flow(
-            scopes=region.graph_scopes,
-            redirect_uri=request.build_absolute_uri(reverse("auth_callback")),
-            login_hint=request.user.upn,
-        )
-    except (requests.RequestException, ValueError, IdentityError) as exc:
-        raise SignInError(
-            "We could not reach Microsoft's sign-in service for this customer. Try again soon."
-        ) from exc
-    _remember_flow(
-        request,
-        {
-            "flow": flow,
-            "region": region.pk,
-            "tenant": tenant_id,
-            "next": safe_next(request, next_url),
-        },
-    )
-    return flow["auth_uri"]
+    return _begin(request, region, tenant=tenant_id, login_hint=request.user.upn, next_url=next_url)
 
 
 def _tenant_signin_complete(
@@ -201,19 +170,9 @@ def _tenant_signin_complete(
     if not user.is_authenticated or user.region_id != region.pk:
         raise SignInError("Your portal session ended. Please sign in again.")
     cache = tokencache.load(request.session)
-    try:
-        app = region_app(region, tenant=pending["tenant"], token_cache=cache)
-        result = raise_for_result(app.acquire_token_by_auth_code_flow(pending["flow"], params))
-    except (ValueError, RuntimeError) as exc:
-        raise SignInError(
-            "The sign-in response did not match the sign-in we started. Please try again."
-        ) from exc
-    except IdentityUnavailable as exc:
-        raise SignInError("We could not reach Microsoft's sign-in service.") from exc
-    except IdentityError as exc:
-        raise SignInError(f"Microsoft refused access to this customer: {exc}") from exc
-    except requests.RequestException as exc:
-        raise SignInError("We could not reach Microsoft's sign-in service.") from exc
+    result = _redeem(
+        region, pending, params, cache, refused="Microsoft refused access to this customer"
+    )
     claims = result.get("id_token_claims") or {}
     # The same agent must come back: another account's tokens never enter this session.
     if str(claims.get("oid", "")).lower() != str(user.object_id) or str(
@@ -226,6 +185,32 @@ def _tenant_signin_complete(
     tokencache.save(request.session, cache)
     audit_record(action="signin.customer", request=request, tenant_id=pending["tenant"])
     return user, pending["next"]
+
+
+def _redeem(
+    region: Region, pending: dict, params: dict[str, str], cache: msal.TokenCache, *, refused: str
+) -> dict:
+    """Redeem the authorization code of a pending flow into `cache`; SignInError otherwise."""
+    try:
+        app = region_app(region, tenant=pending.get("tenant"), token_cache=cache)
+        return raise_for_result(app.acquire_token_by_auth_code_flow(pending["flow"], params))
+    except ValueError as exc:
+        # MSAL raises ValueError on a state mismatch or a missing code.
+        raise SignInError(
+            "The sign-in response did not match the sign-in we started. Please sign in again."
+        ) from exc
+    except RuntimeError as exc:
+        # MSAL raises RuntimeError when the ID token's nonce, audience or issuer is wrong.
+        raise SignInError(
+            "The sign-in response failed its security checks (its ID token was not issued "
+            "for this sign-in). Please sign in again."
+        ) from exc
+    except (IdentityUnavailable, requests.RequestException) as exc:
+        raise SignInError(
+            "We could not reach Microsoft's sign-in service. Try again in a minute."
+        ) from exc
+    except IdentityError as exc:
+        raise SignInError(f"{refused}: {exc}") from exc
 
 
 @transaction.atomic

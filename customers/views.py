@@ -64,7 +64,7 @@ def _graph(request: HttpRequest, customer: Customer):
     )
 
 
-def _page_context(request: HttpRequest, page: directory.Page, **extra: object) -> dict:
+def _page_context(page: directory.Page, **extra: object) -> dict:
     return {"items": page.items, "next_token": page.next_skiptoken, "count": page.count, **extra}
 
 
@@ -85,7 +85,7 @@ def _searchable_page(
     q = request.GET.get("q", "")[:100]
     token = directory.clean_skiptoken(request.GET.get("page"))
     page = read(graph=_graph(request, customer), q=q, skiptoken=token)
-    context = _page_context(request, page, customer=customer, tab=tab, q=q, paged=bool(token))
+    context = _page_context(page, customer=customer, tab=tab, q=q, paged=bool(token))
     return render(request, f"customers/{tab}.html", context)
 
 
@@ -125,7 +125,6 @@ def managed_devices_view(request: HttpRequest, customer: Customer) -> HttpRespon
         graph=_graph(request, customer), compliance=compliance, os=os, skiptoken=token
     )
     context = _page_context(
-        request,
         page,
         customer=customer,
         tab="managed-devices",

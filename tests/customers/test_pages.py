@@ -66,10 +66,7 @@ def test_users_page_pages_with_a_skiptoken_carried_in_our_url(sign_in, world, cu
     client = sign_in(AGENT)
     first = client.get(f"/customers/{customer.tenant_id}/users/").content.decode()
     link = re.search(r'data-testid="next-page" href="\?page=([^"]+)"', first)
-    if info["users"] <= 25:
-        assert link is None
-        return
-    assert link, "a next-page link"
+    assert info["users"] > 25 and link, "more users than one page, so a next-page link"
     second = client.get(f"/customers/{customer.tenant_id}/users/?page={link.group(1)}")
     assert second.status_code == 200
     first_names = set(re.findall(r'<td class="fw-semibold">([^<]+)</td>', first))
@@ -122,7 +119,7 @@ def test_managed_devices_filter_by_compliance_state(sign_in, world, customers):
     )
     table = body.split('data-testid="managed-table"')[1]
     assert "Compliant</span>" not in table
-    assert "Noncompliant" in table or "No managed device matches" in table
+    assert "Noncompliant</span>" in table  # the seeded tenants all have noncompliant devices
 
 
 def test_a_customer_without_a_relationship_gets_a_clear_403(sign_in, world, customers):
