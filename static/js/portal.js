@@ -1,11 +1,5 @@
 // Small behaviours that would otherwise need inline script (forbidden by our CSP).
 document.addEventListener("DOMContentLoaded", () => {
-  // Forms marked data-confirm ask before submitting.
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  });
   // Buttons marked data-busy show progress once their form is submitted.
   document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", () => {
