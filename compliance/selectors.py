@@ -223,7 +223,3 @@ def customer_history(*, customer: Customer, limit: int = 90) -> list[ComplianceS
     )
     rows.reverse()
     return rows
-
-
-def sweep_latest() -> ComplianceSweep | None:
-    return ComplianceSweep.objects.first()

@@ -367,10 +367,7 @@ def snapshots_prune(*, days: int | None = None, batch: int = 5000) -> int:
         if not ids:
             break
         with transaction.atomic():
-            CustomerCompliance.objects.filter(last_snapshot_id__in=ids).update(last_snapshot=None)
-            CustomerCompliance.objects.filter(last_good_snapshot_id__in=ids).update(
-                last_good_snapshot=None
-            )
+            # on_delete=SET_NULL clears CustomerCompliance's pointers to these snapshots.
             _, per_model = ComplianceSnapshot.objects.filter(pk__in=ids).delete()
             deleted += per_model.get(ComplianceSnapshot._meta.label, 0)
     ComplianceSweep.objects.filter(created_at__lt=cutoff).exclude(status__in=UNFINISHED).delete()

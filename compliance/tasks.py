@@ -3,9 +3,9 @@
 import logging
 
 from celery import shared_task
-from django.db import transaction
 
 from compliance.services import compliance_sweep, snapshots_prune, sweep_start, sweeps_abandoned
+from portal.queueing import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +18,8 @@ def compliance_sweep_run(sweep_id: int) -> None:
 
 
 def sweep_enqueue(sweep_id: int) -> None:
-    """Queue a sweep once the transaction commits; a broker outage is logged, not raised —
-    the sweep stays queued and compliance_sweep_watch sends it again."""
-
-    def send() -> None:
-        try:
-            compliance_sweep_run.delay(sweep_id)
-        except Exception as exc:  # kombu and redis raise many types
-            log.warning("could not queue compliance sweep %s: %s", sweep_id, type(exc).__name__)
-
-    transaction.on_commit(send)
+    """Queue a sweep after commit; if the broker is down, compliance_sweep_watch re-sends it."""
+    enqueue_after_commit(compliance_sweep_run, sweep_id, what="compliance sweep")
 
 
 @shared_task(acks_late=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
-from accounts.tokens import app_token, delegated_token
+from accounts.tokens import app_token, app_token_drop, delegated_token
 from mscloud.graph import GraphClient
 from mscloud.http import shared_session
 from regions.models import Region
@@ -40,4 +40,14 @@ def graph_as_agent(*, session: SessionBase, region: Region, tenant_id: str) -> G
 
 def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient:
     """App-only: the region's partner-managed app in `tenant_id` (default: partner tenant)."""
-    return _client(region, token=lambda: app_token(region=region, tenant_id=tenant_id))
+    tenant = str(tenant_id or region.partner_tenant_id)
+
+    def token() -> str:
+        return app_token(region=region, tenant_id=tenant)
+
+    def renewed() -> str:
+        # Graph said 401: the cached app token was revoked or expired early; ask for a new one.
+        app_token_drop(region=region, tenant_id=tenant)
+        return token()
+
+    return _client(region, token=token, on_unauthorized=renewed)

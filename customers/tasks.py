@@ -4,11 +4,11 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
 from customers.models import SyncRun
 from customers.services import customers_sync, sync_run_start
+from portal.queueing import enqueue_after_commit
 from regions.models import Region
 
 log = logging.getLogger(__name__)
@@ -24,16 +24,8 @@ def customers_sync_run(run_id: int) -> None:
 
 
 def sync_run_enqueue(run_id: int) -> None:
-    """Queue a run once the transaction commits; a broker outage is logged, not raised —
-    the run stays queued and the next schedule re-sends it."""
-
-    def send() -> None:
-        try:
-            customers_sync_run.delay(run_id)
-        except Exception as exc:  # kombu and redis raise many types
-            log.warning("could not queue customer sync %s: %s", run_id, type(exc).__name__)
-
-    transaction.on_commit(send)
+    """Queue a run after commit; if the broker is down, the next schedule re-sends it."""
+    enqueue_after_commit(customers_sync_run, run_id, what="customer sync")
 
 
 @shared_task(acks_late=True)

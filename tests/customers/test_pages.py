@@ -262,3 +262,17 @@ def test_a_graph_timeout_is_a_clear_504(sim, sign_in, world, customers, settings
     response = client.get(f"/customers/{customer.tenant_id}/users/")
     assert response.status_code == 504
     assert "did not answer in time" in response.content.decode()
+
+
+def test_an_app_token_rejected_by_graph_is_replaced_once(sim, world, regions, customers):
+    from customers.graph import graph_as_app
+
+    _, customer = _customer(world, customers)
+    graph = graph_as_app(region=regions["us"], tenant_id=str(customer.tenant_id))
+    assert graph.get("/organization")["value"]
+    time.sleep(1.1)  # token iat has one-second resolution
+    sim.revoke(str(customer.tenant_id))
+    before = _counters(sim)
+    assert graph.get("/organization")["value"]
+    # 401 → the cached app token is dropped, a new one is issued, the call repeated once.
+    assert _delta(before, _counters(sim)) == {"token": 1, "graph": 2}
