@@ -11,7 +11,8 @@ from mscloud.http import shared_session
 from regions.models import Region
 
 
-def _client(region: Region, *, token, on_unauthorized=None) -> GraphClient:
+def graph_client(region: Region, *, token, on_unauthorized=None) -> GraphClient:
+    """A Graph client for the region's Graph with the portal's timeouts and retry budget."""
     return GraphClient(
         base_url=region.graph_base_url,
         token=token,
@@ -35,7 +36,7 @@ def graph_as_agent(*, session: SessionBase, region: Region, tenant_id: str) -> G
             session=session, region=region, tenant_id=tenant_id, force_refresh=True
         )
 
-    return _client(region, token=token, on_unauthorized=refreshed)
+    return graph_client(region, token=token, on_unauthorized=refreshed)
 
 
 def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient:
@@ -50,4 +51,4 @@ def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient
         app_token_drop(region=region, tenant_id=tenant)
         return token()
 
-    return _client(region, token=token, on_unauthorized=renewed)
+    return graph_client(region, token=token, on_unauthorized=renewed)

@@ -49,7 +49,7 @@ class CustomerCreateForm(forms.Form):
         self.fields["domain_prefix"].widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "placeholder": "contosodental"}
         )
-        self.fields["country"].widget.attrs.update({"placeholder": "US", "class": "form-control"})
+        self.fields["country"].widget.attrs["placeholder"] = "US"
         self.fields["email"].widget.attrs["autocomplete"] = "email"
 
     @classmethod

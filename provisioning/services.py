@@ -60,7 +60,6 @@ class InitialCredentials:
 @dataclass(frozen=True)
 class CreatedCustomer:
     customer: Customer
-    provisioning: Provisioning | None
     credentials: InitialCredentials | None  # None when this submission was handled before
     recorded: bool = False  # this call recorded the new customer (the others joined it)
 
@@ -137,11 +136,7 @@ def customer_create(
         key=key, region=region, user=user, domain_prefix=domain_prefix, company_name=company_name
     )
     if creation.customer_id is not None:
-        return CreatedCustomer(
-            customer=creation.customer,
-            provisioning=creation.customer.provisionings.first(),
-            credentials=None,
-        )
+        return CreatedCustomer(customer=creation.customer, credentials=None)
     domain = f"{domain_prefix}.onmicrosoft.com"
     try:
         answer = _partner_center(region).create_customer(payload, request_id=str(key))
@@ -184,15 +179,12 @@ def customer_create(
         if recorded:
             creation.customer, creation.finished_at = customer, timezone.now()
             creation.save(update_fields=["customer", "finished_at"])
-            provisioning, _ = provisioning_start(
+            provisioning_start(
                 customer=customer, kind=Provisioning.Kind.CREATED, requested_by=str(user)
             )
-        else:  # a concurrent submission of the same form got here first
-            provisioning = customer.provisionings.first()
     credentials = answer.get("userCredentials") or {}
     return CreatedCustomer(
         customer=customer,
-        provisioning=provisioning,
         credentials=InitialCredentials(
             user_name=str(credentials.get("userName") or ""),
             password=str(credentials.get("password") or ""),
@@ -212,29 +204,28 @@ def provisioning_start(
 ) -> tuple[Provisioning, bool]:
     """A new run for the customer, or the unfinished one already there; (run, created)."""
     wait = settings.PROVISIONING_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    try:
-        with transaction.atomic():
-            run = Provisioning.objects.create(
-                customer=customer,
-                kind=kind,
-                requested_by=requested_by,
-                wait_seconds=wait,
-                retry_seconds=settings.PROVISIONING_RETRY_SECONDS,
-                max_attempts=max(1, settings.PROVISIONING_MAX_ATTEMPTS),
-                next_attempt_at=timezone.now() + timedelta(seconds=wait),
-            )
-            if customer.relationship_status != RelationshipStatus.ACTIVE:
-                Customer.objects.filter(pk=customer.pk).update(
-                    relationship_status=RelationshipStatus.PENDING
+    for _ in range(2):  # a second try covers a run that finished between insert and read
+        try:
+            with transaction.atomic():
+                run = Provisioning.objects.create(
+                    customer=customer,
+                    kind=kind,
+                    requested_by=requested_by,
+                    wait_seconds=wait,
+                    retry_seconds=settings.PROVISIONING_RETRY_SECONDS,
+                    max_attempts=max(1, settings.PROVISIONING_MAX_ATTEMPTS),
+                    next_attempt_at=timezone.now() + timedelta(seconds=wait),
                 )
-            return run, True
-    except IntegrityError:
-        run = customer.provisionings.filter(status__in=Provisioning.UNFINISHED).first()
-        if run is None:  # it finished between our insert and this read
-            return provisioning_start(
-                customer=customer, kind=kind, requested_by=requested_by, wait_seconds=wait_seconds
-            )
-        return run, False
+                if customer.relationship_status != RelationshipStatus.ACTIVE:
+                    Customer.objects.filter(pk=customer.pk).update(
+                        relationship_status=RelationshipStatus.PENDING
+                    )
+                return run, True
+        except IntegrityError:
+            run = customer.provisionings.filter(status__in=Provisioning.UNFINISHED).first()
+            if run is not None:
+                return run, False
+    raise RuntimeError(f"Could not start provisioning for customer {customer.tenant_id}.")
 
 
 def provisioning_claim_due() -> tuple[int, int] | None:

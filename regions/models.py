@@ -162,15 +162,16 @@ class Region(models.Model):
     @property
     def setup_summary(self) -> dict[str, int | bool]:
         """Counts over the last stored setup-check results."""
-        from regions.setup import CHECKS
+        from regions.setup import CHECKS, Status
 
         results = self.setup_results or {}
         statuses = [results.get(c.key, {}).get("status") for c in CHECKS]
+        good = (Status.OK, Status.WARN)
         return {
             "total": len(statuses),
-            "passed": sum(s in ("ok", "warn") for s in statuses),
-            "failed": sum(s == "fail" for s in statuses),
-            "complete": all(s in ("ok", "warn") for s in statuses),
+            "passed": sum(s in good for s in statuses),
+            "failed": sum(s == Status.FAIL for s in statuses),
+            "complete": all(s in good for s in statuses),
         }
 
     @property

@@ -20,6 +20,7 @@ import requests
 from django.conf import settings
 
 from accounts.identity import region_app
+from customers.graph import graph_client
 from mscloud.errors import GraphBadRequest, MicrosoftError, safe_text
 from mscloud.graph import GraphClient
 from mscloud.http import shared_session
@@ -115,17 +116,6 @@ def _fix_for_identity(exc: IdentityError) -> str:
             "registered in this region's partner tenant."
         )
     return "Check the app registration in the partner tenant, then run the check again."
-
-
-def _graph(region: Region, token: str) -> GraphClient:
-    return GraphClient(
-        base_url=region.graph_base_url,
-        token=token,
-        session=shared_session(region.tls_verify),
-        timeout=settings.GRAPH_TIMEOUT,
-        max_attempts=settings.GRAPH_MAX_ATTEMPTS,
-        max_retry_after=settings.GRAPH_MAX_RETRY_AFTER,
-    )
 
 
 def _graph_problem(summary: str, exc: MicrosoftError, fix: str) -> SetupProblem:
@@ -278,7 +268,7 @@ def check_credential(region: Region) -> CheckResult:
 
 
 def check_multi_tenant(region: Region) -> CheckResult:
-    graph = _graph(region, _fresh_token(region))
+    graph = graph_client(region, token=_fresh_token(region))
     app = _one(
         graph,
         "/applications",
@@ -307,7 +297,7 @@ def check_multi_tenant(region: Region) -> CheckResult:
 
 
 def check_admin_agents(region: Region) -> CheckResult:
-    graph = _graph(region, _fresh_token(region))
+    graph = graph_client(region, token=_fresh_token(region))
     group = _admin_agents(graph)
     sp = _service_principal(region, graph)
     facts = {"group": group["id"], "service principal": sp["id"]}
@@ -386,7 +376,7 @@ def preconsent(*, region: Region, token: Callable[[], str] | None = None) -> Che
     `token`: a partner admin's delegated token (Microsoft's steps are run by an admin);
     default: the app's own token, which needs GroupMember.ReadWrite.All."""
     try:
-        graph = _graph(region, token() if token else _fresh_token(region))
+        graph = graph_client(region, token=token() if token else _fresh_token(region))
         group = _admin_agents(graph)
         sp = _service_principal(region, graph)
         reference = f"{region.graph_base_url.rstrip('/')}/v1.0/directoryObjects/{sp['id']}"

@@ -130,9 +130,11 @@ def test_the_retry_is_not_answered_by_msals_remembered_refusal(
     app_token_drop(region=customer.region, tenant_id=tenant_id)
     assert app_token(region=customer.region, tenant_id=tenant_id)
     assert _token_requests(sim, tenant_id) == sent + 1
-    # The provisioning retry does the same by itself.
+    # The provisioning retry does the same by itself: it drops the token just cached above and
+    # asks Entra once more.
     second = _attempt(customer)
     assert (second.status, second.attempt) == ("ready", 2)
+    assert _token_requests(sim, tenant_id) == sent + 2
 
 
 def test_it_fails_after_the_last_attempt_with_the_reason(
