@@ -150,9 +150,7 @@ def verify_access_token(ctx: SimContext, raw: str, *, audiences: set[str]) -> di
             options={"verify_aud": False, "require": ["exp", "nbf", "tid", "aud"]},
             leeway=0,
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("Access token has expired or is not yet valid.") from exc
-    except jwt.ImmatureSignatureError as exc:
+    except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError) as exc:
         raise InvalidToken("Access token has expired or is not yet valid.") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("Access token validation failure. Invalid signature.") from exc

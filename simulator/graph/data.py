@@ -27,6 +27,9 @@ Item = dict[str, Any]
 MATERIALIZE_LIMIT = 2000
 NEVER = "9999-12-31T23:59:59Z"
 
+# (entry, weight) pairs for Bits.weighted, built once rather than per generated device.
+_CATALOG = tuple((entry, entry[1]) for entry in names.DEVICE_CATALOG)
+
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -311,8 +314,7 @@ class TenantData:
         info = self.info
         raw = digest(info.seed, info.id, "device", i)
         bits = Bits(raw[16:])
-        catalog = [(entry, entry[1]) for entry in names.DEVICE_CATALOG]
-        os_name, _, versions, models = bits.weighted(catalog)
+        os_name, _, versions, models = bits.weighted(_CATALOG)
         manufacturer, model = bits.pick(models)
         state = bits.weighted(names.COMPLIANCE_MIX)
         owner_index = bits.below(self.user_count) if self.user_count else None

@@ -145,6 +145,19 @@ def test_managed_devices_filter_on_compliance_state_agrees_with_the_summary(clou
         assert len(devices) == summary[key]
     overview = cloud.get("/v1.0/deviceManagement/managedDeviceOverview", customer_token).json()
     assert overview["enrolledDeviceCount"] == cloud.customer()["devices"]
+    assert (
+        overview["mdmEnrolledCount"] + overview["dualEnrolledDeviceCount"]
+        == overview["enrolledDeviceCount"]
+    )
+    per_os = overview["deviceOperatingSystemSummary"]
+    for os_name, key in (("Windows", "windowsCount"), ("iOS", "iosCount"),
+                         ("Android", "androidCount"), ("macOS", "macOSCount")):  # fmt: skip
+        devices = cloud.get(
+            f"/v1.0/deviceManagement/managedDevices?$filter=operatingSystem eq '{os_name}'"
+            "&$top=1000",
+            customer_token,
+        ).json()["value"]
+        assert len(devices) == per_os[key], os_name
 
 
 def test_managed_devices_filter_on_operating_system_with_select(cloud, customer_token):
