@@ -131,67 +131,9 @@ def celery_queue() -> str:
 def celery_worker_process(
     django_db_setup: None, django_db_blocker: Any, celery_queue: str, sim: Simulator
 ) -> Iterator[Any]:
-    """A real `celery worker` process on Redis, using the test database."""
-    import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+    """A real `celery worker` process (prefork, 2 processes) on Redis and the test database."""
+    from tests.celeryproc import start_worker
 
-    from django.db import connection
-
-    root = Path(__file__).resolve().parents[1]
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_QUEUE": celery_queue,
-    }
-    (root / "artifacts").mkdir(exist_ok=True)
-    log = open(root / "artifacts" / "celery-worker.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--pool",
-            "prefork",
-            "-Q",
-            celery_queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    from portal.celery import app
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        replies = app.control.ping(timeout=1) or []
-        if replies:
-            break
-        if process.poll() is not None:
-            raise RuntimeError("The Celery worker exited; see artifacts/celery-worker.log")
-    else:
-        process.kill()
-        raise RuntimeError("The Celery worker did not answer within 60 s")
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    worker = start_worker(celery_queue, "portal-tests", pool="prefork", concurrency=2)
+    yield worker.process
+    worker.stop()

@@ -19,7 +19,7 @@ import pytest
 from compliance.models import ComplianceSnapshot, ComplianceSweep
 from compliance.services import sweep_start
 from compliance.tasks import compliance_sweep_run
-from tests.provisioning.conftest import CeleryProcess, _db_env, start_worker
+from tests.celeryproc import CeleryProcess, db_env, start_worker
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _beat(queue: str, tmp_path: Any) -> CeleryProcess:
     return CeleryProcess(
         ["beat", "--loglevel", "INFO", "-s", str(tmp_path / "beat-schedule")],
         {
-            **_db_env(),
+            **db_env(),
             "CELERY_QUEUE": queue,
             "COMPLIANCE_SWEEP_WATCH_SECONDS": "1",
             # Only the watch matters here; the others would never be due during the test.

@@ -10,13 +10,9 @@ own, and the delays travel on each run's row (set from `settings` in the test pr
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +20,8 @@ from django.test import Client
 
 from customers.models import Customer
 from provisioning.models import Provisioning
+from tests.celeryproc import CeleryProcess, db_env, start_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 AGENT = "agent@contosopartners.com"
 
 
@@ -82,81 +78,6 @@ def wait_for(
     raise AssertionError(f"provisioning never reached {statuses}: {run and run.__dict__}")
 
 
-def _db_env() -> dict[str, str]:
-    from django.db import connection
-
-    db = connection.settings_dict
-    return {
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
-    }
-
-
-class CeleryProcess:
-    """A `celery worker` or `celery beat` subprocess in its own process group."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log_name: str) -> None:
-        (ROOT / "artifacts").mkdir(exist_ok=True)
-        self.log_path = ROOT / "artifacts" / log_name
-        self._log = open(self.log_path, "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", *args],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # kill() takes the whole group, pool children included
-        )
-
-    def kill(self) -> None:
-        """SIGKILL, as an OOM killer or a lost machine would: no cleanup, no ack."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-
-
-def start_worker(queue: str, name: str, **env: str) -> CeleryProcess:
-    worker = CeleryProcess(
-        [
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--pool",
-            "solo",
-            "-Q",
-            queue,
-            "-n",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        {**_db_env(), "CELERY_QUEUE": queue, **env},
-        f"celery-{name}.log",
-    )
-    from portal.celery import app
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        replies = app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=1)
-        if replies:
-            return worker
-        if worker.process.poll() is not None:
-            raise RuntimeError(f"The Celery worker {name} exited; see {worker.log_path}")
-    worker.kill()
-    raise RuntimeError(f"The Celery worker {name} did not answer within 60 s")
-
-
 @pytest.fixture(scope="session")
 def provisioning_queue() -> str:
     return f"provisioning-test-{os.getpid()}"
@@ -177,7 +98,7 @@ def provisioning_celery(
             str(tmp_path_factory.mktemp("beat") / "schedule"),
         ],
         {
-            **_db_env(),
+            **db_env(),
             "CELERY_QUEUE": provisioning_queue,
             "PROVISIONING_TICK_SECONDS": "1",
             # Only the provisioning tick matters here; the others would never be due anyway.

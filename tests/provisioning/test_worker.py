@@ -15,7 +15,8 @@ from django.test import Client
 from customers.models import Customer
 from provisioning.models import Provisioning
 from provisioning.tasks import provisioning_tick
-from tests.provisioning.conftest import create_customer, start_worker, wait_for
+from tests.celeryproc import start_worker
+from tests.provisioning.conftest import create_customer, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 

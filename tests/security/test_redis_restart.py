@@ -31,7 +31,7 @@ from compliance.tasks import compliance_sweep_watch
 from customers.models import SyncRun
 from customers.tasks import customers_sync_all
 from portal.celery import app
-from tests.provisioning.conftest import ROOT, start_worker
+from tests.celeryproc import ROOT, start_worker
 
 log = logging.getLogger(__name__)
 
