@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 
-import msal
-import requests
 from django.contrib.auth import login, logout
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts import sessionclock, tokencache
-from accounts.identity import region_app
+from accounts import sessionclock
 from accounts.models import User, role_from_claims
-from accounts.tokens import HOME_ACCOUNT_KEY
 from audit.services import audit_record
-from mscloud.identity import IdentityError, IdentityUnavailable, raise_for_result
+from mscloud.errors import ErrorKind, MicrosoftError
+from regions.clients import session_tokens_forget
 from regions.models import Region
+from regions.msal_app import SignInTokens, signin_code_redeem, signin_flow_start
 from regions.selectors import region_for_username
 
 log = logging.getLogger(__name__)
@@ -77,13 +76,14 @@ def _begin(
     """Start MSAL's auth code flow (PKCE, state, nonce) at `tenant` (default: the partner
     tenant), remember it under its state, and return the authorize URL."""
     try:
-        flow = region_app(region, tenant=tenant).initiate_auth_code_flow(
-            scopes=region.graph_scopes,
+        flow = signin_flow_start(
+            region=region,
+            tenant=tenant,
             redirect_uri=request.build_absolute_uri(reverse("auth_callback")),
             login_hint=login_hint,
         )
-    except (requests.RequestException, ValueError, IdentityError) as exc:
-        log.warning("sign-in discovery failed for region %s: %s", region.slug, type(exc).__name__)
+    except MicrosoftError as exc:
+        log.warning("sign-in discovery failed for region %s: %s", region.slug, exc.kind)
         raise SignInError(
             f"We could not reach Microsoft's sign-in service for region {region.name}. "
             "Try again in a minute; if it keeps failing, tell your portal admin."
@@ -131,9 +131,8 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
             request=request, region=region, pending=pending, params=params
         )
 
-    cache = msal.SerializableTokenCache()
-    result = _redeem(region, pending, params, cache, refused="Microsoft refused the sign-in")
-    claims = result.get("id_token_claims") or {}
+    tokens = _redeem(region, pending, params, refused="Microsoft refused the sign-in")
+    claims = tokens.claims
     if str(claims.get("tid", "")).lower() != str(region.partner_tenant_id):
         audit_record(
             action="signin.rejected",
@@ -149,8 +148,7 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
     user = _upsert_user(region=region, claims=claims)
     login(request, user)  # cycles the session key
     sessionclock.mark_signed_in(request.session)
-    request.session[HOME_ACCOUNT_KEY] = f"{claims['oid']}.{claims['tid']}"
-    tokencache.save(request.session, cache)
+    tokens.keep(request.session)
     audit_record(action="signin", request=request, user=user, detail={"role": user.role})
     return user, pending.get("next") or reverse("home")
 
@@ -169,11 +167,14 @@ def _tenant_signin_complete(
     user = request.user
     if not user.is_authenticated or user.region_id != region.pk:
         raise SignInError("Your portal session ended. Please sign in again.")
-    cache = tokencache.load(request.session)
-    result = _redeem(
-        region, pending, params, cache, refused="Microsoft refused access to this customer"
+    tokens = _redeem(
+        region,
+        pending,
+        params,
+        refused="Microsoft refused access to this customer",
+        session=request.session,
     )
-    claims = result.get("id_token_claims") or {}
+    claims = tokens.claims
     # The same agent must come back: another account's tokens never enter this session.
     if str(claims.get("oid", "")).lower() != str(user.object_id) or str(
         claims.get("tid", "")
@@ -182,35 +183,45 @@ def _tenant_signin_complete(
             "You signed in with a different account than the one using the portal. "
             "Sign out and sign in again with one account."
         )
-    tokencache.save(request.session, cache)
+    tokens.keep(request.session)
     audit_record(action="signin.customer", request=request, tenant_id=pending["tenant"])
     return user, pending["next"]
 
 
+# What the agent reads when redeeming the code fails; by kind, the rest is "refused".
+_REDEEM_SENTENCES = {
+    ErrorKind.SIGNIN_MISMATCH: (
+        "The sign-in response did not match the sign-in we started. Please sign in again."
+    ),
+    ErrorKind.ID_TOKEN_REJECTED: (
+        "The sign-in response failed its security checks (its ID token was not issued "
+        "for this sign-in). Please sign in again."
+    ),
+    ErrorKind.UNAVAILABLE: "We could not reach Microsoft's sign-in service. Try again in a minute.",
+    ErrorKind.TIMEOUT: "We could not reach Microsoft's sign-in service. Try again in a minute.",
+}
+
+
 def _redeem(
-    region: Region, pending: dict, params: dict[str, str], cache: msal.TokenCache, *, refused: str
-) -> dict:
-    """Redeem the authorization code of a pending flow into `cache`; SignInError otherwise."""
+    region: Region,
+    pending: dict,
+    params: dict[str, str],
+    *,
+    refused: str,
+    session: SessionBase | None = None,
+) -> SignInTokens:
+    """Redeem the authorization code of a pending flow; SignInError otherwise."""
     try:
-        app = region_app(region, tenant=pending.get("tenant"), token_cache=cache)
-        return raise_for_result(app.acquire_token_by_auth_code_flow(pending["flow"], params))
-    except ValueError as exc:
-        # MSAL raises ValueError on a state mismatch or a missing code.
-        raise SignInError(
-            "The sign-in response did not match the sign-in we started. Please sign in again."
-        ) from exc
-    except RuntimeError as exc:
-        # MSAL raises RuntimeError when the ID token's nonce, audience or issuer is wrong.
-        raise SignInError(
-            "The sign-in response failed its security checks (its ID token was not issued "
-            "for this sign-in). Please sign in again."
-        ) from exc
-    except (IdentityUnavailable, requests.RequestException) as exc:
-        raise SignInError(
-            "We could not reach Microsoft's sign-in service. Try again in a minute."
-        ) from exc
-    except IdentityError as exc:
-        raise SignInError(f"{refused}: {exc}") from exc
+        return signin_code_redeem(
+            region=region,
+            flow=pending["flow"],
+            params=params,
+            tenant=pending.get("tenant"),
+            session=session,
+        )
+    except MicrosoftError as exc:
+        sentence = _REDEEM_SENTENCES.get(exc.kind) or f"{refused}: {exc}"
+        raise SignInError(sentence) from exc
 
 
 @transaction.atomic
@@ -236,5 +247,5 @@ def _upsert_user(*, region: Region, claims: dict) -> User:
 def signout(*, request: HttpRequest) -> None:
     if request.user.is_authenticated:
         audit_record(action="signout", request=request)
-    tokencache.clear(request.session)
+    session_tokens_forget(session=request.session)
     logout(request)  # flushes the server-side session and with it the token cache

@@ -15,25 +15,20 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 
-import requests
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
-from msal.exceptions import MsalServiceError
 
-from accounts.tokens import app_token_drop
 from compliance.tally import SWEEP_FIELDS, Tally
 from compliance.throttle import TenantBuckets
-from customers.graph import graph_as_app
-from mscloud import errors as ms
+from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
+from regions.clients import app_token_drop, graph_as_app
 from regions.models import Region
 
 log = logging.getLogger(__name__)
 
 MANAGED_DEVICES = "/deviceManagement/managedDevices"
-# Token-endpoint answers that are worth another try in the same sweep.
-_TRANSIENT_TOKEN_ERRORS = {"server_error", "temporarily_unavailable"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +59,7 @@ class _Failure:
     kind: str
     message: str
     transient: bool
+    token: bool = False  # the token request failed (not Graph): the next try asks anew
 
 
 def devices_read(
@@ -84,7 +80,7 @@ def devices_read(
             outcome.error_kind, outcome.error = failure.kind, failure.message
             if not failure.transient or attempt == attempts:
                 break
-            if failure.kind == "token":
+            if failure.token:
                 _forget_token(target)
             time.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)))
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
@@ -115,82 +111,82 @@ def _read(target: Target, buckets: TenantBuckets, stale_before: datetime, out: O
         skiptoken = page.next_skiptoken
 
 
+# Per kind: (the snapshot's error_kind, the dashboard's sentence, try again in this sweep).
+# Throttling is not retried here: the Graph client already waited out its Retry-After.
+_GRAPH_FAILURES: dict[ErrorKind | None, _Failure] = {
+    ErrorKind.FORBIDDEN: _Failure(
+        "forbidden",
+        "Microsoft Graph refused access to Intune data (HTTP 403): the admin relationship "
+        "may have expired or no longer grants Intune roles. Check the customer's GDAP "
+        "relationship in Partner Center.",
+        transient=False,
+    ),
+    ErrorKind.THROTTLED: _Failure(
+        "throttled",
+        "Microsoft kept throttling requests for this customer{wait}. The next sweep will "
+        "try again; if this repeats, sweep less often.",
+        transient=False,
+    ),
+    ErrorKind.TIMEOUT: _Failure(
+        "timeout",
+        "Microsoft Graph did not answer in time. The next sweep will try again.",
+        transient=True,
+    ),
+    ErrorKind.UNAVAILABLE: _Failure(
+        "unavailable",
+        "Microsoft Graph answered with a server error ({error}). The next sweep will try again.",
+        transient=True,
+    ),
+    ErrorKind.UNAUTHORIZED: _Failure(
+        "unauthorized",
+        "Microsoft Graph did not accept the app's token (HTTP 401). The next sweep gets a "
+        "new token; if this repeats, check the region's app registration.",
+        transient=False,
+    ),
+    None: _Failure(
+        "graph",
+        "Microsoft Graph could not answer: {error}. The next sweep will try again.",
+        transient=False,
+    ),
+}
+_UNREACHABLE = _Failure(
+    "network",
+    "Could not reach Microsoft's sign-in service for this customer. The next sweep will try again.",
+    transient=True,
+)
+_TOKEN_FAILURES: dict[ErrorKind | None, _Failure] = {
+    ErrorKind.UNAVAILABLE: _UNREACHABLE,
+    ErrorKind.TIMEOUT: _UNREACHABLE,
+    None: _Failure(
+        "token",
+        "Microsoft would not issue an app token for this customer ({error}{code}): "
+        "the admin relationship is not active or the app is not consented there. Check "
+        "the relationship in Partner Center; a customer that was just created or accepted "
+        "an invitation needs a few minutes.",
+        transient=False,
+    ),
+}
+
+
 def _classify(exc: Exception, target: Target) -> _Failure:
     """What went wrong, as one sentence for the dashboard, and whether to try again now."""
-    if isinstance(exc, ms.GraphForbidden):
+    if not isinstance(exc, MicrosoftError):
+        log.exception("compliance read of tenant %s crashed", target.tenant_id)
         return _Failure(
-            "forbidden",
-            "Microsoft Graph refused access to Intune data (HTTP 403): the admin relationship "
-            "may have expired or no longer grants Intune roles. Check the customer's GDAP "
-            "relationship in Partner Center.",
+            "unexpected",
+            "An unexpected error stopped this customer's sweep; the worker log has the details.",
             transient=False,
         )
-    if isinstance(exc, ms.GraphThrottled):
-        wait = f" (it asked to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
-        return _Failure(
-            "throttled",
-            f"Microsoft kept throttling requests for this customer{wait}. The next sweep will "
-            "try again; if this repeats, sweep less often.",
-            transient=False,
-        )
-    if isinstance(exc, ms.GraphTimeout):
-        return _Failure(
-            "timeout",
-            "Microsoft Graph did not answer in time. The next sweep will try again.",
-            transient=True,
-        )
-    if isinstance(exc, ms.GraphUnavailable):
-        return _Failure(
-            "unavailable",
-            f"Microsoft Graph answered with a server error ({exc}). The next sweep will try again.",
-            transient=True,
-        )
-    if isinstance(exc, ms.GraphUnauthorized):
-        return _Failure(
-            "unauthorized",
-            "Microsoft Graph did not accept the app's token (HTTP 401). The next sweep gets a "
-            "new token; if this repeats, check the region's app registration.",
-            transient=False,
-        )
-    if isinstance(exc, ms.MicrosoftError):
-        return _Failure(
-            "graph",
-            f"Microsoft Graph could not answer: {exc}. The next sweep will try again.",
-            transient=bool(exc.transient),
-        )
-    if isinstance(exc, IdentityError):
-        transient = not exc.codes or exc.error in _TRANSIENT_TOKEN_ERRORS
-        code = f", AADSTS{exc.aadsts}" if exc.aadsts else ""
-        return _Failure(
-            "token",
-            f"Microsoft would not issue an app token for this customer ({exc.error}{code}): "
-            "the admin relationship is not active or the app is not consented there. Check "
-            "the relationship in Partner Center; a customer that was just created or accepted "
-            "an invitation needs a few minutes.",
-            transient=transient,
-        )
-    if isinstance(exc, MsalServiceError):
-        # MSAL raises (instead of returning an error) when the token endpoint answers 5xx.
-        return _Failure(
-            "token",
-            "Microsoft's sign-in service failed to issue an app token for this customer "
-            "(a server error). The next sweep will try again.",
-            transient=True,
-        )
-    if isinstance(exc, requests.RequestException | ValueError | RuntimeError):
-        # MSAL raises these when the tenant's sign-in discovery fails (network or 5xx).
-        return _Failure(
-            "network",
-            "Could not reach Microsoft's sign-in service for this customer. The next sweep "
-            "will try again.",
-            transient=True,
-        )
-    log.exception("compliance read of tenant %s crashed", target.tenant_id)
-    return _Failure(
-        "unexpected",
-        "An unexpected error stopped this customer's sweep; the worker log has the details.",
-        transient=False,
+    token = isinstance(exc, IdentityError)
+    table = _TOKEN_FAILURES if token else _GRAPH_FAILURES
+    failure = table.get(exc.kind) or table[None]
+    code = f", AADSTS{exc.aadsts}" if token and exc.aadsts else ""
+    message = failure.message.format(
+        error=exc.error if token else exc,
+        code=code,
+        wait=f" (it asked to wait {exc.retry_after:.0f} s)" if exc.retry_after else "",
     )
+    return _Failure(failure.kind, message, transient=failure.transient, token=token)
 
 
 def _without_db_leak(**kwargs: object) -> Outcome:

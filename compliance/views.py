@@ -18,8 +18,8 @@ from compliance.models import ComplianceSweep
 from compliance.services import sweep_start
 from compliance.tasks import sweep_enqueue
 from customers.decorators import customer_view
-from customers.graph import graph_as_agent
 from customers.models import Customer
+from mscloud.graph import GraphClient
 
 
 def _stale_days(request: HttpRequest) -> int:
@@ -31,10 +31,9 @@ def _stale_days(request: HttpRequest) -> int:
 
 
 @customer_view("compliance")
-def customer_compliance_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    graph = graph_as_agent(
-        session=request.session, region=customer.region, tenant_id=str(customer.tenant_id)
-    )
+def customer_compliance_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient
+) -> HttpResponse:
     report = customer_compliance_read(graph=graph, stale_days=_stale_days(request))
     history = selectors.customer_history(customer=customer)
     chart = {

@@ -1,4 +1,5 @@
-"""`customer_view`: role check, the isolation guard, audit, and Microsoft error handling."""
+"""`customer_view`: role check, the isolation guard, audit, the agent's Graph client, and
+Microsoft error handling."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from customers.errors import explain
 from customers.guard import customer_for_user
 from customers.models import Customer
 from mscloud.errors import MicrosoftError
-from mscloud.identity import IdentityError, InteractionRequired
+from mscloud.identity import InteractionRequired
+from regions.clients import graph_as_agent
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,9 @@ CustomerView = Callable[..., HttpResponse]
 
 
 def customer_view(page: str) -> Callable[[CustomerView], Callable[..., HttpResponse]]:
-    """Wrap a view taking (request, customer, **kwargs) for the URL's tenant id."""
+    """Wrap a view taking (request, customer, graph, **kwargs) for the URL's tenant id:
+    `graph` is Microsoft Graph as the signed-in agent in that customer's tenant, built only
+    after the guard passed (it asks for a token on its first call, not before)."""
 
     def decorator(view: CustomerView) -> Callable[..., HttpResponse]:
         @role_required(Role.AGENT)
@@ -40,13 +44,16 @@ def customer_view(page: str) -> Callable[[CustomerView], Callable[..., HttpRespo
                 tenant_id=str(customer.tenant_id),
                 detail={"path": request.path},
             )
+            graph = graph_as_agent(
+                session=request.session, region=customer.region, tenant_id=str(customer.tenant_id)
+            )
             try:
-                return view(request, customer, **kwargs)
+                return view(request, customer, graph, **kwargs)
             except InteractionRequired:
                 return _reauthenticate(request, customer)
             except BadPageToken as exc:
                 return _problem(request, customer, page, str(exc), 400)
-            except (MicrosoftError, IdentityError) as exc:
+            except MicrosoftError as exc:
                 message, status = explain(exc, customer)
                 log.info("graph call for %s failed: %s", customer.tenant_id, exc)
                 return _problem(request, customer, page, message, status)

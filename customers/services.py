@@ -16,10 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from customers.graph import graph_as_app
 from customers.models import Customer, RelationshipStatus, SyncRun
 from mscloud.errors import MicrosoftError
-from mscloud.identity import IdentityError
+from regions.clients import graph_as_app
 from regions.models import Region
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ def customers_sync(*, run_id: int) -> SyncRun | None:
         run.created, run.updated = _upsert(region, seen)
         run.total = len(seen)
         run.status, run.step, run.progress = SyncRun.Status.DONE, "Done", 100
-    except (MicrosoftError, IdentityError) as exc:
+    except MicrosoftError as exc:
         log.warning("customer sync of region %s failed: %s", region.slug, exc)
         run.status, run.error = SyncRun.Status.FAILED, str(exc)
     except Exception:

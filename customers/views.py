@@ -12,11 +12,11 @@ from accounts.permissions import role_required
 from audit.services import audit_record
 from customers import directory
 from customers.decorators import customer_view
-from customers.graph import graph_as_agent
 from customers.models import Customer, SyncRun
 from customers.selectors import customer_list
 from customers.services import sync_run_start
 from customers.tasks import sync_run_enqueue
+from mscloud.graph import GraphClient
 
 LIST_PAGE_SIZE = 25
 
@@ -58,19 +58,13 @@ def sync_status_view(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, "customers/_sync_status.html", {"sync": run})
 
 
-def _graph(request: HttpRequest, customer: Customer):
-    return graph_as_agent(
-        session=request.session, region=customer.region, tenant_id=str(customer.tenant_id)
-    )
-
-
 def _page_context(page: directory.Page, **extra: object) -> dict:
     return {"items": page.items, "next_token": page.next_skiptoken, "count": page.count, **extra}
 
 
 @customer_view("overview")
-def overview_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    overview = directory.customer_overview(graph=_graph(request, customer))
+def overview_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    overview = directory.customer_overview(graph=graph)
     return render(
         request,
         "customers/overview.html",
@@ -79,31 +73,36 @@ def overview_view(request: HttpRequest, customer: Customer) -> HttpResponse:
 
 
 def _searchable_page(
-    request: HttpRequest, customer: Customer, *, tab: str, read: Callable[..., directory.Page]
+    request: HttpRequest,
+    customer: Customer,
+    graph: GraphClient,
+    *,
+    tab: str,
+    read: Callable[..., directory.Page],
 ) -> HttpResponse:
     """Users, groups and devices: a search box and Graph paging by skiptoken."""
     q = request.GET.get("q", "")[:100]
     token = directory.clean_skiptoken(request.GET.get("page"))
-    page = read(graph=_graph(request, customer), q=q, skiptoken=token)
+    page = read(graph=graph, q=q, skiptoken=token)
     context = _page_context(page, customer=customer, tab=tab, q=q, paged=bool(token))
     return render(request, f"customers/{tab}.html", context)
 
 
 @customer_view("users")
-def users_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    return _searchable_page(request, customer, tab="users", read=directory.user_page)
+def users_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    return _searchable_page(request, customer, graph, tab="users", read=directory.user_page)
 
 
 @customer_view("groups")
-def groups_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    return _searchable_page(request, customer, tab="groups", read=directory.group_page)
+def groups_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    return _searchable_page(request, customer, graph, tab="groups", read=directory.group_page)
 
 
 @customer_view("group")
-def group_view(request: HttpRequest, customer: Customer, group_id: str) -> HttpResponse:
-    group, members = directory.group_with_members(
-        graph=_graph(request, customer), group_id=group_id
-    )
+def group_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient, group_id: str
+) -> HttpResponse:
+    group, members = directory.group_with_members(graph=graph, group_id=group_id)
     return render(
         request,
         "customers/group.html",
@@ -112,18 +111,18 @@ def group_view(request: HttpRequest, customer: Customer, group_id: str) -> HttpR
 
 
 @customer_view("devices")
-def devices_view(request: HttpRequest, customer: Customer) -> HttpResponse:
-    return _searchable_page(request, customer, tab="devices", read=directory.device_page)
+def devices_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    return _searchable_page(request, customer, graph, tab="devices", read=directory.device_page)
 
 
 @customer_view("managed-devices")
-def managed_devices_view(request: HttpRequest, customer: Customer) -> HttpResponse:
+def managed_devices_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient
+) -> HttpResponse:
     compliance = request.GET.get("compliance", "")
     os = request.GET.get("os", "")
     token = directory.clean_skiptoken(request.GET.get("page"))
-    page = directory.managed_device_page(
-        graph=_graph(request, customer), compliance=compliance, os=os, skiptoken=token
-    )
+    page = directory.managed_device_page(graph=graph, compliance=compliance, os=os, skiptoken=token)
     context = _page_context(
         page,
         customer=customer,

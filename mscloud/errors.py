@@ -1,4 +1,9 @@
-"""Typed errors for Microsoft Graph and Partner Center; callers never see `requests` exceptions."""
+"""The one error vocabulary for Microsoft: Graph, Partner Center and Entra ID (identity.py).
+
+Every failure an mscloud client raises is a `MicrosoftError` with a `kind`; callers never see
+`requests`, `urllib3` or MSAL exceptions. A feature explains a failure with a table from
+`kind` (and, where needed, the AADSTS code) to its own sentence, not an `isinstance` ladder.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,32 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+
+class ErrorKind(StrEnum):
+    """What went wrong, whichever Microsoft service said it."""
+
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"  # the service did not accept the token (HTTP 401)
+    FORBIDDEN = "forbidden"  # a valid token without the role or the relationship
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    THROTTLED = "throttled"
+    UNAVAILABLE = "unavailable"  # 5xx, connection refused, TLS failure
+    TIMEOUT = "timeout"
+    TOKEN_REFUSED = "token_refused"  # noqa: S105 - Entra answered a token request with an error
+    INTERACTION_REQUIRED = "interaction_required"  # only the user, at /authorize, can fix it
+    NOT_CONSENTED = "not_consented"  # the app (or a scope of it) is not consented there
+    UNKNOWN_TENANT = "unknown_tenant"  # the authority's tenant does not exist
+    SIGNIN_MISMATCH = "signin_mismatch"  # a sign-in response that is not for our flow
+    ID_TOKEN_REJECTED = "id_token_rejected"  # noqa: S105 - its nonce, audience or issuer
+    ERROR = "error"  # any other answer
+
+
+# Worth retrying later (task retry, "try again" in the UI).
+TRANSIENT_KINDS = frozenset({ErrorKind.THROTTLED, ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT})
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\bbearer\s+\S+")
@@ -24,8 +54,7 @@ class MicrosoftError(Exception):
     """Base of every error raised by the mscloud clients."""
 
     service = "Microsoft"
-    # Transient errors are worth retrying later (task retry, "try again" in the UI).
-    transient = False
+    kind: ErrorKind = ErrorKind.ERROR
 
     def __init__(
         self,
@@ -35,13 +64,21 @@ class MicrosoftError(Exception):
         code: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        kind: ErrorKind | None = None,
     ) -> None:
+        if kind is not None:
+            self.kind = kind  # else the class's
         self.status = status
         self.code = safe_text(code)[:100] if code else None
         self.message = safe_text(message) if message else self._default_message()
         self.request_id = request_id
         self.retry_after = retry_after
         super().__init__(self.message)
+
+    @property
+    def transient(self) -> bool:
+        """Whether retrying later can help."""
+        return self.kind in TRANSIENT_KINDS
 
     def _default_message(self) -> str:
         if self.status:
@@ -65,6 +102,7 @@ class MicrosoftError(Exception):
             "code": self.code,
             "request_id": self.request_id,
             "retry_after": self.retry_after,
+            "kind": self.kind,
         }
         return (_restore, (type(self), self.message, state))
 
@@ -78,35 +116,35 @@ class GraphError(MicrosoftError):
 
 
 class GraphBadRequest(GraphError):
-    pass
+    kind = ErrorKind.BAD_REQUEST
 
 
 class GraphUnauthorized(GraphError):
-    pass
+    kind = ErrorKind.UNAUTHORIZED
 
 
 class GraphForbidden(GraphError):
-    pass
+    kind = ErrorKind.FORBIDDEN
 
 
 class GraphNotFound(GraphError):
-    pass
+    kind = ErrorKind.NOT_FOUND
 
 
 class GraphConflict(GraphError):
-    pass
+    kind = ErrorKind.CONFLICT
 
 
 class GraphThrottled(GraphError):
-    transient = True
+    kind = ErrorKind.THROTTLED
 
 
 class GraphUnavailable(GraphError):
-    transient = True
+    kind = ErrorKind.UNAVAILABLE
 
 
 class GraphTimeout(GraphError):
-    transient = True
+    kind = ErrorKind.TIMEOUT
 
 
 class PartnerCenterError(MicrosoftError):
@@ -114,35 +152,37 @@ class PartnerCenterError(MicrosoftError):
 
 
 class PartnerCenterBadRequest(PartnerCenterError):
-    pass
+    kind = ErrorKind.BAD_REQUEST
 
 
 class PartnerCenterUnauthorized(PartnerCenterError):
-    pass
+    kind = ErrorKind.UNAUTHORIZED
 
 
 class PartnerCenterForbidden(PartnerCenterError):
-    pass
+    kind = ErrorKind.FORBIDDEN
 
 
 class PartnerCenterNotFound(PartnerCenterError):
-    pass
+    kind = ErrorKind.NOT_FOUND
 
 
 class PartnerCenterConflict(PartnerCenterError):
     """The resource already exists, e.g. the customer's domain is taken."""
 
+    kind = ErrorKind.CONFLICT
+
 
 class PartnerCenterThrottled(PartnerCenterError):
-    transient = True
+    kind = ErrorKind.THROTTLED
 
 
 class PartnerCenterUnavailable(PartnerCenterError):
-    transient = True
+    kind = ErrorKind.UNAVAILABLE
 
 
 class PartnerCenterTimeout(PartnerCenterError):
-    transient = True
+    kind = ErrorKind.TIMEOUT
 
 
 def _graph_body(body: Any) -> tuple[str | None, str | None, str | None]:

@@ -9,6 +9,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .errors import ErrorKind, MicrosoftError
+
 
 def build_session(
     *, ca_bundle: str | None = None, pool_size: int = 20, user_agent: str = "csp-portal"
@@ -51,3 +53,19 @@ def _forget_sessions_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_sessions_after_fork)
+
+
+def json_get(url: str, *, ca_bundle: str | None, timeout: float) -> object:
+    """GET a JSON document (e.g. a cloud's description of itself) with a fresh session;
+    raises MicrosoftError (`unavailable`) when it cannot be read."""
+    try:
+        response = build_session(ca_bundle=ca_bundle).get(url, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+    except (requests.RequestException, ValueError) as exc:
+        response = getattr(exc, "response", None)
+        raise MicrosoftError(
+            f"Could not read {url}: {exc}",
+            status=response.status_code if response is not None else None,
+            kind=ErrorKind.UNAVAILABLE,
+        ) from exc

@@ -1,17 +1,31 @@
-"""MSAL wrapper: confidential client apps for a region's partner-managed app registration.
+"""MSAL wrapper: the confidential client of a partner-managed app, and Entra's errors.
+
+Every MSAL and `requests` exception is turned into an `IdentityError` (a `MicrosoftError`
+with a `kind`) in here: MSAL raises `ValueError` for a state mismatch or a 4xx discovery,
+`RuntimeError` for an ID token that fails its checks, `MsalServiceError` for a 5xx token
+endpoint, and lets `requests` exceptions through.
 
 # Reference: https://learn.microsoft.com/en-us/entra/msal/python/
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import msal
 import requests
 from msal.exceptions import MsalServiceError
+
+from .errors import ErrorKind, MicrosoftError, safe_text
+
+# The caches callers hold (an app's token cache; a session's serializable one) are MSAL's.
+TokenCache = msal.TokenCache
+SerializableTokenCache = msal.SerializableTokenCache
 
 # Discovery documents are cached per process (MSAL keeps successful GETs for 24 h), so building
 # an app per request costs no network round trip after the first.
@@ -20,20 +34,68 @@ _HTTP_CACHE_LOCK = threading.Lock()
 
 # AADSTS codes that mean "a user must come back through /authorize".
 INTERACTION_CODES = {50076, 50079, 50158, 65001, 70008, 700082, 50173, 50078, 53003, 530003}
+_INTERACTION_ERRORS = {"interaction_required", "consent_required", "login_required"}
+# The app (or the scope asked for) has no consent in the tenant: 65001 delegated; 7000229
+# (no service principal) and 700016 (app not found in the directory) for client credentials.
+NOT_CONSENTED_CODES = {65001, 7000229, 700016}
+UNKNOWN_TENANT_CODES = {90002}
+_UNAVAILABLE_ERRORS = {"server_error", "temporarily_unavailable"}
 
 
-class IdentityError(Exception):
-    """A token request failed; `str()` is safe to show (no token, no secret)."""
+def _kind_of(error: str, codes: list[int]) -> ErrorKind:
+    """The kind of Entra's answer, from its `error` and `error_codes`."""
+    found = set(codes)
+    if error in _UNAVAILABLE_ERRORS:
+        return ErrorKind.UNAVAILABLE
+    if found & NOT_CONSENTED_CODES:
+        return ErrorKind.NOT_CONSENTED
+    if error in _INTERACTION_ERRORS or found & INTERACTION_CODES:
+        return ErrorKind.INTERACTION_REQUIRED
+    if found & UNKNOWN_TENANT_CODES:
+        return ErrorKind.UNKNOWN_TENANT
+    return ErrorKind.TOKEN_REFUSED
 
-    def __init__(self, error: str, description: str = "", codes: list[int] | None = None) -> None:
+
+class IdentityError(MicrosoftError):
+    """A token request or sign-in failed; `str()` is safe to show (no token, no secret)."""
+
+    service = "Microsoft Entra ID"
+
+    def __init__(
+        self,
+        error: str,
+        description: str = "",
+        codes: list[int] | None = None,
+        *,
+        kind: ErrorKind | None = None,
+    ) -> None:
         self.error = error
         self.description = description.split("\r\n")[0].split("\n")[0]
         self.codes = codes or []
-        super().__init__(f"{error}: {self.description}" if self.description else error)
+        super().__init__(
+            self.description or error, code=error, kind=kind or _kind_of(error, self.codes)
+        )
 
     @property
     def aadsts(self) -> int | None:
         return self.codes[0] if self.codes else None
+
+    def __str__(self) -> str:
+        return f"{self.error}: {self.description}" if self.description else self.error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _restore_identity,
+            (type(self), self.error, self.description, self.codes, self.kind),
+        )
+
+
+def _restore_identity(
+    cls: type[IdentityError], error: str, description: str, codes: list[int], kind: ErrorKind
+) -> IdentityError:
+    copy = IdentityError.__new__(cls)
+    IdentityError.__init__(copy, error, description, codes, kind=kind)
+    return copy
 
 
 class InteractionRequired(IdentityError):
@@ -41,13 +103,25 @@ class InteractionRequired(IdentityError):
 
 
 class IdentityUnavailable(IdentityError):
-    """Entra could not be reached (connection refused, timeout, TLS): worth a retry later."""
+    """Entra could not be reached (connection refused, timeout, TLS, 5xx): retry later."""
 
     def __init__(self, exc: Exception) -> None:
         super().__init__(
             "temporarily_unavailable",
             f"Microsoft's sign-in service could not be reached ({type(exc).__name__}).",
+            kind=ErrorKind.TIMEOUT if isinstance(exc, requests.Timeout) else ErrorKind.UNAVAILABLE,
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_identity, (IdentityError, self.error, self.description, [], self.kind))
+
+
+@contextlib.contextmanager
+def _unreachable_as_identity_errors() -> Iterator[None]:
+    try:
+        yield
+    except (requests.RequestException, MsalServiceError) as exc:
+        raise IdentityUnavailable(exc) from exc
 
 
 @dataclass(frozen=True)
@@ -73,51 +147,6 @@ class AppCredentials:
         return self.client_secret
 
 
-def confidential_app(
-    creds: AppCredentials,
-    *,
-    tenant: str,
-    session: requests.Session,
-    token_cache: msal.TokenCache | None = None,
-    http_cache: dict | None = None,
-) -> msal.ConfidentialClientApplication:
-    """An MSAL app whose authority is `tenant` on the credentials' login host.
-
-    `http_cache` defaults to one shared per process (discovery documents); pass your own to
-    control MSAL's 60-second memory of an identical HTTP 400 (see `forget_refusals`)."""
-    try:
-        return _build(creds, tenant, session, token_cache, http_cache)
-    except (requests.RequestException, MsalServiceError) as exc:
-        raise IdentityUnavailable(exc) from exc
-    except ValueError as exc:
-        # MSAL raises ValueError when discovery answers 4xx (unknown tenant, bad authority).
-        raise IdentityError("invalid_authority", str(exc)) from exc
-
-
-def _build(
-    creds: AppCredentials,
-    tenant: str,
-    session: requests.Session,
-    token_cache: msal.TokenCache | None,
-    http_cache: dict | None,
-) -> msal.ConfidentialClientApplication:
-    # The shared cache is written by every request thread; a caller's own cache (per tenant)
-    # needs no lock, so building apps for many tenants at once is not serialized.
-    shared = http_cache is None
-    with _HTTP_CACHE_LOCK if shared else contextlib.nullcontext():
-        return msal.ConfidentialClientApplication(
-            creds.client_id,
-            client_credential=creds.client_credential,
-            authority=f"{creds.login_host.rstrip('/')}/{tenant}",
-            token_cache=token_cache,
-            http_client=session,
-            # Not every host is one MSAL knows (sovereign clouds, the local simulator); instance
-            # discovery would call login.microsoftonline.com, which may be unreachable.
-            instance_discovery=False,
-            http_cache=_HTTP_CACHE if shared else http_cache,
-        )
-
-
 def raise_for_result(result: dict | None) -> dict:
     """Turn an MSAL error dict into a typed exception; return the result otherwise."""
     if result is None:
@@ -126,48 +155,149 @@ def raise_for_result(result: dict | None) -> dict:
         codes = result.get("error_codes") or []
         cls = (
             InteractionRequired
-            if result["error"] in {"interaction_required", "consent_required", "login_required"}
-            or INTERACTION_CODES.intersection(codes)
+            if result["error"] in _INTERACTION_ERRORS or INTERACTION_CODES.intersection(codes)
             else IdentityError
         )
         raise cls(result["error"], result.get("error_description", ""), codes)
     return result
 
 
-def acquire_silent(
-    app: msal.ConfidentialClientApplication,
-    *,
-    scopes: list[str],
-    home_account_id: str,
-    force_refresh: bool = False,
-) -> dict:
-    """Silent acquisition for the app's authority: a cached token or a refresh token redemption."""
-    account = next(
-        (a for a in app.get_accounts() if a.get("home_account_id") == home_account_id), None
-    )
-    if account is None:
-        raise InteractionRequired("no_account", "The session holds no account for this user.")
-    try:
-        result = app.acquire_token_silent_with_error(
-            scopes, account=account, force_refresh=force_refresh
+class ConfidentialApp:
+    """One MSAL confidential client (an app at one tenant's authority); raises IdentityError."""
+
+    def __init__(self, app: msal.ConfidentialClientApplication, http_cache: dict) -> None:
+        self._app = app
+        self._http_cache = http_cache
+
+    def auth_code_flow_start(
+        self, *, scopes: list[str], redirect_uri: str, login_hint: str
+    ) -> dict:
+        """MSAL's auth code flow (PKCE, state, nonce); the dict holds `auth_uri` and secrets
+        that stay server-side."""
+        with _unreachable_as_identity_errors():
+            return self._app.initiate_auth_code_flow(
+                scopes=scopes, redirect_uri=redirect_uri, login_hint=login_hint
+            )
+
+    def auth_code_flow_redeem(self, flow: dict, params: dict[str, str]) -> dict:
+        """Redeem the code of `flow` (into the app's token cache); the result has the ID
+        token's claims in `id_token_claims`."""
+        try:
+            with _unreachable_as_identity_errors():
+                result = self._app.acquire_token_by_auth_code_flow(flow, params)
+        except ValueError as exc:
+            raise IdentityError(
+                "signin_mismatch",
+                "The sign-in response does not match the sign-in that was started (state).",
+                kind=ErrorKind.SIGNIN_MISMATCH,
+            ) from exc
+        except RuntimeError as exc:
+            raise IdentityError(
+                "id_token_rejected",
+                "The ID token failed its nonce, audience or issuer check.",
+                kind=ErrorKind.ID_TOKEN_REJECTED,
+            ) from exc
+        return raise_for_result(result)
+
+    def token_silent(
+        self, *, scopes: list[str], home_account_id: str, force_refresh: bool = False
+    ) -> dict:
+        """A cached token for the account, or a refresh token redeemed at this authority."""
+        account = next(
+            (a for a in self._app.get_accounts() if a.get("home_account_id") == home_account_id),
+            None,
         )
-    except (requests.RequestException, MsalServiceError) as exc:
-        raise IdentityUnavailable(exc) from exc
-    return raise_for_result(result)
+        if account is None:
+            raise InteractionRequired("no_account", "The session holds no account for this user.")
+        with _unreachable_as_identity_errors():
+            result = self._app.acquire_token_silent_with_error(
+                scopes, account=account, force_refresh=force_refresh
+            )
+        return raise_for_result(result)
+
+    def token_for_client(self, *, scopes: list[str]) -> dict:
+        """App-only token (client credentials) for the app's authority."""
+        with _unreachable_as_identity_errors():
+            result = self._app.acquire_token_for_client(scopes=scopes)
+        return raise_for_result(result)
+
+    def client_tokens_forget(self) -> None:
+        """Drop the app-only tokens in its cache and MSAL's remembered token-endpoint
+        refusals (it replays an identical HTTP 400 for 60 s), so the next request really
+        reaches Entra — needed when a retry must get a new token sooner than that, e.g.
+        after the partner relationship propagated. Only for an app with its own http cache."""
+        self._app.remove_tokens_for_client()
+        for key in [k for k in list(self._http_cache) if isinstance(k, str)]:
+            if key.startswith("POST "):
+                self._http_cache.pop(key, None)
 
 
-def acquire_for_client(app: msal.ConfidentialClientApplication, *, scopes: list[str]) -> dict:
-    """App-only token (client credentials) for the app's authority."""
+def confidential_app(
+    creds: AppCredentials,
+    *,
+    tenant: str,
+    session: requests.Session,
+    token_cache: msal.TokenCache | None = None,
+    http_cache: dict | None = None,
+) -> ConfidentialApp:
+    """The app with its authority at `tenant` on the credentials' login host.
+
+    `http_cache` defaults to one shared per process (discovery documents); pass your own to
+    control MSAL's 60-second memory of an identical HTTP 400 (`client_tokens_forget`)."""
+    # The shared cache is written by every request thread; a caller's own cache (per tenant)
+    # needs no lock, so building apps for many tenants at once is not serialized.
+    shared = http_cache is None
+    cache = _HTTP_CACHE if shared else http_cache
     try:
-        result = app.acquire_token_for_client(scopes=scopes)
-    except (requests.RequestException, MsalServiceError) as exc:
+        with (
+            _HTTP_CACHE_LOCK if shared else contextlib.nullcontext(),
+            _unreachable_as_identity_errors(),
+        ):
+            app = msal.ConfidentialClientApplication(
+                creds.client_id,
+                client_credential=creds.client_credential,
+                authority=f"{creds.login_host.rstrip('/')}/{tenant}",
+                token_cache=token_cache,
+                http_client=session,
+                # Not every host is one MSAL knows (sovereign clouds, the local simulator);
+                # instance discovery would call login.microsoftonline.com, maybe unreachable.
+                instance_discovery=False,
+                http_cache=cache,
+            )
+    except ValueError as exc:
+        # MSAL raises ValueError when discovery answers 4xx (unknown tenant, bad authority).
+        raise IdentityError("invalid_authority", str(exc), kind=ErrorKind.UNKNOWN_TENANT) from exc
+    except RuntimeError as exc:
+        # MSAL's fallback when discovery fails without an HTTP error status.
         raise IdentityUnavailable(exc) from exc
-    return raise_for_result(result)
+    return ConfidentialApp(app, cache)
 
 
-def forget_refusals(http_cache: dict) -> None:
-    """Drop MSAL's remembered token-endpoint refusals (it replays an identical HTTP 400 for
-    60 s), so the next request really reaches Entra — needed when a retry must get a new token
-    sooner than that, e.g. after the partner relationship propagated."""
-    for key in [k for k in list(http_cache) if isinstance(k, str) and k.startswith("POST ")]:
-        http_cache.pop(key, None)
+def openid_configuration(
+    *, login_host: str, tenant: str, session: requests.Session, timeout: Any
+) -> dict:
+    """The tenant's v2 OpenID configuration, read afresh (not from MSAL's cache): what a
+    setup check needs to tell an unknown tenant from an unreachable host.
+
+    # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc
+    """
+    url = f"{login_host.rstrip('/')}/{tenant}/v2.0/.well-known/openid-configuration"
+    try:
+        response = session.get(url, timeout=timeout)
+    except requests.RequestException as exc:
+        raise IdentityError("unreachable", safe_text(exc), kind=ErrorKind.UNAVAILABLE) from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200:
+        description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+        error = IdentityError(
+            str(body.get("error", "")) if isinstance(body, dict) else "",
+            safe_text(description.split("\r\n")[0].split("\n")[0] or response.text[:200]),
+            [int(c) for c in body.get("error_codes") or []] if isinstance(body, dict) else [],
+            kind=ErrorKind.UNKNOWN_TENANT if response.status_code < 500 else ErrorKind.UNAVAILABLE,
+        )
+        error.status = response.status_code
+        raise error
+    return body if isinstance(body, dict) else {}

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from mscloud import errors as ms
+from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
 
 # Entra's answers while the partner relationship has not reached the tenant (REFERENCE.md).
 NOT_YET_PROPAGATED = {700016, 90099}
+
+_GRAPH_SENTENCES = {
+    ErrorKind.FORBIDDEN: (
+        "Microsoft Graph refused the app (HTTP 403, insufficient privileges): its token "
+        "lacks the preconsented permissions, which happens while the partner relationship "
+        "is still reaching the customer tenant."
+    ),
+    ErrorKind.UNAUTHORIZED: "Microsoft Graph did not accept the app's token (HTTP 401).",
+    ErrorKind.THROTTLED: "Microsoft Graph was busy or unavailable: {message}",
+    ErrorKind.UNAVAILABLE: "Microsoft Graph was busy or unavailable: {message}",
+    ErrorKind.TIMEOUT: "Microsoft Graph was busy or unavailable: {message}",
+}
 
 
 def attempt_failure(exc: Exception) -> str:
@@ -19,18 +31,9 @@ def attempt_failure(exc: Exception) -> str:
                 "tenant."
             )
         return f"Microsoft Entra ID would not issue a token: {exc.description or exc.error}."
-    if isinstance(exc, ms.GraphForbidden):
-        return (
-            "Microsoft Graph refused the app (HTTP 403, insufficient privileges): its token "
-            "lacks the preconsented permissions, which happens while the partner relationship "
-            "is still reaching the customer tenant."
-        )
-    if isinstance(exc, ms.GraphUnauthorized):
-        return "Microsoft Graph did not accept the app's token (HTTP 401)."
-    if isinstance(exc, ms.GraphThrottled | ms.GraphUnavailable | ms.GraphTimeout):
-        return f"Microsoft Graph was busy or unavailable: {exc.message}"
-    if isinstance(exc, ms.MicrosoftError):
-        return f"{exc.service} answered with an error: {exc.message}"
+    if isinstance(exc, MicrosoftError):
+        sentence = _GRAPH_SENTENCES.get(exc.kind, "{service} answered with an error: {message}")
+        return sentence.format(service=exc.service, message=exc.message)
     return "An unexpected error stopped the attempt; the worker log has the details."
 
 

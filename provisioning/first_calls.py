@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from customers.graph import graph_as_app
 from mscloud.graph import BatchRequest
+from regions.clients import graph_as_app
 from regions.models import Region
 
 

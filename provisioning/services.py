@@ -21,16 +21,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.tokens import app_token, app_token_drop
 from audit.services import audit_record
 from customers.models import Customer, RelationshipStatus
-from mscloud import errors as ms
-from mscloud.http import shared_session
+from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
-from mscloud.partnercenter import PartnerCenterClient
 from provisioning.errors import attempt_failure, gave_up
 from provisioning.first_calls import first_calls_run
 from provisioning.models import CustomerCreation, Provisioning
+from regions.clients import app_token_drop, partner_center_as_app
 from regions.models import Region
 
 log = logging.getLogger(__name__)
@@ -64,26 +62,6 @@ class CreatedCustomer:
     recorded: bool = False  # this call recorded the new customer (the others joined it)
 
 
-def _partner_center(region: Region) -> PartnerCenterClient:
-    def token() -> str:
-        return app_token(region=region, scopes=region.partner_center_scopes)
-
-    def refreshed() -> str:
-        app_token_drop(region=region, tenant_id=str(region.partner_tenant_id))
-        return token()
-
-    return PartnerCenterClient(
-        base_url=region.partner_center_base_url,
-        token=token,
-        session=shared_session(region.tls_verify),
-        timeout=settings.PROVISIONING_CREATE_TIMEOUT,
-        # One resend after a timeout or a 5xx (safe: same MS-RequestId); more would keep the
-        # agent's request open for minutes.
-        max_attempts=2,
-        on_unauthorized=refreshed,
-    )
-
-
 def _creation_for(
     *, key: uuid.UUID, region: Region, user: User, domain_prefix: str, company_name: str
 ) -> CustomerCreation:
@@ -107,9 +85,9 @@ def _creation_for(
         return existing
 
 
-def _domain_taken(exc: ms.PartnerCenterError) -> bool:
+def _domain_taken(exc: MicrosoftError) -> bool:
     text = (exc.message or "").lower()
-    return isinstance(exc, ms.PartnerCenterConflict) or (
+    return exc.kind == ErrorKind.CONFLICT or (
         "domain" in text and any(w in text for w in ("exist", "taken", "in use", "available"))
     )
 
@@ -138,27 +116,34 @@ def customer_create(
     if creation.customer_id is not None:
         return CreatedCustomer(customer=creation.customer, credentials=None)
     domain = f"{domain_prefix}.onmicrosoft.com"
+    partner_center = partner_center_as_app(
+        region=region,
+        timeout=settings.PROVISIONING_CREATE_TIMEOUT,
+        # One resend after a timeout or a 5xx (safe: same MS-RequestId); more would keep the
+        # agent's request open for minutes.
+        max_attempts=2,
+    )
     try:
-        answer = _partner_center(region).create_customer(payload, request_id=str(key))
-    except ms.PartnerCenterError as exc:
+        answer = partner_center.create_customer(payload, request_id=str(key))
+    except IdentityError as exc:
+        raise CustomerCreateError(
+            "The portal could not get a Partner Center token for your region "
+            f"({exc.description or exc.error}). Ask an administrator to run the region's "
+            "setup check.",
+            retry_same=True,
+        ) from exc
+    except MicrosoftError as exc:
         if _domain_taken(exc):
             raise CustomerCreateError(
                 f"{domain} is already taken. Choose another domain.", field="domain_prefix"
             ) from exc
-        if isinstance(exc, ms.PartnerCenterBadRequest):
+        if exc.kind == ErrorKind.BAD_REQUEST:
             raise CustomerCreateError(
                 f"Partner Center rejected the customer: {exc.message} Correct it and submit again."
             ) from exc
         raise CustomerCreateError(
             f"Partner Center could not be reached or failed ({exc.message}). Submit again: the "
             "same submission never creates a second customer.",
-            retry_same=True,
-        ) from exc
-    except IdentityError as exc:
-        raise CustomerCreateError(
-            "The portal could not get a Partner Center token for your region "
-            f"({exc.description or exc.error}). Ask an administrator to run the region's "
-            "setup check.",
             retry_same=True,
         ) from exc
     tenant_id = str(answer.get("id") or (answer.get("companyProfile") or {}).get("tenantId"))
@@ -316,7 +301,7 @@ def provisioning_attempt(*, provisioning_id: int, attempt: int) -> Provisioning 
         # lifetime, and MSAL replays an identical refusal (HTTP 400) for 60 s.
         app_token_drop(region=customer.region, tenant_id=tenant_id)
         calls = first_calls_run(region=customer.region, tenant_id=tenant_id)
-    except (ms.MicrosoftError, IdentityError) as exc:
+    except MicrosoftError as exc:
         log.info("provisioning %s attempt %s failed: %s", run.pk, attempt, exc)
         return _attempt_failed(provisioning_id, attempt, attempt_failure(exc))
     except Exception as exc:

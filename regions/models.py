@@ -160,21 +160,6 @@ class Region(models.Model):
         return [f"{PARTNER_CENTER_RESOURCE}/.default"]
 
     @property
-    def setup_summary(self) -> dict[str, int | bool]:
-        """Counts over the last stored setup-check results."""
-        from regions.setup import CHECKS, Status
-
-        results = self.setup_results or {}
-        statuses = [results.get(c.key, {}).get("status") for c in CHECKS]
-        good = (Status.OK, Status.WARN)
-        return {
-            "total": len(statuses),
-            "passed": sum(s in good for s in statuses),
-            "failed": sum(s == Status.FAIL for s in statuses),
-            "complete": all(s in good for s in statuses),
-        }
-
-    @property
     def tls_verify(self) -> str | None:
         return self.ca_bundle or None
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.tokens import delegated_token
 from audit.services import audit_record
 from regions import setup
+from regions.clients import delegated_token
 from regions.models import Cloud, Region, RegionDomain
 
 if TYPE_CHECKING:

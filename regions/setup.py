@@ -15,16 +15,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import msal
-import requests
-from django.conf import settings
-
-from accounts.identity import region_app
-from customers.graph import graph_client
-from mscloud.errors import GraphBadRequest, MicrosoftError, safe_text
+from mscloud.errors import ErrorKind, MicrosoftError, safe_text
 from mscloud.graph import GraphClient
-from mscloud.http import shared_session
-from mscloud.identity import IdentityError, acquire_for_client
+from mscloud.identity import IdentityError
+from regions.clients import app_token_fresh, graph_with_token, openid_configuration
 from regions.models import Region
 
 ADMIN_AGENTS = "AdminAgents"
@@ -76,26 +70,15 @@ def _fresh_token(region: Region) -> str:
     """A new client-credentials token: a cached one would prove nothing about the credential
     as it is configured now (it may have been changed a minute ago)."""
     try:
-        app = region_app(region, token_cache=msal.TokenCache(), http_cache={})
-        return acquire_for_client(app, scopes=region.graph_scopes)["access_token"]
+        return app_token_fresh(region=region)
     except IdentityError as exc:
-        raise SetupProblem(
-            CheckResult(
-                Status.FAIL,
-                "Entra refused the app's credential in the partner tenant.",
-                error=str(exc),
-                fix=_fix_for_identity(exc),
-            )
-        ) from None
-    except (requests.RequestException, ValueError) as exc:
-        raise SetupProblem(
-            CheckResult(
-                Status.FAIL,
-                "The partner tenant's sign-in service could not be reached.",
-                error=safe_text(exc),
-                fix="Run the discovery check first and fix what it reports.",
-            )
-        ) from None
+        if exc.kind in (ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT, ErrorKind.UNKNOWN_TENANT):
+            summary = "The partner tenant's sign-in service could not be reached."
+            fix = "Run the discovery check first and fix what it reports."
+        else:
+            summary = "Entra refused the app's credential in the partner tenant."
+            fix = _fix_for_identity(exc)
+        raise SetupProblem(CheckResult(Status.FAIL, summary, error=str(exc), fix=fix)) from None
 
 
 def _fix_for_identity(exc: IdentityError) -> str:
@@ -202,28 +185,21 @@ def token_roles(token: str) -> list[str]:
 
 
 def check_discovery(region: Region) -> CheckResult:
-    url = f"{region.authority()}/v2.0/.well-known/openid-configuration"
     try:
-        response = shared_session(region.tls_verify).get(url, timeout=settings.GRAPH_TIMEOUT)
-    except requests.RequestException as exc:
+        body = openid_configuration(region=region)
+    except IdentityError as exc:
+        if exc.status is None:
+            return CheckResult(
+                Status.FAIL,
+                f"{region.login_host} could not be reached.",
+                error=exc.description,
+                fix="Check the login host (cloud preset or custom endpoint) and, for custom "
+                "endpoints, the CA bundle path.",
+            )
         return CheckResult(
             Status.FAIL,
-            f"{region.login_host} could not be reached.",
-            error=safe_text(exc),
-            fix="Check the login host (cloud preset or custom endpoint) and, for custom "
-            "endpoints, the CA bundle path.",
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code != 200:
-        description = str(body.get("error_description", "")).split("\r\n")[0].split("\n")[0]
-        return CheckResult(
-            Status.FAIL,
-            f"Entra answered HTTP {response.status_code} for the partner tenant's OpenID "
-            "configuration.",
-            error=safe_text(description or response.text[:200]),
+            f"Entra answered HTTP {exc.status} for the partner tenant's OpenID configuration.",
+            error=exc.description,
             fix="Check the partner tenant id: it must be the tenant's GUID as the Entra admin "
             "center shows it, in the cloud you chose.",
         )
@@ -268,7 +244,7 @@ def check_credential(region: Region) -> CheckResult:
 
 
 def check_multi_tenant(region: Region) -> CheckResult:
-    graph = graph_client(region, token=_fresh_token(region))
+    graph = graph_with_token(region=region, token=_fresh_token(region))
     app = _one(
         graph,
         "/applications",
@@ -297,7 +273,7 @@ def check_multi_tenant(region: Region) -> CheckResult:
 
 
 def check_admin_agents(region: Region) -> CheckResult:
-    graph = graph_client(region, token=_fresh_token(region))
+    graph = graph_with_token(region=region, token=_fresh_token(region))
     group = _admin_agents(graph)
     sp = _service_principal(region, graph)
     facts = {"group": group["id"], "service principal": sp["id"]}
@@ -355,6 +331,19 @@ CHECKS: tuple[Check, ...] = (
 CHECKS_BY_KEY = {check.key: check for check in CHECKS}
 
 
+def setup_summary(region: Region) -> dict[str, int | bool]:
+    """Counts over the region's last stored setup-check results."""
+    results = region.setup_results or {}
+    statuses = [results.get(c.key, {}).get("status") for c in CHECKS]
+    good = (Status.OK, Status.WARN)
+    return {
+        "total": len(statuses),
+        "passed": sum(s in good for s in statuses),
+        "failed": sum(s == Status.FAIL for s in statuses),
+        "complete": all(s in good for s in statuses),
+    }
+
+
 def run_check(*, region: Region, key: str) -> CheckResult:
     """Run one check; every failure becomes a result, never an exception."""
     check = CHECKS_BY_KEY[key]
@@ -376,14 +365,14 @@ def preconsent(*, region: Region, token: Callable[[], str] | None = None) -> Che
     `token`: a partner admin's delegated token (Microsoft's steps are run by an admin);
     default: the app's own token, which needs GroupMember.ReadWrite.All."""
     try:
-        graph = graph_client(region, token=token() if token else _fresh_token(region))
+        graph = graph_with_token(region=region, token=token() if token else _fresh_token(region))
         group = _admin_agents(graph)
         sp = _service_principal(region, graph)
         reference = f"{region.graph_base_url.rstrip('/')}/v1.0/directoryObjects/{sp['id']}"
         try:
             graph.post(f"/groups/{group['id']}/members/$ref", {"@odata.id": reference})
-        except GraphBadRequest as exc:
-            if ALREADY_MEMBER not in exc.message:
+        except MicrosoftError as exc:
+            if exc.kind != ErrorKind.BAD_REQUEST or ALREADY_MEMBER not in exc.message:
                 raise
         facts = {"group": group["id"], "service principal": sp["id"]}
     except SetupProblem as exc:

@@ -16,7 +16,7 @@ from regions.forms import RegionForm
 from regions.models import Region
 from regions.selectors import region_get, region_list
 from regions.services import region_check_run, region_preconsent, region_save
-from regions.setup import CHECKS, CHECKS_BY_KEY
+from regions.setup import CHECKS, CHECKS_BY_KEY, setup_summary
 
 
 @role_required(Role.ADMIN)
@@ -110,7 +110,7 @@ def _row(
     following = CHECKS[index + 1] if index + 1 < len(keys) else None
     results = region.setup_results or {}
     done = following is None and all(k in results for k in keys)
-    passed = done and region.setup_summary["complete"]
+    passed = done and setup_summary(region)["complete"]
     return render(
         request,
         "regions/_check_result.html",

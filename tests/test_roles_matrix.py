@@ -18,8 +18,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from compliance.models import ComplianceSweep
-from customers.graph import graph_as_app
 from customers.models import Customer, SyncRun
+from regions.clients import graph_as_app
 from regions.models import Region
 from tests.conftest import HOST
 

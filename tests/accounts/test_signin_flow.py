@@ -7,9 +7,9 @@ import json
 import pytest
 from django.contrib.sessions.models import Session
 
-from accounts import tokencache
 from accounts.models import Role, User
 from audit.models import AuditEvent
+from regions import token_caches
 from tests.conftest import callback_path, idp_sign_in, password_of, query
 
 pytestmark = pytest.mark.django_db
@@ -70,8 +70,8 @@ def test_signing_in_cycles_the_session_key(portal_client, world, regions):
 
 def test_the_session_keeps_an_encrypted_token_cache(sign_in):
     client = sign_in(AGENT)
-    blob = client.session[tokencache.SESSION_KEY]
-    cache = json.loads(tokencache.load(client.session).serialize())
+    blob = client.session[token_caches.SESSION_KEY]
+    cache = json.loads(token_caches.session_cache_load(client.session).serialize())
     secrets = [
         v["secret"] for kind in ("RefreshToken", "AccessToken") for v in cache[kind].values()
     ]
@@ -199,7 +199,7 @@ def test_two_tabs_can_sign_in_at_once(portal_client, world, regions):
 
 
 def test_a_customer_tenant_sign_in_with_another_account_is_refused(sim, sign_in, world, customers):
-    from accounts import tokencache
+    from regions import token_caches
 
     customer = next(c for c in customers["us"] if c.relationship_status == "active")
     tid = str(customer.tenant_id)
@@ -207,7 +207,7 @@ def test_a_customer_tenant_sign_in_with_another_account_is_refused(sim, sign_in,
     sim.faults(tenant=tid, interaction_required=True)
     response = client.get(f"/customers/{tid}/users/")
     assert response.status_code == 302
-    before = tokencache.load(client.session).serialize()
+    before = token_caches.session_cache_load(client.session).serialize()
     manager = "manager@contosopartners.com"
     location = idp_sign_in(
         response["Location"].replace("login_hint=agent", "login_hint=manager"),
@@ -217,7 +217,7 @@ def test_a_customer_tenant_sign_in_with_another_account_is_refused(sim, sign_in,
     refused = client.get(callback_path(location))
     assert refused.status_code == 400
     assert "different account" in refused.content.decode()
-    assert tokencache.load(client.session).serialize() == before
+    assert token_caches.session_cache_load(client.session).serialize() == before
 
 
 def test_an_id_token_with_another_nonce_is_refused(sim, portal_client, world, regions):

@@ -265,7 +265,7 @@ def test_a_graph_timeout_is_a_clear_504(sim, sign_in, world, customers, settings
 
 
 def test_an_app_token_rejected_by_graph_is_replaced_once(sim, world, regions, customers):
-    from customers.graph import graph_as_app
+    from regions.clients import graph_as_app
 
     _, customer = _customer(world, customers)
     graph = graph_as_app(region=regions["us"], tenant_id=str(customer.tenant_id))

@@ -64,13 +64,23 @@ class FakeMicrosoft:
                 path=request.path,
                 args={k: request.args.getlist(k) for k in request.args},
                 headers=dict(request.headers),
-                body=json.loads(raw) if raw else None,
+                body=_body(raw),
                 query=environ.get("QUERY_STRING", ""),
             )
         )
         answer = self.answers.popleft() if self.answers else reply({"unscripted": True}, 418)
         response = answer if isinstance(answer, Response) else answer(request)
         return response(environ, start_response)
+
+
+def _body(raw: bytes) -> object:
+    """JSON bodies parsed; others (token requests are form-encoded) as text."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
 
 
 class _QuietHandler(WSGIRequestHandler):

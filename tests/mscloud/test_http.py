@@ -1,37 +1,15 @@
 from __future__ import annotations
 
 import os
-import ssl
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from mscloud.errors import GraphUnavailable
 from mscloud.graph import GraphClient
 from mscloud.http import build_session, shared_session
-from simulator.certs import ensure_certificates
 
-from .fakes import FakeMicrosoft, reply, serve
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> dict[str, Path]:
-    """A throwaway CA and a server certificate for 127.0.0.1 signed by it (the simulator's own
-    generator: this test needs any private CA, not the simulator)."""
-    paths = ensure_certificates(tmp_path_factory.mktemp("pki"))
-    return {"ca": paths.ca, "cert": paths.cert, "key": paths.key}
-
-
-@pytest.fixture
-def https_fake(pki) -> Iterator[FakeMicrosoft]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(pki["cert"], pki["key"])
-    app = FakeMicrosoft()
-    with serve(app, ssl_context=context) as url:
-        app.url = url
-        yield app
+from .fakes import reply
 
 
 def _graph(url: str, session) -> GraphClient:

@@ -13,9 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.tokens import app_token, app_token_drop
 from audit.models import AuditEvent
-from customers.graph import graph_as_app
 from customers.models import Customer, RelationshipStatus
 from mscloud.errors import GraphForbidden
 from mscloud.identity import IdentityError
@@ -25,6 +23,7 @@ from provisioning.services import (
     provisioning_claim_due,
     provisioning_run_due,
 )
+from regions.clients import app_token, app_token_drop, graph_as_app
 from tests.provisioning.conftest import create_customer
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.tokens import app_token
 from mscloud.identity import AppCredentials
 from regions.certificates import certificate_thumbprint
+from regions.clients import app_token
 from regions.setup import Status, run_check
 from tests.regions.conftest import make_certificate
 

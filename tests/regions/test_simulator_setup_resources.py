@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from customers.graph import graph_as_app
 from mscloud.errors import GraphForbidden, GraphNotFound
+from regions.clients import graph_as_app
 from tests.regions.conftest import sim_region
 
 pytestmark = pytest.mark.django_db

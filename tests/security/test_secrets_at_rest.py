@@ -11,8 +11,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from accounts import tokencache
 from compliance.services import compliance_sweep, sweep_start
+from regions import token_caches
 from tests.provisioning.conftest import form_data
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_a_full_agent_flow_leaves_no_secret_in_logs_database_or_redis(
     sim.faults(error_rate=1.0)
     client.get(f"/customers/{tid}/users/?page=abc")
 
-    cache = json.loads(tokencache.load(client.session).serialize())
+    cache = json.loads(token_caches.session_cache_load(client.session).serialize())
     held = [
         v["secret"]
         for kind in ("RefreshToken", "AccessToken", "IdToken")

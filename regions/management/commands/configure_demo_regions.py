@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mscloud.http import build_session
+from mscloud.errors import MicrosoftError
+from mscloud.http import json_get
 from regions.services import region_upsert
 
 
@@ -23,11 +23,9 @@ class Command(BaseCommand):
         if not ca_path.exists():
             raise CommandError(f"No CA certificate at {ca_path}: start the simulator first.")
         try:
-            response = build_session(ca_bundle=str(ca_path)).get(f"{sim}/_sim/", timeout=10)
-            response.raise_for_status()
-        except requests.RequestException as exc:
-            raise CommandError(f"Could not read {sim}/_sim/: {exc}") from exc
-        info = response.json()
+            info = json_get(f"{sim}/_sim/", ca_bundle=str(ca_path), timeout=10)
+        except MicrosoftError as exc:
+            raise CommandError(exc.message) from exc
         endpoints = info["endpoints"]
         for region in info["regions"]:
             saved = region_upsert(

@@ -3,7 +3,7 @@ import json
 import msal
 from django.contrib.sessions.backends.db import SessionStore
 
-from accounts import tokencache
+from regions import token_caches
 
 
 def _cache_with_an_access_token() -> msal.SerializableTokenCache:
@@ -32,23 +32,23 @@ def _cache_with_an_access_token() -> msal.SerializableTokenCache:
 
 def test_the_session_holds_the_token_cache_only_encrypted():
     session = SessionStore()
-    tokencache.save(session, _cache_with_an_access_token())
-    stored = session[tokencache.SESSION_KEY]
+    token_caches.session_cache_save(session, _cache_with_an_access_token())
+    stored = session[token_caches.SESSION_KEY]
     assert "payload-not-real" not in stored
     assert "eyJhbGciOiJSUzI1NiJ9" not in stored
-    assert "payload-not-real" in tokencache.load(session).serialize()
+    assert "payload-not-real" in token_caches.session_cache_load(session).serialize()
 
 
 def test_an_unchanged_cache_is_not_written_back():
     session = SessionStore()
     cache = _cache_with_an_access_token()
     cache.has_state_changed = False
-    tokencache.save(session, cache)
-    assert tokencache.SESSION_KEY not in session
+    token_caches.session_cache_save(session, cache)
+    assert token_caches.SESSION_KEY not in session
 
 
 def test_a_cache_encrypted_with_an_unknown_key_loads_empty(settings):
     session = SessionStore()
-    session[tokencache.SESSION_KEY] = "gAAAAAB-not-a-valid-fernet-token"
-    assert tokencache.load(session).serialize() in ("{}", "")
-    assert tokencache.SESSION_KEY not in session
+    session[token_caches.SESSION_KEY] = "gAAAAAB-not-a-valid-fernet-token"
+    assert token_caches.session_cache_load(session).serialize() in ("{}", "")
+    assert token_caches.SESSION_KEY not in session

@@ -1,0 +1,173 @@
+"""The one place that turns a Region (+ a session, + a tenant) into a ready Microsoft client.
+
+Graph as the agent (delegated, from the session's tokens), Graph as the app (client
+credentials), Partner Center as the app, and fresh tokens for retries. It is the only reader
+of the GRAPH_* settings; the token caches are `regions.token_caches`, the MSAL app
+`regions.msal_app`. Callers never build MSAL apps or HTTP sessions themselves.
+
+# Reference: https://learn.microsoft.com/en-us/graph/auth-cloudsolutionprovider
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+
+from mscloud.graph import GraphClient
+from mscloud.http import shared_session
+from mscloud.identity import InteractionRequired, TokenCache
+from mscloud.identity import openid_configuration as _openid_configuration
+from mscloud.partnercenter import PartnerCenterClient
+from regions import token_caches
+from regions.models import Region
+from regions.msal_app import region_app
+
+# --------------------------------------------------------------------------- tokens
+
+
+def delegated_token(
+    *, session: SessionBase, region: Region, tenant_id: str, force_refresh: bool = False
+) -> str:
+    """A Graph token for `tenant_id` from the session's cache, redeeming the refresh token
+    at the customer tenant's authority when needed (DAP/GDAP). Raises InteractionRequired.
+
+    `force_refresh` skips the cached access token (Graph said 401: it was revoked or expired
+    early) and redeems the refresh token once."""
+    home_account_id = token_caches.session_account(session)
+    if not home_account_id:
+        raise InteractionRequired("no_account", "The session holds no signed-in account.")
+    cache = token_caches.session_cache_load(session)
+    try:
+        result = region_app(region, tenant=tenant_id, token_cache=cache).token_silent(
+            scopes=region.graph_scopes,
+            home_account_id=home_account_id,
+            force_refresh=force_refresh,
+        )
+    finally:
+        token_caches.session_cache_save(session, cache)
+    return result["access_token"]
+
+
+def _tenant(region: Region, tenant_id: str | None) -> str:
+    return str(tenant_id or region.partner_tenant_id)
+
+
+def app_token(
+    *, region: Region, tenant_id: str | None = None, scopes: list[str] | None = None
+) -> str:
+    """Client-credentials token of the region's app for `tenant_id` (default: partner tenant),
+    cached per (region, tenant) in this process."""
+    tenant = _tenant(region, tenant_id)
+    cache, http_cache = token_caches.app_cache(region, tenant)
+    app = region_app(region, tenant=tenant, token_cache=cache, http_cache=http_cache)
+    return app.token_for_client(scopes=scopes or region.graph_scopes)["access_token"]
+
+
+def app_token_drop(*, region: Region, tenant_id: str | None = None) -> None:
+    """Forget the tenant's cached app token and MSAL's remembered refusal, so the next call
+    gets a genuinely new token from Entra (after an authorization error, or before each
+    provisioning attempt: a token issued before the relationship propagated lacks the roles)."""
+    tenant = _tenant(region, tenant_id)
+    cache, http_cache = token_caches.app_cache(region, tenant)
+    region_app(
+        region, tenant=tenant, token_cache=cache, http_cache=http_cache
+    ).client_tokens_forget()
+
+
+def app_token_fresh(*, region: Region, scopes: list[str] | None = None) -> str:
+    """A new client-credentials token in the partner tenant, bypassing every cache: a cached
+    one would prove nothing about the credential as configured now (setup checks)."""
+    app = region_app(region, token_cache=TokenCache(), http_cache={})
+    return app.token_for_client(scopes=scopes or region.graph_scopes)["access_token"]
+
+
+def openid_configuration(*, region: Region) -> dict:
+    """The partner tenant's OpenID configuration, read afresh. Raises IdentityError (with
+    `status` when Entra answered, without when it could not be reached)."""
+    return _openid_configuration(
+        login_host=region.login_host,
+        tenant=str(region.partner_tenant_id),
+        session=shared_session(region.tls_verify),
+        timeout=settings.GRAPH_TIMEOUT,
+    )
+
+
+def session_tokens_forget(*, session: SessionBase) -> None:
+    """Sign-out: the session's tokens are gone before the session itself is."""
+    token_caches.session_clear(session)
+
+
+# --------------------------------------------------------------------------- clients
+
+
+def graph_with_token(
+    *,
+    region: Region,
+    token: str | Callable[[], str],
+    on_unauthorized: Callable[[], str | None] | None = None,
+) -> GraphClient:
+    """A Graph client for the region's Graph with the portal's timeouts and retry budget."""
+    return GraphClient(
+        base_url=region.graph_base_url,
+        token=token,
+        session=shared_session(region.tls_verify),
+        timeout=settings.GRAPH_TIMEOUT,
+        max_attempts=settings.GRAPH_MAX_ATTEMPTS,
+        max_retry_after=settings.GRAPH_MAX_RETRY_AFTER,
+        on_unauthorized=on_unauthorized,
+    )
+
+
+def graph_as_agent(*, session: SessionBase, region: Region, tenant_id: str) -> GraphClient:
+    """Delegated: the agent's token for the customer tenant (DAP/GDAP), from the session."""
+
+    def token() -> str:
+        return delegated_token(session=session, region=region, tenant_id=tenant_id)
+
+    def refreshed() -> str:
+        # Graph said 401: redeem the refresh token once; a second 401 is the caller's error.
+        return delegated_token(
+            session=session, region=region, tenant_id=tenant_id, force_refresh=True
+        )
+
+    return graph_with_token(region=region, token=token, on_unauthorized=refreshed)
+
+
+def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient:
+    """App-only: the region's partner-managed app in `tenant_id` (default: partner tenant)."""
+    tenant = _tenant(region, tenant_id)
+
+    def token() -> str:
+        return app_token(region=region, tenant_id=tenant)
+
+    def renewed() -> str:
+        # Graph said 401: the cached app token was revoked or expired early; ask for a new one.
+        app_token_drop(region=region, tenant_id=tenant)
+        return token()
+
+    return graph_with_token(region=region, token=token, on_unauthorized=renewed)
+
+
+def partner_center_as_app(
+    *, region: Region, timeout: float | tuple[float, float], max_attempts: int
+) -> PartnerCenterClient:
+    """App-only Partner Center client of the region's app (partner tenant)."""
+    scopes = region.partner_center_scopes
+
+    def token() -> str:
+        return app_token(region=region, scopes=scopes)
+
+    def refreshed() -> str:
+        app_token_drop(region=region)
+        return token()
+
+    return PartnerCenterClient(
+        base_url=region.partner_center_base_url,
+        token=token,
+        session=shared_session(region.tls_verify),
+        timeout=timeout,
+        max_attempts=max_attempts,
+        on_unauthorized=refreshed,
+    )

@@ -1,0 +1,103 @@
+"""The region's partner-managed app as an MSAL confidential client, and its sign-in flow.
+
+Only the Microsoft access seam (`regions.clients`, `regions.token_caches`) and sign-in use
+this module; everything else asks `regions.clients` for a ready client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.sessions.backends.base import SessionBase
+
+from mscloud.http import shared_session
+from mscloud.identity import (
+    AppCredentials,
+    ConfidentialApp,
+    SerializableTokenCache,
+    TokenCache,
+    confidential_app,
+)
+from regions import token_caches
+from regions.models import Region
+
+
+def credentials(region: Region) -> AppCredentials:
+    """The region's app id and the credential in use (secret or certificate)."""
+    if region.uses_certificate:
+        return AppCredentials(
+            login_host=region.login_host,
+            client_id=str(region.client_id),
+            private_key=region.certificate_private_key,
+            certificate=region.certificate_pem,
+            thumbprint=region.certificate_thumbprint,
+        )
+    return AppCredentials(
+        login_host=region.login_host,
+        client_id=str(region.client_id),
+        client_secret=region.client_secret,
+    )
+
+
+def region_app(
+    region: Region,
+    *,
+    tenant: str | None = None,
+    token_cache: TokenCache | None = None,
+    http_cache: dict | None = None,
+) -> ConfidentialApp:
+    """The region's app with authority = `tenant` (default: the partner tenant)."""
+    return confidential_app(
+        credentials(region),
+        tenant=str(tenant or region.partner_tenant_id),
+        session=shared_session(region.tls_verify),
+        token_cache=token_cache,
+        http_cache=http_cache,
+    )
+
+
+def signin_flow_start(
+    *, region: Region, tenant: str | None, redirect_uri: str, login_hint: str
+) -> dict:
+    """Start MSAL's auth code flow (PKCE, state, nonce) at `tenant` (default: the partner
+    tenant). The flow dict holds the verifier and nonce: keep it server-side."""
+    return region_app(region, tenant=tenant).auth_code_flow_start(
+        scopes=region.graph_scopes, redirect_uri=redirect_uri, login_hint=login_hint
+    )
+
+
+@dataclass
+class SignInTokens:
+    """What redeeming a sign-in code gave: the ID token's claims now, the tokens only when
+    the caller has checked the claims and calls `keep`."""
+
+    claims: dict
+    partner_signin: bool
+    _cache: SerializableTokenCache = field(repr=False)
+
+    def keep(self, session: SessionBase) -> None:
+        """Store the tokens in the session's encrypted cache; a partner sign-in also makes
+        its account the one the session's delegated tokens are for."""
+        if self.partner_signin:
+            token_caches.session_account_set(session, f"{self.claims['oid']}.{self.claims['tid']}")
+        token_caches.session_cache_save(session, self._cache)
+
+
+def signin_code_redeem(
+    *,
+    region: Region,
+    flow: dict,
+    params: dict[str, str],
+    tenant: str | None = None,
+    session: SessionBase | None = None,
+) -> SignInTokens:
+    """Redeem the authorization code of `flow`. `tenant` set: a customer-tenant sign-in of
+    the agent signed in to `session`, added to that session's tokens; else a partner sign-in
+    into a new cache (the session does not belong to the user yet). Raises IdentityError."""
+    partner = tenant is None or session is None
+    cache = SerializableTokenCache() if partner else token_caches.session_cache_load(session)
+    app = region_app(region, tenant=tenant, token_cache=cache)
+    result = app.auth_code_flow_redeem(flow, params)
+    return SignInTokens(
+        claims=result.get("id_token_claims") or {}, partner_signin=partner, _cache=cache
+    )
