@@ -28,6 +28,6 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("provisioning.urls")),
     path("", include("compliance.urls")),
-    path("", include("regions.urls")),
+    path("", include("regionadmin.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,11 @@
 """A CSP region: one partner tenant and one partner-managed app registration."""
 
+import dataclasses
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
 from django.urls import reverse
@@ -17,26 +21,51 @@ class Cloud(models.TextChoices):
     CUSTOM = "custom", "Custom endpoints"
 
 
+def _endpoint(label: str, help_text: str = "") -> Any:
+    return dataclasses.field(metadata={"label": label, "help_text": help_text})
+
+
+@dataclass(frozen=True)
+class CloudEndpoints:
+    """Where a region reaches Microsoft. Each field is a Region field of the same name; adding
+    an endpoint means a model field and a field here (the form, page and audit follow)."""
+
+    login_host: str = _endpoint(
+        "Login host", "Authority host, e.g. https://login.microsoftonline.com"
+    )
+    graph_base_url: str = _endpoint("Graph base URL", "Graph base without version")
+    graph_resource: str = _endpoint("Graph resource (token audience)")
+    partner_center_base_url: str = _endpoint("Partner Center base URL")
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+ENDPOINT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(CloudEndpoints))
+ENDPOINT_META: dict[str, Mapping[str, str]] = {
+    f.name: f.metadata for f in dataclasses.fields(CloudEndpoints)
+}
+
 # Reference: https://learn.microsoft.com/en-us/graph/deployments
-CLOUD_PRESETS: dict[str, dict[str, str]] = {
-    Cloud.GLOBAL: {
-        "login_host": "https://login.microsoftonline.com",
-        "graph_base_url": "https://graph.microsoft.com",
-        "graph_resource": "https://graph.microsoft.com",
-        "partner_center_base_url": "https://api.partnercenter.microsoft.com",
-    },
-    Cloud.USGOV: {
-        "login_host": "https://login.microsoftonline.us",
-        "graph_base_url": "https://graph.microsoft.us",
-        "graph_resource": "https://graph.microsoft.us",
-        "partner_center_base_url": "https://api.partnercenter.microsoft.com",
-    },
-    Cloud.CHINA: {
-        "login_host": "https://login.partner.microsoftonline.cn",
-        "graph_base_url": "https://microsoftgraph.chinacloudapi.cn",
-        "graph_resource": "https://microsoftgraph.chinacloudapi.cn",
-        "partner_center_base_url": "https://partner.partnercenterapi.microsoftonline.cn",
-    },
+CLOUD_PRESETS: dict[Cloud, CloudEndpoints] = {
+    Cloud.GLOBAL: CloudEndpoints(
+        login_host="https://login.microsoftonline.com",
+        graph_base_url="https://graph.microsoft.com",
+        graph_resource="https://graph.microsoft.com",
+        partner_center_base_url="https://api.partnercenter.microsoft.com",
+    ),
+    Cloud.USGOV: CloudEndpoints(
+        login_host="https://login.microsoftonline.us",
+        graph_base_url="https://graph.microsoft.us",
+        graph_resource="https://graph.microsoft.us",
+        partner_center_base_url="https://api.partnercenter.microsoft.com",
+    ),
+    Cloud.CHINA: CloudEndpoints(
+        login_host="https://login.partner.microsoftonline.cn",
+        graph_base_url="https://microsoftgraph.chinacloudapi.cn",
+        graph_resource="https://microsoftgraph.chinacloudapi.cn",
+        partner_center_base_url="https://partner.partnercenterapi.microsoftonline.cn",
+    ),
 }
 PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
 
@@ -55,10 +84,16 @@ class Region(models.Model):
     active = models.BooleanField(default=True)
     partner_tenant_id = models.UUIDField(unique=True)
     cloud = models.CharField(max_length=16, choices=Cloud.choices, default=Cloud.GLOBAL)
-    login_host = models.URLField(help_text="Authority host, e.g. https://login.microsoftonline.com")
-    graph_base_url = models.URLField(help_text="Graph base without version")
-    graph_resource = models.URLField(default="https://graph.microsoft.com")
-    partner_center_base_url = models.URLField()
+    # The endpoints: one field per CloudEndpoints field, described there.
+    login_host = models.URLField(help_text=ENDPOINT_META["login_host"]["help_text"])
+    graph_base_url = models.URLField(help_text=ENDPOINT_META["graph_base_url"]["help_text"])
+    graph_resource = models.URLField(
+        default=CLOUD_PRESETS[Cloud.GLOBAL].graph_resource,
+        help_text=ENDPOINT_META["graph_resource"]["help_text"],
+    )
+    partner_center_base_url = models.URLField(
+        help_text=ENDPOINT_META["partner_center_base_url"]["help_text"]
+    )
     client_id = models.UUIDField(help_text="Application (client) id of the partner-managed app")
     client_secret_encrypted = models.TextField(blank=True, editable=False)
     client_secret_expires_at = models.DateTimeField(null=True, blank=True)
@@ -146,6 +181,10 @@ class Region(models.Model):
             and not self.secret_expired
             and expires <= timezone.now() + CREDENTIAL_WARNING
         )
+
+    @property
+    def endpoints(self) -> CloudEndpoints:
+        return CloudEndpoints(**{name: getattr(self, name) for name in ENDPOINT_FIELDS})
 
     def authority(self, tenant: str | uuid.UUID | None = None) -> str:
         """The authority URL for a tenant (default: the partner tenant)."""

@@ -21,6 +21,11 @@ def region_list() -> QuerySet[Region]:
     return Region.objects.prefetch_related("domains").order_by("name")
 
 
+def region_find(*, slug: str) -> Region | None:
+    """The region with this slug, or None."""
+    return Region.objects.filter(slug=slug).first()
+
+
 def region_get(*, slug: str) -> Region:
     """The region with this slug, or Http404."""
     region = Region.objects.prefetch_related("domains").filter(slug=slug).first()

@@ -8,53 +8,36 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from audit.changes import field_changes, field_snapshot
 from audit.services import audit_record
 from regions import setup
 from regions.clients import delegated_token
-from regions.models import Cloud, Region, RegionDomain
+from regions.models import ENDPOINT_FIELDS, Region, RegionDomain
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-MASK = "***"
-# Stored encrypted and never shown: the audit log says that they changed, not what to.
-_MASKED_FIELDS = ("client_secret", "certificate_key")
-
-
-@transaction.atomic
-def region_upsert(
-    *,
-    slug: str,
-    name: str,
-    partner_tenant_id: str,
-    domains: list[str],
-    client_id: str,
-    client_secret: str,
-    login_host: str,
-    graph_base_url: str,
-    partner_center_base_url: str,
-    cloud: str = Cloud.CUSTOM,
-    ca_bundle: str = "",
-    **extra: Any,
-) -> Region:
-    """Create or update a region by slug, with exactly the given sign-in domains."""
-    region = Region.objects.filter(slug=slug).first() or Region(slug=slug)
-    region.name = name
-    region.partner_tenant_id = partner_tenant_id
-    region.client_id = client_id
-    region.set_client_secret(client_secret)
-    region.login_host = login_host
-    region.graph_base_url = graph_base_url
-    region.partner_center_base_url = partner_center_base_url
-    region.cloud = cloud
-    region.ca_bundle = ca_bundle
-    region.active = True
-    for key, value in extra.items():
-        setattr(region, key, value)
-    region.full_clean(exclude=["client_secret_encrypted"])
-    region.save()
-    _set_domains(region, domains)
-    return region
+# What the audit log records of a region: each setting an admin edits, the endpoints as
+# CloudEndpoints declares them. A Region field that becomes editable belongs here too.
+AUDITED_FIELDS: tuple[str, ...] = (
+    "name",
+    "slug",
+    "active",
+    "partner_tenant_id",
+    "cloud",
+    *ENDPOINT_FIELDS,
+    "ca_bundle",
+    "client_id",
+    "credential_type",
+    "client_secret_expires_at",
+    "certificate_thumbprint",
+    "certificate_expires_at",
+)
+# Stored encrypted and never shown: compared by ciphertext, logged only as "changed".
+AUDITED_SECRETS: dict[str, str] = {
+    "client_secret": "client_secret_encrypted",
+    "certificate_key": "certificate_key_encrypted",
+}
 
 
 def _set_domains(region: Region, domains: list[str]) -> None:
@@ -64,47 +47,13 @@ def _set_domains(region: Region, domains: list[str]) -> None:
         RegionDomain.objects.update_or_create(domain=domain, defaults={"region": region})
 
 
-def _snapshot(region: Region | None) -> dict[str, Any]:
-    """The audited view of a region; secrets as their ciphertext, only to tell a change."""
-    if region is None or region.pk is None:
-        return {}
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "name": region.name,
-        "slug": region.slug,
-        "active": region.active,
-        "partner_tenant_id": str(region.partner_tenant_id),
-        "domains": sorted(region.domains.values_list("domain", flat=True)),
-        "cloud": region.cloud,
-        "login_host": region.login_host,
-        "graph_base_url": region.graph_base_url,
-        "graph_resource": region.graph_resource,
-        "partner_center_base_url": region.partner_center_base_url,
-        "ca_bundle": region.ca_bundle,
-        "client_id": str(region.client_id),
-        "credential_type": region.credential_type,
-        "client_secret": region.client_secret_encrypted,
-        "client_secret_expires_at": iso(region.client_secret_expires_at),
-        "certificate_thumbprint": region.certificate_thumbprint,
-        "certificate_expires_at": iso(region.certificate_expires_at),
-        "certificate_key": region.certificate_key_encrypted,
-    }
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    changed = {}
-    for key, new in after.items():
-        old = before.get(key)
-        if old == new:
-            continue
-        if key in _MASKED_FIELDS:
-            changed[key] = [MASK if old else None, MASK if new else None]
-        else:
-            changed[key] = [old, new]
-    return changed
+def _snapshot(pk: int) -> dict[str, Any]:
+    """The audited view of the stored region; secrets as their ciphertext, only to tell a change."""
+    region = Region.objects.get(pk=pk)
+    values = field_snapshot(region, AUDITED_FIELDS)
+    values["domains"] = sorted(region.domains.values_list("domain", flat=True))
+    values.update({name: getattr(region, stored) for name, stored in AUDITED_SECRETS.items()})
+    return values
 
 
 @transaction.atomic
@@ -117,12 +66,15 @@ def region_save(
     certificate_pem: str = "",
     certificate_key: str = "",
     request: HttpRequest | None = None,
+    actor: str = "",
 ) -> Region:
     """Create or update a region from validated values and record who changed which fields.
 
-    Empty `client_secret` / `certificate_key` keep the stored ones (they are write-only)."""
+    The one writer of region configuration: the admin pages pass `request`, commands an
+    `actor` name. Empty `client_secret` / `certificate_key` keep the stored ones (they are
+    write-only)."""
     created = region.pk is None
-    before = {} if created else _snapshot(Region.objects.get(pk=region.pk))
+    before = {} if created else _snapshot(region.pk)
     if client_secret:
         region.set_client_secret(client_secret)
     if not region.uses_certificate:
@@ -136,7 +88,7 @@ def region_save(
     region.full_clean(exclude=["client_secret_encrypted", "certificate_key_encrypted"])
     region.save()
     _set_domains(region, domains)
-    changed = _changes(before, _snapshot(region))
+    changed = field_changes(before, _snapshot(region.pk), masked=AUDITED_SECRETS)
     if changed:
         # Results of the old configuration say nothing about the new one.
         Region.objects.filter(pk=region.pk).update(setup_results={})
@@ -144,6 +96,7 @@ def region_save(
         audit_record(
             action="region.create" if created else "region.update",
             request=request,
+            actor=actor,
             region=region.slug,
             detail={"region": region.slug, "changed": changed},
         )

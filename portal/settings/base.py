@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "accounts",
     "regions",
+    "regionadmin",
     "customers",
     "compliance",
     "audit",

@@ -1,12 +1,17 @@
 """Configure regions from the local simulator's /_sim/ description (demo and tests)."""
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mscloud.errors import MicrosoftError
 from mscloud.http import json_get
-from regions.services import region_upsert
+from regions.models import Cloud, Region
+from regions.selectors import region_find
+from regions.services import region_save
+
+ACTOR = "configure_demo_regions"
 
 
 class Command(BaseCommand):
@@ -26,18 +31,32 @@ class Command(BaseCommand):
             info = json_get(f"{sim}/_sim/", ca_bundle=str(ca_path), timeout=10)
         except MicrosoftError as exc:
             raise CommandError(exc.message) from exc
-        endpoints = info["endpoints"]
         for region in info["regions"]:
-            saved = region_upsert(
-                slug=region["slug"],
-                name=region["name"],
-                partner_tenant_id=region["partner_tenant_id"],
-                domains=[region["partner_domain"]],
-                client_id=region["app"]["client_id"],
-                client_secret=region["app"]["client_secret"],
-                login_host=endpoints["login"],
-                graph_base_url=endpoints["graph"],
-                partner_center_base_url=endpoints["partner_center"],
-                ca_bundle=str(ca_path),
-            )
+            saved = _save(region, endpoints=info["endpoints"], ca_bundle=str(ca_path))
             self.stdout.write(f"region {saved.slug}: {saved.name} ({region['partner_domain']})")
+
+
+def _save(sim_region: dict[str, Any], *, endpoints: dict[str, str], ca_bundle: str) -> Region:
+    """Create or update the region by slug, with exactly the simulator's sign-in domain."""
+    slug, app = sim_region["slug"], sim_region["app"]
+    region = region_find(slug=slug) or Region(slug=slug)
+    region.name = sim_region["name"]
+    region.partner_tenant_id = sim_region["partner_tenant_id"]
+    region.client_id = app["client_id"]
+    region.cloud = Cloud.CUSTOM
+    # The graph resource stays as stored (new regions: the model's default audience).
+    region.login_host = endpoints["login"]
+    region.graph_base_url = endpoints["graph"]
+    region.partner_center_base_url = endpoints["partner_center"]
+    region.ca_bundle = ca_bundle
+    region.active = True
+    # The same secret again is no change: re-encrypting it would log one at every start.
+    secret = "" if region.client_secret == app["client_secret"] else app["client_secret"]
+    return region_save(
+        region=region,
+        domains=[sim_region["partner_domain"]],
+        client_secret=secret,
+        # The simulator's secrets do not expire; keep whatever expiry an admin entered.
+        client_secret_expires_at=region.client_secret_expires_at,
+        actor=ACTOR,
+    )

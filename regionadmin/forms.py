@@ -12,11 +12,17 @@ from django import forms
 from django.utils import timezone
 
 from regions.certificates import CertificateError, certificate_expiry, check_key_pair
-from regions.models import CLOUD_PRESETS, CredentialType, Region, RegionDomain
+from regions.models import (
+    CLOUD_PRESETS,
+    ENDPOINT_FIELDS,
+    ENDPOINT_META,
+    CredentialType,
+    Region,
+    RegionDomain,
+)
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-ENDPOINT_FIELDS = ("login_host", "graph_base_url", "graph_resource", "partner_center_base_url")
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -110,10 +116,7 @@ class RegionForm(forms.ModelForm):
             "active",
             "partner_tenant_id",
             "cloud",
-            "login_host",
-            "graph_base_url",
-            "graph_resource",
-            "partner_center_base_url",
+            *ENDPOINT_FIELDS,
             "ca_bundle",
             "client_id",
             "credential_type",
@@ -123,10 +126,7 @@ class RegionForm(forms.ModelForm):
             "slug": {"unique": "Another region already uses this slug. Pick a different one."},
         }
         labels = {
-            "login_host": "Login host",
-            "graph_base_url": "Graph base URL",
-            "graph_resource": "Graph resource (token audience)",
-            "partner_center_base_url": "Partner Center base URL",
+            **{name: ENDPOINT_META[name]["label"] for name in ENDPOINT_FIELDS},
             "ca_bundle": "CA bundle",
             "active": "Active: agents of this region may sign in",
         }
@@ -159,6 +159,15 @@ class RegionForm(forms.ModelForm):
                     "client_secret_expires_on", region.client_secret_expires_at.date()
                 )
             self.initial.setdefault("certificate_pem", region.certificate_pem)
+
+    @property
+    def endpoint_fields(self) -> list[forms.BoundField]:
+        """The endpoint fields in CloudEndpoints order, for the page to loop over."""
+        return [self[name] for name in ENDPOINT_FIELDS]
+
+    @property
+    def endpoint_errors(self) -> bool:
+        return any(name in self.errors for name in ENDPOINT_FIELDS)
 
     @property
     def has_secret(self) -> bool:
@@ -216,11 +225,8 @@ class RegionForm(forms.ModelForm):
         # (a changed login host would receive the secret at the next token request).
         if not self.instance.pk:
             return
-        moved = [
-            name
-            for name in ENDPOINT_FIELDS
-            if name in data and data[name] != getattr(self.instance, name)
-        ]
+        stored = self.instance.endpoints.as_dict()
+        moved = [name for name in ENDPOINT_FIELDS if name in data and data[name] != stored[name]]
         entered = data.get("client_secret") or data.get("certificate_key")
         if moved and not entered:
             field = (
@@ -237,7 +243,7 @@ class RegionForm(forms.ModelForm):
     def _clean_endpoints(self, data: dict[str, Any]) -> None:
         cloud = data.get("cloud")
         if cloud in CLOUD_PRESETS:
-            data.update(CLOUD_PRESETS[cloud])
+            data.update(CLOUD_PRESETS[cloud].as_dict())
             data["ca_bundle"] = ""
             return
         for name in ENDPOINT_FIELDS:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from regions.forms import RegionForm
+from regionadmin.forms import RegionForm
 from regions.models import Region
 from regions.selectors import region_get, region_list
 from regions.services import region_check_run, region_preconsent, region_save

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from regions import views
+from regionadmin import views
 
 urlpatterns = [
     path("regions/", views.region_list_view, name="region_list"),
