@@ -6,7 +6,6 @@ each one in the request log (kind from the path, tenant from the handler or the 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -23,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from simulator import control, identity, partnercenter
 from simulator.graph import routes as graph_routes
 from simulator.reqlog import kind_of
+from simulator.responses import json_response
 from simulator.tokens import unverified_claims
 
 if TYPE_CHECKING:
@@ -40,12 +40,6 @@ def build_map(*, browser: bool = False) -> Map:
         *partnercenter.url_rules(),
     ]
     return Map(rules, strict_slashes=False)
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
 
 
 def _tenant_hint(ctx: SimContext, request: Request, kind: str) -> str | None:

@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from simulator.faults import FaultConfigError
+from simulator.responses import json_response
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
-
-
 def _error(message: str, status: int = 400) -> Response:
-    return _json({"error": message}, status)
+    return json_response({"error": message}, status)
 
 
 def info(ctx: SimContext, request: Request) -> Response:
@@ -83,7 +80,7 @@ def info(ctx: SimContext, request: Request) -> Response:
         "regions": regions,
         "agents": agents,
     }
-    return _json(body)
+    return json_response(body)
 
 
 def faults(ctx: SimContext, request: Request) -> Response:
@@ -104,16 +101,16 @@ def faults(ctx: SimContext, request: Request) -> Response:
             ctx.faults.update(changes, tenant_id)
         except FaultConfigError as exc:
             return _error(str(exc))
-    return _json(ctx.faults.snapshot())
+    return json_response(ctx.faults.snapshot())
 
 
 def reset(ctx: SimContext, request: Request) -> Response:
     ctx.reset()
-    return _json({"reset": True, "seed": ctx.world.seed})
+    return json_response({"reset": True, "seed": ctx.world.seed})
 
 
 def requests_log(ctx: SimContext, request: Request) -> Response:
-    return _json(ctx.log.snapshot())
+    return json_response(ctx.log.snapshot())
 
 
 def accept_invitation(ctx: SimContext, request: Request, tenant: str) -> Response:
@@ -122,7 +119,7 @@ def accept_invitation(ctx: SimContext, request: Request, tenant: str) -> Respons
         return _error(f"Unknown customer tenant {tenant}.", 404)
     now = ctx.now()
     updated = ctx.world.accept_invitation(found.id, now)
-    return _json(
+    return json_response(
         {
             "tenant_id": updated.id,
             "relationship": updated.relationship_status,
@@ -149,7 +146,7 @@ def revoke(ctx: SimContext, request: Request) -> Response:
             for grant in ctx.grants.refresh_tokens.values():
                 grant["revoked"] = True
             ctx.grants.sso_sessions.clear()
-    return _json({"tenant": tenant, "revoked_before": cutoff})
+    return json_response({"tenant": tenant, "revoked_before": cutoff})
 
 
 def ca(ctx: SimContext, request: Request) -> Response:

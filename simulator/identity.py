@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from simulator.responses import JSON_UTF8, json_response
 from simulator.tokens import (
     GRAPH_AUDIENCE,
     GRAPH_AUDIENCES,
@@ -94,12 +95,8 @@ def aadsts_error(
     body = aadsts_body(error, code, message, correlation_id=correlation_id)
     body.update(extra or {})
     trace_id = body["trace_id"]
-    return Response(
-        json.dumps(body),
-        status=status,
-        content_type="application/json; charset=utf-8",
-        headers={"x-ms-request-id": trace_id, "Cache-Control": "no-store, no-cache"},
-    )
+    headers = {"x-ms-request-id": trace_id, "Cache-Control": "no-store, no-cache"}
+    return json_response(body, status, headers, content_type=JSON_UTF8)
 
 
 def aadsts_body(
@@ -537,11 +534,9 @@ def jwks(ctx: SimContext, request: Request, tenant: str) -> Response:
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body),
-        status=status,
-        content_type="application/json; charset=utf-8",
-        headers={"Cache-Control": "no-store, no-cache"},
+    # Entra's token and discovery answers must not be cached by anything in between.
+    return json_response(
+        body, status, {"Cache-Control": "no-store, no-cache"}, content_type=JSON_UTF8
     )
 
 

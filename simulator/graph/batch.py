@@ -16,7 +16,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from simulator.graph import auth
-from simulator.graph.errors import GraphError, error_body, json_response
+from simulator.graph.errors import GraphError, error_body, graph_json
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
@@ -165,4 +165,4 @@ def batch(ctx: SimContext, request: Request, *, version: str) -> Response:
             result["body"] = payload
         results[item["id"]] = result
     # Answer in the order the client sent (Graph may use any order; this is the friendliest).
-    return json_response(request, {"responses": [results[item["id"]] for item in parsed]})
+    return graph_json(request, {"responses": [results[item["id"]] for item in parsed]})

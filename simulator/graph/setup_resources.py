@@ -31,6 +31,7 @@ from simulator.graph import auth, entities, resources
 from simulator.graph.data import digest, guid_from, iso
 from simulator.graph.errors import GraphError, error_response, graph_headers, not_found
 from simulator.graph.responses import collection_response, entity_response
+from simulator.responses import json_response
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
@@ -163,7 +164,7 @@ def remove_group_member(
 
 
 def _control_json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    return json_response(body, status)
 
 
 def _region_app(ctx: SimContext, slug: str) -> App | None:
