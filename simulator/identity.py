@@ -24,13 +24,13 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from simulator.responses import JSON_UTF8, json_response
+from simulator.signing import b64url
 from simulator.tokens import (
     GRAPH_AUDIENCE,
     GRAPH_AUDIENCES,
     PARTNER_CENTER_AUDIENCE,
     PARTNER_CENTER_AUDIENCES,
     access_token_issuer,
-    b64url,
     new_id,
 )
 from simulator.world import APP_PERMISSIONS, Agent, App, Tenant
