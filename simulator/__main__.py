@@ -12,10 +12,11 @@ from pathlib import Path
 
 from simulator.app import create_apps
 from simulator.certs import ensure_certificates
-from simulator.context import Endpoints, SeedConfig, SimContext
+from simulator.config import SeedConfig
+from simulator.context import Endpoints, SimContext
 from simulator.faults import FaultConfigError, parse_throttle
 from simulator.server import SimServer, start, tls_context
-from simulator.tokens import SigningKeys
+from simulator.signing import SigningKeys
 
 WILDCARDS = ("0.0.0.0", "::", "")
 

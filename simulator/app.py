@@ -6,7 +6,6 @@ each one in the request log (kind from the path, tenant from the handler or the 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -20,9 +19,12 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from simulator import control, identity, partnercenter
+from simulator import control, partnercenter
 from simulator.graph import routes as graph_routes
+from simulator.identity import routes as identity_routes
+from simulator.identity.errors import aadsts_error
 from simulator.reqlog import kind_of
+from simulator.responses import json_response
 from simulator.tokens import unverified_claims
 
 if TYPE_CHECKING:
@@ -32,20 +34,14 @@ if TYPE_CHECKING:
 def build_map(*, browser: bool = False) -> Map:
     """The HTTPS map serves everything; the plain-HTTP browser map only the sign-in pages."""
     if browser:
-        return Map(identity.browser_url_rules(), strict_slashes=False)
+        return Map(identity_routes.browser_url_rules(), strict_slashes=False)
     rules = [
         *control.url_rules(),
-        *identity.url_rules(),
+        *identity_routes.url_rules(),
         *graph_routes.url_rules(),
         *partnercenter.url_rules(),
     ]
     return Map(rules, strict_slashes=False)
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
 
 
 def _tenant_hint(ctx: SimContext, request: Request, kind: str) -> str | None:
@@ -86,7 +82,7 @@ def _injected_error(kind: str) -> Response:
             "source": "PartnerCenter",
         }
         return json_response(body, 503, {"MS-RequestId": request_id})
-    return identity.aadsts_error(
+    return aadsts_error(
         "temporarily_unavailable",
         90033,
         "A transient error has occurred. Please try again.",

@@ -2,6 +2,7 @@
 
 Clients trust `ca.pem`; the server certificate covers IP 127.0.0.1, ::1 and DNS localhost
 (plus any extra host names given), and is re-issued when it lacks a name or nears expiry.
+Also the thumbprint Entra shows for a certificate uploaded to an app registration.
 """
 
 from __future__ import annotations
@@ -145,3 +146,9 @@ def ensure_certificates(data_dir: Path, extra_hosts: tuple[str, ...] = ()) -> Ce
     _write_key(paths.key, key)
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return paths
+
+
+def certificate_thumbprint(pem: str) -> str:
+    """The upper-case hex SHA-1 thumbprint Entra lists for an app's certificate credential."""
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Entra's thumbprint

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulator.tokens import SigningKeys
-    from simulator.world import World
+from simulator.config import SeedConfig
+from simulator.faults import Faults
+from simulator.reqlog import RequestLog
+from simulator.signing import SigningKeys
+from simulator.world import World
 
 
 @dataclass
@@ -27,20 +29,6 @@ class Endpoints:
     @property
     def partner_center(self) -> str:
         return f"{self.login}/partnercenter"
-
-
-@dataclass
-class SeedConfig:
-    """Everything needed to rebuild the world exactly as it was at start (for /_sim/reset)."""
-
-    seed: int = 1
-    customers: int = 8
-    users: int = 25
-    devices: int = 20
-    big_tenant_users: int = 0
-    latency_ms: int = 0
-    propagation_delay: float = 180.0
-    throttle: str | None = None
 
 
 @dataclass
@@ -77,9 +65,6 @@ class SimContext:
         signing: SigningKeys,
         endpoints: Endpoints | None = None,
     ) -> None:
-        from simulator.faults import Faults
-        from simulator.reqlog import RequestLog
-
         self.config = config
         self.signing = signing
         self.endpoints = endpoints or Endpoints()
@@ -93,8 +78,6 @@ class SimContext:
         return time.time()
 
     def _build_world(self) -> World:
-        from simulator.world import World
-
         world = World.build(
             seed=self.config.seed,
             customers=self.config.customers,

@@ -1,4 +1,6 @@
-"""The /_sim/ control API: the seeded world, faults, reset, the request log, invitations.
+"""The /_sim/ control API: the seeded world, faults, reset, the request log, invitations,
+token revocation, and the region apps' registration state (preconsent, multi-tenant,
+certificates). Every /_sim/ route is here.
 
 Local use only: it hands out client secrets and passwords.
 """
@@ -9,21 +11,21 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryptography import x509
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from simulator.certs import certificate_thumbprint
 from simulator.faults import FaultConfigError
+from simulator.responses import json_response
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    from simulator.world import App
 
 
 def _error(message: str, status: int = 400) -> Response:
-    return _json({"error": message}, status)
+    return json_response({"error": message}, status)
 
 
 def info(ctx: SimContext, request: Request) -> Response:
@@ -83,7 +85,7 @@ def info(ctx: SimContext, request: Request) -> Response:
         "regions": regions,
         "agents": agents,
     }
-    return _json(body)
+    return json_response(body)
 
 
 def faults(ctx: SimContext, request: Request) -> Response:
@@ -104,16 +106,16 @@ def faults(ctx: SimContext, request: Request) -> Response:
             ctx.faults.update(changes, tenant_id)
         except FaultConfigError as exc:
             return _error(str(exc))
-    return _json(ctx.faults.snapshot())
+    return json_response(ctx.faults.snapshot())
 
 
 def reset(ctx: SimContext, request: Request) -> Response:
     ctx.reset()
-    return _json({"reset": True, "seed": ctx.world.seed})
+    return json_response({"reset": True, "seed": ctx.world.seed})
 
 
 def requests_log(ctx: SimContext, request: Request) -> Response:
-    return _json(ctx.log.snapshot())
+    return json_response(ctx.log.snapshot())
 
 
 def accept_invitation(ctx: SimContext, request: Request, tenant: str) -> Response:
@@ -122,7 +124,7 @@ def accept_invitation(ctx: SimContext, request: Request, tenant: str) -> Respons
         return _error(f"Unknown customer tenant {tenant}.", 404)
     now = ctx.now()
     updated = ctx.world.accept_invitation(found.id, now)
-    return _json(
+    return json_response(
         {
             "tenant_id": updated.id,
             "relationship": updated.relationship_status,
@@ -149,12 +151,68 @@ def revoke(ctx: SimContext, request: Request) -> Response:
             for grant in ctx.grants.refresh_tokens.values():
                 grant["revoked"] = True
             ctx.grants.sso_sessions.clear()
-    return _json({"tenant": tenant, "revoked_before": cutoff})
+    return json_response({"tenant": tenant, "revoked_before": cutoff})
 
 
 def ca(ctx: SimContext, request: Request) -> Response:
     """The CA certificate, so a client can fetch what to trust."""
     return Response(Path(ctx.endpoints.ca).read_bytes(), content_type="application/x-pem-file")
+
+
+def _region_app(ctx: SimContext, slug: str) -> App | None:
+    region = ctx.world.region(slug)
+    return region.app if region else None
+
+
+def _app_state(app: App) -> dict[str, Any]:
+    return {
+        "client_id": app.client_id,
+        "multi_tenant": app.multi_tenant,
+        "preconsented": app.preconsented,
+    }
+
+
+def revoke_preconsent(ctx: SimContext, request: Request, slug: str) -> Response:
+    """Take the region's app out of AdminAgents (customers' tenants then refuse it)."""
+    app = _region_app(ctx, slug)
+    if app is None:
+        return _error(f"Unknown region {slug}.", 404)
+    app.preconsented = False
+    return json_response(_app_state(app))
+
+
+def app_settings(ctx: SimContext, request: Request, slug: str) -> Response:
+    """GET or change ({"multi_tenant": bool, "preconsented": bool}) the region's app."""
+    app = _region_app(ctx, slug)
+    if app is None:
+        return _error(f"Unknown region {slug}.", 404)
+    if request.method == "POST":
+        try:
+            changes = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError:
+            return _error("The body must be a JSON object.")
+        if not isinstance(changes, dict) or set(changes) - {"multi_tenant", "preconsented"}:
+            return _error("Send a JSON object with multi_tenant and/or preconsented.")
+        for key, value in changes.items():
+            setattr(app, key, bool(value))
+    return json_response(_app_state(app))
+
+
+def app_certificates(ctx: SimContext, request: Request, slug: str) -> Response:
+    """Upload a certificate to the region's app registration ("Certificates & secrets"), so
+    a client may authenticate with it; GET lists the registered SHA-1 thumbprints."""
+    app = _region_app(ctx, slug)
+    if app is None:
+        return _error(f"Unknown region {slug}.", 404)
+    if request.method == "POST":
+        try:
+            pem = str(json.loads(request.get_data(as_text=True) or "{}")["certificate"])
+            x509.load_pem_x509_certificate(pem.encode())
+        except (ValueError, KeyError, TypeError):
+            return _error('Send {"certificate": "-----BEGIN CERTIFICATE-----…"}.')
+        if certificate_thumbprint(pem) not in {certificate_thumbprint(c) for c in app.certificates}:
+            app.certificates.append(pem)
+    return json_response({"thumbprints": [certificate_thumbprint(c) for c in app.certificates]})
 
 
 def url_rules() -> list[Rule]:
@@ -169,5 +227,14 @@ def url_rules() -> list[Rule]:
             "/_sim/customers/<tenant>/accept-invitation",
             endpoint=accept_invitation,
             methods=["POST"],
+        ),
+        Rule(
+            "/_sim/regions/<slug>/revoke-preconsent", endpoint=revoke_preconsent, methods=["POST"]
+        ),
+        Rule("/_sim/regions/<slug>/app", endpoint=app_settings, methods=["GET", "POST"]),
+        Rule(
+            "/_sim/regions/<slug>/app/certificates",
+            endpoint=app_certificates,
+            methods=["GET", "POST"],
         ),
     ]

@@ -13,10 +13,9 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulator.context import SeedConfig
+from simulator.config import SeedConfig
 
 PROPAGATION_MODES = ("aadsts", "no_roles")
 

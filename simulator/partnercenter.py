@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from simulator.responses import JSON_UTF8, json_response
 from simulator.tokens import PARTNER_CENTER_AUDIENCES, InvalidToken, verify_access_token
 
 if TYPE_CHECKING:
@@ -60,18 +61,16 @@ def _ids(request: Request) -> dict[str, str]:
     return {"MS-RequestId": request_id, "MS-CorrelationId": correlation_id}
 
 
-def _json(request: Request, body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(
-        json.dumps(body),
-        status=status,
-        headers={**_ids(request), **(headers or {})},
-        content_type="application/json; charset=utf-8",
-    )
+def _pc_json(
+    request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """Partner Center's JSON: its request and correlation ids on every answer."""
+    return json_response(body, status, {**_ids(request), **(headers or {})}, content_type=JSON_UTF8)
 
 
 def _error(request: Request, exc: PartnerCenterError) -> Response:
     body = {"code": exc.code, "description": exc.description, "data": [], "source": SOURCE}
-    return _json(request, body, exc.status, exc.headers)
+    return _pc_json(request, body, exc.status, exc.headers)
 
 
 def _partner(ctx: SimContext, request: Request) -> Tenant:
@@ -182,7 +181,7 @@ def list_customers(ctx: SimContext, request: Request) -> Response:
                 {"key": CONTINUATION, "value": _continuation(ctx, partner.id, offset + size)}
             ],
         }
-    return _json(request, body)
+    return _pc_json(request, body)
 
 
 def get_customer(ctx: SimContext, request: Request, customer_id: str) -> Response:
@@ -193,8 +192,8 @@ def get_customer(ctx: SimContext, request: Request, customer_id: str) -> Respons
     tenant = ctx.world.find_tenant(customer_id)
     if tenant is None or tenant.partner_tenant_id != partner.id:
         body = {"code": 600026, "description": "Customer not found.", "data": [], "source": SOURCE}
-        return _json(request, body, 404)
-    return _json(request, _customer(ctx.world, tenant))
+        return _pc_json(request, body, 404)
+    return _pc_json(request, _customer(ctx.world, tenant))
 
 
 def _lower_keys(value: Any) -> Any:
@@ -239,14 +238,14 @@ def create_customer(ctx: SimContext, request: Request) -> Response:
     with _CREATED.lock:
         done = _CREATED.for_world(ctx.world)
         if request_id and (partner.id, request_id) in done:
-            return _json(request, done[(partner.id, request_id)], 201)
+            return _pc_json(request, done[(partner.id, request_id)], 201)
         try:
             result = _create(ctx, partner, body)
         except PartnerCenterError as exc:
             return _error(request, exc)
         if request_id:
             done[(partner.id, request_id)] = result
-    return _json(request, result, 201)
+    return _pc_json(request, result, 201)
 
 
 def _parse_create(request: Request) -> dict[str, Any]:

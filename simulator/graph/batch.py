@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from simulator.graph import auth
-from simulator.graph.errors import GraphError, error_body, json_response
+from simulator.graph.errors import GraphError, error_body, graph_json
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
@@ -104,10 +105,8 @@ def _inner_request(outer: Request, version: str, item: dict[str, Any]) -> Reques
 
 
 def _run_one(
-    ctx: SimContext, outer: Request, version: str, item: dict[str, Any]
+    ctx: SimContext, outer: Request, version: str, item: dict[str, Any], resources: Map
 ) -> tuple[int, dict[str, str], Any]:
-    from simulator.graph.routes import resource_map
-
     try:
         inner = _inner_request(outer, version, item)
     except GraphError as exc:
@@ -116,7 +115,7 @@ def _run_one(
             {"Content-Type": "application/json"},
             error_body(outer, exc.code, exc.message),
         )
-    adapter = resource_map().bind_to_environ(inner.environ)
+    adapter = resources.bind_to_environ(inner.environ)
     try:
         endpoint, values = adapter.match()
     except (NotFound, MethodNotAllowed):
@@ -143,7 +142,8 @@ def _run_one(
         return response.status_code, headers, raw
 
 
-def batch(ctx: SimContext, request: Request, *, version: str) -> Response:
+def batch(ctx: SimContext, request: Request, *, version: str, resources: Map) -> Response:
+    """`resources` routes the inner requests: the Graph resource rules, without $batch."""
     # The envelope needs a valid token (401 for the whole batch otherwise) but is not
     # throttled itself: each inner request counts against the limit.
     auth.authenticate(ctx, request, throttle=False)
@@ -159,10 +159,10 @@ def batch(ctx: SimContext, request: Request, *, version: str) -> Response:
             )
             status, headers, payload = 424, {"Content-Type": "application/json"}, body
         else:
-            status, headers, payload = _run_one(ctx, request, version, item)
+            status, headers, payload = _run_one(ctx, request, version, item, resources)
         result: dict[str, Any] = {"id": item["id"], "status": status, "headers": headers}
         if payload is not None:
             result["body"] = payload
         results[item["id"]] = result
     # Answer in the order the client sent (Graph may use any order; this is the friendliest).
-    return json_response(request, {"responses": [results[item["id"]] for item in parsed]})
+    return graph_json(request, {"responses": [results[item["id"]] for item in parsed]})

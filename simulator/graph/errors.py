@@ -5,13 +5,14 @@ Reference: https://learn.microsoft.com/graph/errors
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
+
+from simulator.responses import json_response
 
 JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"  # noqa: E501
 
@@ -47,14 +48,12 @@ def graph_headers(request: Request) -> dict[str, str]:
     }
 
 
-def json_response(
+def graph_json(
     request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(
-        json.dumps(body),
-        status=status,
-        headers={**graph_headers(request), **(headers or {})},
-        content_type=JSON_TYPE,
+    """Graph's JSON: its OData content type and the headers every Graph answer carries."""
+    return json_response(
+        body, status, {**graph_headers(request), **(headers or {})}, content_type=JSON_TYPE
     )
 
 
@@ -74,7 +73,7 @@ def error_body(request: Request, code: str, message: str) -> dict[str, Any]:
 
 
 def error_response(request: Request, error: GraphError) -> Response:
-    return json_response(
+    return graph_json(
         request, error_body(request, error.code, error.message), error.status, error.headers
     )
 

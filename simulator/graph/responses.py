@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph.errors import GraphError, ODataError, json_response
+from simulator.graph.errors import GraphError, ODataError, graph_json
 from simulator.graph.odata import (
     EVENTUAL_MESSAGE,
     Collection,
@@ -83,7 +83,7 @@ def collection_response(
         token = encode_skiptoken(key, scope, page.next_position)
         body["@odata.nextLink"] = _next_link(ctx, request, version, token)
     body["value"] = page.items
-    return json_response(request, body)
+    return graph_json(request, body)
 
 
 def count_response(ctx: SimContext, request: Request, coll: Collection) -> Response:
@@ -94,7 +94,7 @@ def count_response(ctx: SimContext, request: Request, coll: Collection) -> Respo
         total = count_only(coll, parse_options(request.args))
     except ODataError as exc:
         raise odata_error(exc) from exc
-    response = json_response(request, total)
+    response = graph_json(request, total)
     response.content_type = "text/plain;charset=utf-8"
     return response
 
@@ -114,10 +114,10 @@ def entity_response(
                 )
     fragment = coll.entity_set + (f"({','.join(select)})" if select else "") + "/$entity"
     body = {"@odata.context": metadata_url(ctx, version, fragment), **project(coll, item, select)}
-    return json_response(request, body)
+    return graph_json(request, body)
 
 
 def object_response(
     ctx: SimContext, request: Request, version: str, fragment: str, body: dict[str, Any]
 ) -> Response:
-    return json_response(request, {"@odata.context": metadata_url(ctx, version, fragment), **body})
+    return graph_json(request, {"@odata.context": metadata_url(ctx, version, fragment), **body})

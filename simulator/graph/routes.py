@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph import intune, resources
+from simulator.graph import batch, intune, resources, setup_resources
 from simulator.graph.errors import GraphError, error_response
 
 if TYPE_CHECKING:
@@ -76,24 +76,20 @@ RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
 def resource_rules() -> list[Rule]:
     return [
         Rule(PREFIX + path, endpoint=graph_endpoint(handler), methods=list(methods))
-        for path, handler, methods in RESOURCE_ROUTES
+        for path, handler, methods in (*RESOURCE_ROUTES, *setup_resources.ROUTES)
     ]
 
 
 @functools.cache
 def resource_map() -> Map:
     """The Graph resource rules without $batch, for dispatching the requests inside a batch."""
-    from simulator.graph import setup_resources
-
-    extra = [r for r in setup_resources.url_rules() if r.rule.startswith("/graph/")]
-    return Map([*resource_rules(), *extra], strict_slashes=False)
+    return Map(resource_rules(), strict_slashes=False)
 
 
 def url_rules() -> list[Rule]:
-    from simulator.graph import batch, setup_resources
-
+    # $batch is handed the resource map rather than importing this module: no import cycle.
+    handler = functools.partial(batch.batch, resources=resource_map())
     return [
         *resource_rules(),
-        *setup_resources.url_rules(),
-        Rule(PREFIX + "/$batch", endpoint=graph_endpoint(batch.batch), methods=["POST"]),
+        Rule(PREFIX + "/$batch", endpoint=graph_endpoint(handler), methods=["POST"]),
     ]

@@ -5,10 +5,9 @@
 - GET /servicePrincipals/{id}/memberOf: the groups a service principal is in (AdminAgents
   once preconsented).
 - DELETE /groups/{id}/members/{objectId}/$ref: remove a member (undoes preconsent).
-- POST /_sim/regions/{slug}/revoke-preconsent and POST /_sim/regions/{slug}/app
-  ({"multi_tenant": bool, "preconsented": bool}): test controls for the same state.
-- POST /_sim/regions/{slug}/app/certificates ({"certificate": PEM}): upload a certificate to
-  the app registration, for certificate credentials (client assertions).
+
+The /_sim/ controls that change the same state (revoke preconsent, multi-tenant, certificates)
+are in simulator/control.py.
 
 Reference: https://learn.microsoft.com/en-us/graph/api/application-list
 Reference: https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-memberof
@@ -17,19 +16,17 @@ Reference: https://learn.microsoft.com/en-us/graph/api/group-delete-members
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from simulator.certs import certificate_thumbprint
 from simulator.graph import auth, entities, resources
 from simulator.graph.data import digest, guid_from, iso
-from simulator.graph.errors import GraphError, error_response, graph_headers, not_found
+from simulator.graph.errors import graph_headers, not_found
 from simulator.graph.responses import collection_response, entity_response
 
 if TYPE_CHECKING:
@@ -37,20 +34,6 @@ if TYPE_CHECKING:
     from simulator.world import App, Tenant
 
 ADMIN_AGENTS = "AdminAgents"
-_V = "/graph/<any(v1.0, beta):version>"
-
-
-def _graph(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """Render GraphError as Graph's error body (as the directory routes do)."""
-
-    def endpoint(ctx: SimContext, request: Request, **values: Any) -> Response:
-        try:
-            return handler(ctx, request, **values)
-        except GraphError as exc:
-            return error_response(request, exc)
-
-    endpoint.__name__ = handler.__name__
-    return endpoint
 
 
 def _application_rows(ctx: SimContext, tenant: Tenant) -> list[dict[str, Any]]:
@@ -159,84 +142,13 @@ def remove_group_member(
     raise not_found(object_id)
 
 
-# --------------------------------------------------------------------------- /_sim/ controls
-
-
-def _control_json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
-
-
-def _region_app(ctx: SimContext, slug: str) -> App | None:
-    region = ctx.world.region(slug)
-    return region.app if region else None
-
-
-def _app_state(app: App) -> dict[str, Any]:
-    return {
-        "client_id": app.client_id,
-        "multi_tenant": app.multi_tenant,
-        "preconsented": app.preconsented,
-    }
-
-
-def revoke_preconsent(ctx: SimContext, request: Request, slug: str) -> Response:
-    """Take the region's app out of AdminAgents (customers' tenants then refuse it)."""
-    app = _region_app(ctx, slug)
-    if app is None:
-        return _control_json({"error": f"Unknown region {slug}."}, 404)
-    app.preconsented = False
-    return _control_json(_app_state(app))
-
-
-def app_settings(ctx: SimContext, request: Request, slug: str) -> Response:
-    app = _region_app(ctx, slug)
-    if app is None:
-        return _control_json({"error": f"Unknown region {slug}."}, 404)
-    if request.method == "POST":
-        try:
-            changes = json.loads(request.get_data(as_text=True) or "{}")
-        except ValueError:
-            return _control_json({"error": "The body must be a JSON object."}, 400)
-        if not isinstance(changes, dict) or set(changes) - {"multi_tenant", "preconsented"}:
-            return _control_json(
-                {"error": "Send a JSON object with multi_tenant and/or preconsented."}, 400
-            )
-        for key, value in changes.items():
-            setattr(app, key, bool(value))
-    return _control_json(_app_state(app))
-
-
-def app_certificates(ctx: SimContext, request: Request, slug: str) -> Response:
-    """Upload a certificate to the region's app registration ("Certificates & secrets"), so
-    a client may authenticate with it; GET lists the registered SHA-1 thumbprints."""
-    app = _region_app(ctx, slug)
-    if app is None:
-        return _control_json({"error": f"Unknown region {slug}."}, 404)
-    if request.method == "POST":
-        try:
-            pem = str(json.loads(request.get_data(as_text=True) or "{}")["certificate"])
-            x509.load_pem_x509_certificate(pem.encode())
-        except (ValueError, KeyError, TypeError):
-            return _control_json(
-                {"error": 'Send {"certificate": "-----BEGIN CERTIFICATE-----…"}.'}, 400
-            )
-        if _thumbprint(pem) not in {_thumbprint(c) for c in app.certificates}:
-            app.certificates.append(pem)
-    return _control_json({"thumbprints": [_thumbprint(c) for c in app.certificates]})
-
-
-def _thumbprint(pem: str) -> str:
-    cert = x509.load_pem_x509_certificate(pem.encode())
-    return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Entra's thumbprint
-
-
 def _key_credentials(app: App) -> list[dict[str, Any]]:
     credentials = []
     for pem in getattr(app, "certificates", ()):
         cert = x509.load_pem_x509_certificate(pem.encode())
         credentials.append(
             {
-                "customKeyIdentifier": _thumbprint(pem),
+                "customKeyIdentifier": certificate_thumbprint(pem),
                 "type": "AsymmetricX509Cert",
                 "usage": "Verify",
                 "startDateTime": iso(cert.not_valid_before_utc),
@@ -246,27 +158,10 @@ def _key_credentials(app: App) -> list[dict[str, Any]]:
     return credentials
 
 
-def url_rules() -> list[Rule]:
-    return [
-        Rule(f"{_V}/applications", endpoint=_graph(applications), methods=["GET"]),
-        Rule(f"{_V}/applications/<app_id>", endpoint=_graph(application), methods=["GET"]),
-        Rule(
-            f"{_V}/servicePrincipals/<sp_id>/memberOf",
-            endpoint=_graph(service_principal_member_of),
-            methods=["GET"],
-        ),
-        Rule(
-            f"{_V}/groups/<group_id>/members/<object_id>/$ref",
-            endpoint=_graph(remove_group_member),
-            methods=["DELETE"],
-        ),
-        Rule(
-            "/_sim/regions/<slug>/revoke-preconsent", endpoint=revoke_preconsent, methods=["POST"]
-        ),
-        Rule("/_sim/regions/<slug>/app", endpoint=app_settings, methods=["GET", "POST"]),
-        Rule(
-            "/_sim/regions/<slug>/app/certificates",
-            endpoint=app_certificates,
-            methods=["GET", "POST"],
-        ),
-    ]
+# (path after the version, handler, methods): routed by simulator.graph.routes.
+ROUTES: tuple[tuple[str, Callable[..., Response], tuple[str, ...]], ...] = (
+    ("/applications", applications, ("GET",)),
+    ("/applications/<app_id>", application, ("GET",)),
+    ("/servicePrincipals/<sp_id>/memberOf", service_principal_member_of, ("GET",)),
+    ("/groups/<group_id>/members/<object_id>/$ref", remove_group_member, ("DELETE",)),
+)

@@ -7,14 +7,15 @@ import time
 import jwt
 import pytest
 
-from simulator.context import SeedConfig, SimContext
+from simulator.config import SeedConfig
+from simulator.context import SimContext
 from simulator.faults import FaultConfigError, Faults
 from simulator.reqlog import RequestLog, kind_of
+from simulator.signing import SigningKeys
 from simulator.tokens import (
     GRAPH_AUDIENCES,
     PARTNER_CENTER_AUDIENCES,
     InvalidToken,
-    SigningKeys,
     verify_access_token,
 )
 from simulator.world import World

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from simulator.tokens import SigningKeys
+from simulator.signing import SigningKeys
 from tests.simharness import Simulator
 
 BIG_TENANT_USERS = 100_000

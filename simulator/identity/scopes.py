@@ -1,0 +1,123 @@
+"""What a token request asks for: the v2 `scope` and v1 `resource` parameters, and the
+delegated and application permissions each resource grants the partner app.
+
+Reference: https://learn.microsoft.com/entra/identity-platform/scopes-oidc
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from simulator.identity.errors import AadError, invalid_scope
+from simulator.tokens import (
+    GRAPH_AUDIENCE,
+    GRAPH_AUDIENCES,
+    PARTNER_CENTER_AUDIENCE,
+    PARTNER_CENTER_AUDIENCES,
+)
+from simulator.world import APP_PERMISSIONS
+
+if TYPE_CHECKING:
+    from simulator.world import Tenant
+
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+# Delegated permissions each resource grants to the partner app (".default" = all of them).
+DELEGATED: dict[str, tuple[str, ...]] = {
+    GRAPH_AUDIENCE: ("User.Read", *APP_PERMISSIONS),
+    PARTNER_CENTER_AUDIENCE: ("user_impersonation",),
+}
+# Application permissions (app roles) each resource grants for client_credentials.
+APPLICATION: dict[str, tuple[str, ...]] = {
+    GRAPH_AUDIENCE: APP_PERMISSIONS,
+    PARTNER_CENTER_AUDIENCE: (),
+}
+
+
+@dataclass
+class ScopeRequest:
+    """A parsed `scope` (v2) or `resource` (v1) parameter."""
+
+    resource: str  # canonical audience URL
+    permissions: tuple[str, ...]  # granted delegated permissions (for `scp`)
+    requested: tuple[str, ...]  # resource scopes exactly as sent (echoed for MSAL's cache)
+    oidc: tuple[str, ...]
+
+    def response_scope(self) -> str:
+        bare = self.resource == GRAPH_AUDIENCE
+        granted = [p if bare else f"{self.resource}/{p}" for p in self.permissions]
+        shown = [s for s in self.oidc if s != "offline_access"]
+        if "openid" in shown and "email" not in shown:
+            shown.append("email")
+        return " ".join(dict.fromkeys([*self.requested, *granted, *shown]))
+
+
+def canonical_resource(name: str) -> str | None:
+    name = name.rstrip("/").lower()
+    if name in GRAPH_AUDIENCES or name == "https://graph.microsoft.com":
+        return GRAPH_AUDIENCE
+    if name in PARTNER_CENTER_AUDIENCES:
+        return PARTNER_CENTER_AUDIENCE
+    return None
+
+
+def _split_scope(scope: str) -> tuple[str, str]:
+    """('resource', 'permission') of one scope; bare names belong to Graph."""
+    if "/" not in scope:
+        return GRAPH_AUDIENCE, scope
+    resource, _, permission = scope.rpartition("/")
+    return resource, permission
+
+
+def parse_scopes(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
+    scopes = raw.split()
+    oidc = tuple(s for s in scopes if s in OIDC_SCOPES)
+    others = [s for s in scopes if s not in OIDC_SCOPES]
+    if not others:
+        # A sign-in-only request still yields a Graph token for the signed-in user.
+        return ScopeRequest(GRAPH_AUDIENCE, ("User.Read",), (), oidc)
+    resources: dict[str, list[str]] = {}
+    for scope in others:
+        resource_name, permission = _split_scope(scope)
+        resource = canonical_resource(resource_name)
+        if resource is None:
+            where = tenant.name if tenant else "the directory"
+            raise AadError(
+                "invalid_resource",
+                500011,
+                f"The resource principal named {resource_name} was not found in the tenant "
+                f"named {where}. This can happen if the application has not been installed by "
+                "the administrator of the tenant or consented to by any user in the tenant. "
+                "You might have sent your authentication request to the wrong tenant.",
+            )
+        resources.setdefault(resource, []).append(permission)
+    if len(resources) > 1:
+        raise AadError(
+            "invalid_scope",
+            28000,
+            f"Provided value for the input parameter scope '{raw}' is not valid because it "
+            "contains more than one resource. Scope "
+            f"{' '.join(others)} is not valid.",
+        )
+    ((resource, permissions),) = resources.items()
+    allowed = DELEGATED[resource]
+    if ".default" in permissions:
+        granted: tuple[str, ...] = allowed
+    else:
+        unknown = [p for p in permissions if p.lower() not in {a.lower() for a in allowed}]
+        if unknown:
+            raise invalid_scope(unknown[0])
+        granted = tuple(a for a in allowed if a.lower() in {p.lower() for p in permissions})
+    return ScopeRequest(resource, granted, tuple(others), oidc)
+
+
+def parse_resource(raw: str) -> ScopeRequest:
+    """The v1 `resource=` parameter (default Graph, like the seed's sign-in)."""
+    resource = canonical_resource(raw) if raw else GRAPH_AUDIENCE
+    if resource is None:
+        raise AadError(
+            "invalid_resource",
+            500011,
+            f"The resource principal named {raw} was not found in the tenant.",
+        )
+    return ScopeRequest(resource, DELEGATED[resource], (), ("openid",))
