@@ -354,29 +354,27 @@ def _record(run: Provisioning, attempt: int, **changes: Any) -> bool:
 
 def _attempt_failed(run: Provisioning, attempt: int, reason: str) -> Provisioning | None:
     now = timezone.now()
+    last = attempt >= run.max_attempts
+    if last:
+        changes: dict[str, Any] = {
+            "status": Status.FAILED,
+            "last_error": gave_up(reason, attempt),
+            "finished_at": now,
+            "next_attempt_at": None,
+            "lease_until": None,
+        }
+    else:
+        changes = {
+            "status": Status.RETRYING,
+            "last_error": reason,
+            "lease_until": None,
+            "next_attempt_at": now + timedelta(seconds=run.retry_seconds),
+        }
     with transaction.atomic():
-        if attempt >= run.max_attempts:
-            if not _record(
-                run,
-                attempt,
-                status=Status.FAILED,
-                last_error=gave_up(reason, attempt),
-                finished_at=now,
-                next_attempt_at=None,
-                lease_until=None,
-            ):
-                return None
-            _audit(run, "customer.provisioning_failed")
-            return run
-        if not _record(
-            run,
-            attempt,
-            status=Status.RETRYING,
-            last_error=reason,
-            lease_until=None,
-            next_attempt_at=now + timedelta(seconds=run.retry_seconds),
-        ):
+        if not _record(run, attempt, **changes):
             return None
+        if last:
+            _audit(run, "customer.provisioning_failed")
     return run
 
 

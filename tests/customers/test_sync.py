@@ -182,7 +182,9 @@ def test_a_sync_is_taken_over_once_its_heartbeat_is_a_lease_old_however_long_it_
 
 
 @pytest.mark.django_db
-def test_the_sync_beats_as_it_reads_each_page_and_at_every_step(world, regions, settings, monkeypatch):
+def test_the_sync_beats_as_it_reads_each_page_and_at_every_step(
+    world, regions, settings, monkeypatch
+):
     from customers import services
 
     settings.CUSTOMER_SYNC_LEASE_SECONDS = 1
