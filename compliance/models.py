@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from portal.runs import LeasedRun, unfinished_constraint
+
 # Intune's complianceState values and the snapshot column that counts each of them.
 STATE_FIELDS = {
     "compliant": "compliant",
@@ -16,53 +18,32 @@ STATE_FIELDS = {
 }
 
 
-class ComplianceSweep(models.Model):
+class ComplianceSweep(LeasedRun):
     """One background pass over every active customer; progress for managers, history."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    # The lease (COMPLIANCE_SWEEP_LEASE_SECONDS) and the attempts limit: see portal/runs.py.
+    run_noun = "sweep"
+    lease_setting = "COMPLIANCE_SWEEP_LEASE_SECONDS"
+    max_attempts_setting = "COMPLIANCE_SWEEP_MAX_ATTEMPTS"
 
     # Every sweep covers all active regions today; the scope keeps the one-at-a-time lock
     # meaningful should per-region sweeps ever be added.
     scope = models.CharField(max_length=32, default="all")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    requested_by = models.CharField(max_length=256, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    # The lease: the worker running the sweep refreshes heartbeat_at; one whose heartbeat is
-    # older than COMPLIANCE_SWEEP_LEASE_SECONDS is presumed dead and another takes over. The
-    # owner token fences the old worker off should it turn out to be alive after all.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    lease_owner = models.CharField(max_length=32, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)  # claims, takeovers included
-    finished_at = models.DateTimeField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     requests = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             # The sweep lock: at most one unfinished sweep per scope, enforced by the database
             # (a partial unique index), so two starts at the same instant cannot both win.
-            models.UniqueConstraint(
-                fields=["scope"],
-                condition=models.Q(status__in=["queued", "running"]),
-                name="compliancesweep_one_unfinished",
-            )
+            unfinished_constraint(field="scope", name="compliancesweep_one_unfinished")
         ]
 
     def __str__(self) -> str:
         return f"compliance sweep {self.pk} {self.status}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
 
     @property
     def progress(self) -> int:

@@ -6,13 +6,12 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from compliance.collect import Outcome, Target, devices_read_many
@@ -23,84 +22,47 @@ from compliance.models import (
     CustomerCompliance,
 )
 from compliance.selectors import swept_customers
+from portal.runs import (
+    LeaseLost,
+    run_claim,
+    run_finish,
+    run_heartbeat,
+    run_lock,
+    run_start,
+    run_update,
+    runs_abandoned,
+)
 
 log = logging.getLogger(__name__)
 
-UNFINISHED = [ComplianceSweep.Status.QUEUED, ComplianceSweep.Status.RUNNING]
 _SAVE_EVERY = 1.0  # seconds between progress writes
-
-
-class SweepLeaseLost(Exception):
-    """Another worker took this sweep over: ours was silent for a whole lease."""
 
 
 def sweep_start(*, requested_by: str = "") -> tuple[ComplianceSweep, bool]:
     """A queued sweep, or the unfinished one already there; (sweep, created)."""
-    try:
-        with transaction.atomic():
-            return ComplianceSweep.objects.create(requested_by=requested_by), True
-    except IntegrityError:
-        sweep = ComplianceSweep.objects.filter(status__in=UNFINISHED).first()
-        if sweep is None:  # it finished between our insert and this read
-            return sweep_start(requested_by=requested_by)
-        return sweep, False
-
-
-def _lease_cutoff() -> datetime:
-    return timezone.now() - timedelta(seconds=settings.COMPLIANCE_SWEEP_LEASE_SECONDS)
+    return run_start(ComplianceSweep, key={"scope": "all"}, requested_by=requested_by)
 
 
 def sweeps_abandoned() -> list[int]:
     """Unfinished sweeps nobody is working on: the worker died, or the message was lost."""
-    cutoff = _lease_cutoff()
-    return list(
-        ComplianceSweep.objects.filter(
-            Q(status=ComplianceSweep.Status.RUNNING, heartbeat_at__lt=cutoff)
-            | Q(status=ComplianceSweep.Status.QUEUED, created_at__lt=cutoff)
-        ).values_list("pk", flat=True)
-    )
+    return runs_abandoned(ComplianceSweep)
 
 
 def sweep_claim(*, sweep_id: int) -> ComplianceSweep | None:
     """Take a queued sweep, or a running one whose lease ran out; None if it is not ours."""
-    now = timezone.now()
-    with transaction.atomic():
-        sweep = (
-            ComplianceSweep.objects.select_for_update(skip_locked=True)
-            .filter(pk=sweep_id)
-            .filter(
-                Q(status=ComplianceSweep.Status.QUEUED)
-                | Q(status=ComplianceSweep.Status.RUNNING, heartbeat_at__lt=_lease_cutoff())
-            )
-            .first()
+    sweep = run_claim(ComplianceSweep, pk=sweep_id)
+    if sweep is None:
+        return None
+    # What the previous worker stored counts; its unsaved progress is gone with it.
+    counts = ComplianceSnapshot.objects.filter(sweep=sweep).aggregate(
+        done=Count("id"), failed=Count("id", filter=Q(ok=False)), requests=Sum("requests")
+    )
+    try:
+        run_update(
+            sweep, done=counts["done"], failed=counts["failed"], requests=counts["requests"] or 0
         )
-        if sweep is None:  # finished, or alive in another worker (a redelivered task)
-            return None
-        if sweep.attempts >= settings.COMPLIANCE_SWEEP_MAX_ATTEMPTS:
-            # Its worker died every time (out of memory?): stop, and release the lock.
-            sweep.status = ComplianceSweep.Status.FAILED
-            sweep.finished_at = now
-            sweep.lease_owner = ""
-            sweep.error = (
-                f"The sweep was interrupted {sweep.attempts} times (its worker stopped each "
-                "time) and was given up. Check the worker's log and memory, then start a new one."
-            )
-            sweep.save()
-            return None
-        if sweep.status == ComplianceSweep.Status.RUNNING:
-            log.warning("compliance sweep %s: taking over from a silent worker", sweep.pk)
-        sweep.status = ComplianceSweep.Status.RUNNING
-        sweep.started_at = sweep.started_at or now
-        sweep.heartbeat_at = now
-        sweep.lease_owner = uuid.uuid4().hex
-        sweep.attempts += 1
-        # What the previous worker stored counts; its unsaved progress is gone with it.
-        counts = ComplianceSnapshot.objects.filter(sweep=sweep).aggregate(
-            done=Count("id"), failed=Count("id", filter=Q(ok=False)), requests=Sum("requests")
-        )
-        sweep.done, sweep.failed = counts["done"], counts["failed"]
-        sweep.requests = counts["requests"] or 0
-        sweep.save()
+    except LeaseLost:  # taken over again already (our lease expired at once): not ours
+        return None
     return sweep
 
 
@@ -112,45 +74,27 @@ def compliance_sweep(*, sweep_id: int) -> ComplianceSweep | None:
     try:
         _sweep_run(sweep)
         status, error = ComplianceSweep.Status.DONE, ""
-    except SweepLeaseLost:
+    except LeaseLost:
         log.warning("compliance sweep %s: another worker took it over; stopping", sweep.pk)
         return None
     except Exception:
         log.exception("compliance sweep %s crashed", sweep.pk)
         status = ComplianceSweep.Status.FAILED
         error = "The sweep stopped on an unexpected error; the worker log has the details."
-    now = timezone.now()
-    finished = _fenced(sweep).update(
-        status=status, error=error, finished_at=now, heartbeat_at=now, lease_owner=""
-    )
-    if not finished:
+    try:
+        run_finish(sweep, status=status, error=error)
+    except LeaseLost:
         log.warning("compliance sweep %s: another worker took it over at the end", sweep.pk)
         return None
     sweep.refresh_from_db()
     return sweep
 
 
-def _fenced(sweep: ComplianceSweep) -> QuerySet[ComplianceSweep]:
-    """The sweep's row, as long as this worker still holds its lease."""
-    return ComplianceSweep.objects.filter(
-        pk=sweep.pk, lease_owner=sweep.lease_owner, status=ComplianceSweep.Status.RUNNING
-    )
-
-
-def _heartbeat(sweep: ComplianceSweep) -> None:
-    now = timezone.now()
-    if not _fenced(sweep).update(heartbeat_at=now):
-        raise SweepLeaseLost(sweep.pk)
-    sweep.heartbeat_at = now
-
-
 def _sweep_run(sweep: ComplianceSweep) -> None:
     done = set(ComplianceSnapshot.objects.filter(sweep=sweep).values_list("customer_id", flat=True))
     targets = sweep_targets()
     todo = [t for t in targets if t.customer_id not in done]
-    sweep.total = sweep.done + len(todo)
-    if not _fenced(sweep).update(total=sweep.total):
-        raise SweepLeaseLost(sweep.pk)
+    run_update(sweep, total=sweep.done + len(todo))
     stale_before = timezone.now() - timedelta(days=settings.COMPLIANCE_DEVICE_STALE_DAYS)
     beat_every = max(1.0, settings.COMPLIANCE_SWEEP_LEASE_SECONDS / 4)
     pending: list[Outcome] = []
@@ -163,7 +107,7 @@ def _sweep_run(sweep: ComplianceSweep) -> None:
             pending, last_save = [], time.monotonic()
             last_beat = last_save
         elif time.monotonic() - last_beat >= beat_every:
-            _heartbeat(sweep)  # slow customers: no outcome for a while, but we are alive
+            run_heartbeat(sweep)  # slow customers: no outcome for a while, but we are alive
             last_beat = time.monotonic()
     snapshots_record(sweep=sweep, outcomes=pending)
     trend_record(sweep=sweep)
@@ -233,16 +177,18 @@ def snapshots_record(*, sweep: ComplianceSweep, outcomes: list[Outcome]) -> None
     ]
     with transaction.atomic():
         # Under the sweep's row lock and only while this worker holds the lease: a worker
-        # presumed dead that wakes up stores nothing once another one has taken over.
-        if not _fenced(sweep).select_for_update().exists():
-            raise SweepLeaseLost(sweep.pk)
+        # presumed dead that wakes up stores nothing once another one has taken over. The
+        # fenced progress write rolls the batch back where the lock is a no-op (SQLite).
+        run_lock(sweep)
         ComplianceSnapshot.objects.bulk_create(snapshots, batch_size=500)
         pointers_move(snapshots=snapshots)
-        sweep.done += len(outcomes)
-        sweep.failed += sum(not o.ok for o in outcomes)
-        sweep.requests += sum(o.requests for o in outcomes)
-        sweep.heartbeat_at = now
-        sweep.save(update_fields=["done", "failed", "requests", "heartbeat_at"])
+        run_update(
+            sweep,
+            done=sweep.done + len(outcomes),
+            failed=sweep.failed + sum(not o.ok for o in outcomes),
+            requests=sweep.requests + sum(o.requests for o in outcomes),
+            heartbeat_at=now,
+        )
 
 
 # CustomerCompliance columns copied from a successful snapshot.
@@ -370,5 +316,7 @@ def snapshots_prune(*, days: int | None = None, batch: int = 5000) -> int:
             # on_delete=SET_NULL clears CustomerCompliance's pointers to these snapshots.
             _, per_model = ComplianceSnapshot.objects.filter(pk__in=ids).delete()
             deleted += per_model.get(ComplianceSnapshot._meta.label, 0)
-    ComplianceSweep.objects.filter(created_at__lt=cutoff).exclude(status__in=UNFINISHED).delete()
+    ComplianceSweep.objects.filter(created_at__lt=cutoff).exclude(
+        status__in=ComplianceSweep.UNFINISHED
+    ).delete()
     return deleted

@@ -1,11 +1,14 @@
 """Celery tasks: thin, idempotent, take ids."""
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 
-from compliance.services import compliance_sweep, snapshots_prune, sweep_start, sweeps_abandoned
+from compliance.models import ComplianceSweep
+from compliance.services import compliance_sweep, snapshots_prune, sweeps_abandoned
 from portal.queueing import enqueue_after_commit
+from portal.runs import run_request
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +25,23 @@ def sweep_enqueue(sweep_id: int) -> None:
     enqueue_after_commit(compliance_sweep_run, sweep_id, what="compliance sweep")
 
 
+def sweep_request(
+    *, requested_by: str = "", audit: Callable[[ComplianceSweep], None] | None = None
+) -> tuple[ComplianceSweep, bool]:
+    """Start a sweep or join the unfinished one; a new one is audited and queued."""
+    return run_request(
+        ComplianceSweep,
+        key={"scope": "all"},
+        task=compliance_sweep_run,
+        audit=audit,
+        requested_by=requested_by,
+    )
+
+
 @shared_task(acks_late=True)
 def compliance_sweep_scheduled() -> None:
     """Periodic: queue a sweep unless one is already queued or running."""
-    sweep, created = sweep_start(requested_by="schedule")
-    if created:
-        sweep_enqueue(sweep.pk)
+    sweep_request(requested_by="schedule")
     compliance_sweep_watch()
 
 

@@ -15,8 +15,7 @@ from compliance import selectors
 from compliance.export import csv_lines
 from compliance.intune import customer_compliance_read
 from compliance.models import ComplianceSweep
-from compliance.services import sweep_start
-from compliance.tasks import sweep_enqueue
+from compliance.tasks import sweep_request
 from customers.decorators import customer_view
 from customers.models import Customer
 from mscloud.graph import GraphClient
@@ -103,10 +102,10 @@ def export_view(request: HttpRequest) -> StreamingHttpResponse:
 @require_POST
 @role_required(Role.MANAGER)
 def sweep_start_view(request: HttpRequest) -> HttpResponse:
-    sweep, created = sweep_start(requested_by=str(request.user))
-    if created:
-        audit_record(action="compliance.sweep", request=request)
-        sweep_enqueue(sweep.pk)
+    sweep, _ = sweep_request(
+        requested_by=str(request.user),
+        audit=lambda sweep: audit_record(action="compliance.sweep", request=request),
+    )
     return render(request, "compliance/_sweep_status.html", {"sweep": sweep})
 
 

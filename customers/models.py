@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from portal.runs import LeasedRun, unfinished_constraint
+
 
 class RelationshipStatus(models.TextChoices):
     ACTIVE = "active", "Active"
@@ -34,42 +36,26 @@ class Customer(models.Model):
         return self.name
 
 
-class SyncRun(models.Model):
+class SyncRun(LeasedRun):
     """One customer sync of a region: progress for the refresh button, history for admins."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    run_noun = "customer sync"
+    lease_setting = "CUSTOMER_SYNC_LEASE_SECONDS"
+    max_attempts_setting = "CUSTOMER_SYNC_MAX_ATTEMPTS"
 
     region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="syncs")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    requested_by = models.CharField(max_length=256, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     step = models.CharField(max_length=100, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             # At most one unfinished sync per region: a second request joins the running one.
-            models.UniqueConstraint(
-                fields=["region"],
-                condition=models.Q(status__in=["queued", "running"]),
-                name="syncrun_one_unfinished_per_region",
-            )
+            unfinished_constraint(field="region", name="syncrun_one_unfinished_per_region")
         ]
 
     def __str__(self) -> str:
         return f"sync {self.region_id} {self.status}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer, RelationshipStatus, SyncRun
 from mscloud.errors import MicrosoftError
+from portal.runs import (
+    LeaseLost,
+    run_claim,
+    run_finish,
+    run_heartbeat,
+    run_lock,
+    run_start,
+    runs_abandoned,
+)
 from regions.clients import graph_as_app
 from regions.models import Region
 
 log = logging.getLogger(__name__)
-
-STALE_AFTER = timedelta(minutes=10)
 
 # When one customer has several GDAP relationships, the most useful one is shown.
 _STATUS_RANK = {"active": 5, "activating": 4, "approvalPending": 3, "expiring": 2, "expired": 1}
@@ -50,57 +56,70 @@ class _Seen:
 
 def sync_run_start(*, region: Region, requested_by: str = "") -> tuple[SyncRun, bool]:
     """A queued sync for the region, or the unfinished one already there; (run, created)."""
-    for _ in range(2):  # a second try covers a run that finished between insert and read
-        try:
-            with transaction.atomic():
-                return SyncRun.objects.create(region=region, requested_by=requested_by), True
-        except IntegrityError:
-            run = SyncRun.objects.filter(
-                region=region, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
-            ).first()
-            if run is not None:
-                return run, False
-    raise RuntimeError(f"Could not queue a customer sync for region {region.slug}.")
+    return run_start(SyncRun, key={"region": region}, requested_by=requested_by)
+
+
+def sync_run_claim(*, run_id: int) -> SyncRun | None:
+    """Take a queued sync, or a running one whose lease ran out; None if it is not ours."""
+    return run_claim(SyncRun, pk=run_id)
+
+
+def syncs_abandoned() -> list[int]:
+    """Unfinished syncs nobody works on: the worker died, or the message was lost."""
+    return runs_abandoned(SyncRun)
 
 
 def _progress(run: SyncRun, step: str, progress: int) -> None:
-    run.step, run.progress = step, progress
-    run.save(update_fields=["step", "progress"])
+    run_heartbeat(run, step=step, progress=progress)
+
+
+def _beat(run: SyncRun) -> None:
+    """Between Graph pages: beat at least every quarter of the lease, without a write per item."""
+    run_heartbeat(run, every=SyncRun.lease_seconds() / 4)
 
 
 def customers_sync(*, run_id: int) -> SyncRun | None:
-    """Run a queued sync: read the partner tenant's customers and upsert them."""
-    with transaction.atomic():
-        run = (
-            SyncRun.objects.select_for_update(skip_locked=True)
-            .select_related("region")
-            .filter(
-                Q(status=SyncRun.Status.QUEUED)
-                # A run left "running" by a killed worker is taken over once it is stale.
-                | Q(status=SyncRun.Status.RUNNING, started_at__lt=timezone.now() - STALE_AFTER),
-                pk=run_id,
-            )
-            .first()
-        )
-        if run is None:  # finished already (a redelivered task) or being run right now
-            return None
-        run.status, run.started_at = SyncRun.Status.RUNNING, timezone.now()
-        run.save(update_fields=["status", "started_at"])
+    """Run (or take over and finish) a queued sync: read the partner tenant's customers and
+    upsert them. None when the run is not ours, or was taken over while we ran it."""
+    run = sync_run_claim(run_id=run_id)
+    if run is None:  # finished already (a redelivered task) or alive in another worker
+        return None
     region = run.region
     try:
         seen = _read_customers(region, run)
         _progress(run, "Saving customers", 90)
-        run.created, run.updated = _upsert(region, seen)
-        run.total = len(seen)
-        run.status, run.step, run.progress = SyncRun.Status.DONE, "Done", 100
+        with transaction.atomic():
+            # Under the run's row lock and only while this worker holds the lease; the fenced
+            # finish rolls the upsert back should the lock be a no-op (SQLite) and we lost it.
+            run_lock(run)
+            created, updated = _upsert(region, seen)
+            run_finish(
+                run,
+                status=SyncRun.Status.DONE,
+                step="Done",
+                progress=100,
+                created=created,
+                updated=updated,
+                total=len(seen),
+            )
+    except LeaseLost:
+        log.warning("customer sync %s: another worker took it over; stopping", run.pk)
+        return None
     except MicrosoftError as exc:
         log.warning("customer sync of region %s failed: %s", region.slug, exc)
-        run.status, run.error = SyncRun.Status.FAILED, str(exc)
+        return _failed(run, str(exc))
     except Exception:
         log.exception("customer sync of region %s crashed", region.slug)
-        run.status, run.error = SyncRun.Status.FAILED, "Unexpected error; see the worker log."
-    run.finished_at = timezone.now()
-    run.save()
+        return _failed(run, "Unexpected error; see the worker log.")
+    return run
+
+
+def _failed(run: SyncRun, error: str) -> SyncRun | None:
+    try:
+        run_finish(run, status=SyncRun.Status.FAILED, error=error)
+    except LeaseLost:
+        log.warning("customer sync %s: another worker took it over at the end", run.pk)
+        return None
     return run
 
 
@@ -111,6 +130,7 @@ def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
     for item in graph.iter_items(
         "/tenantRelationships/delegatedAdminCustomers", params={"$top": 300}
     ):
+        _beat(run)
         tid = str(item.get("tenantId") or item.get("id") or "").lower()
         if tid:
             seen.setdefault(tid, _Seen()).name = item.get("displayName") or ""
@@ -118,6 +138,7 @@ def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
     for rel in graph.iter_items(
         "/tenantRelationships/delegatedAdminRelationships", params={"$top": 300}
     ):
+        _beat(run)
         customer = rel.get("customer") or {}
         tid = str(customer.get("tenantId") or "").lower()
         if not tid:
@@ -130,6 +151,7 @@ def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
             entry.status = _STATUS_MAP.get(rel.get("status", ""), RelationshipStatus.NONE)
     _progress(run, "Reading contracts", 65)
     for contract in graph.iter_items("/contracts", params={"$top": 999}):
+        _beat(run)
         tid = str(contract.get("customerId") or "").lower()
         if not tid:
             continue

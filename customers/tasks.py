@@ -1,38 +1,54 @@
 """Celery tasks: thin, idempotent, take ids."""
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
 
 from celery import shared_task
-from django.utils import timezone
 
 from customers.models import SyncRun
-from customers.services import customers_sync, sync_run_start
+from customers.services import customers_sync, syncs_abandoned
 from portal.queueing import enqueue_after_commit
+from portal.runs import run_request
 from regions.models import Region
 
 log = logging.getLogger(__name__)
 
-# A run still queued after this was never delivered (broker down when it was enqueued, or
-# lost): the schedule sends it again. customers_sync ignores a run that is already done.
-REQUEUE_AFTER = timedelta(minutes=2)
-
 
 @shared_task(acks_late=True)
 def customers_sync_run(run_id: int) -> None:
+    # Redelivered after its worker died (acks_late + reject_on_worker_lost), it takes the sync
+    # over once the dead worker's lease has run out; before that, customers_sync_watch will.
     customers_sync(run_id=run_id)
 
 
 def sync_run_enqueue(run_id: int) -> None:
-    """Queue a run after commit; if the broker is down, the next schedule re-sends it."""
+    """Queue a run after commit; if the broker is down, customers_sync_watch re-sends it."""
     enqueue_after_commit(customers_sync_run, run_id, what="customer sync")
+
+
+def sync_run_request(
+    *, region: Region, requested_by: str = "", audit: Callable[[SyncRun], None] | None = None
+) -> tuple[SyncRun, bool]:
+    """Start the region's sync or join the unfinished one; a new one is audited and queued."""
+    return run_request(
+        SyncRun,
+        key={"region": region},
+        task=customers_sync_run,
+        audit=audit,
+        requested_by=requested_by,
+    )
 
 
 @shared_task(acks_late=True)
 def customers_sync_all() -> None:
     """Periodic: queue a sync for every active region (joining any already unfinished)."""
-    stale = timezone.now() - REQUEUE_AFTER
     for region in Region.objects.filter(active=True):
-        run, created = sync_run_start(region=region, requested_by="schedule")
-        if created or (run.status == SyncRun.Status.QUEUED and run.created_at < stale):
-            sync_run_enqueue(run.pk)
+        sync_run_request(region=region, requested_by="schedule")
+    customers_sync_watch()
+
+
+@shared_task(acks_late=True)
+def customers_sync_watch() -> None:
+    """Periodic: send again the syncs nobody works on (dead worker, lost message)."""
+    for run_id in syncs_abandoned():
+        sync_run_enqueue(run_id)

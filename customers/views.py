@@ -14,8 +14,7 @@ from customers import directory
 from customers.decorators import customer_view
 from customers.models import Customer, SyncRun
 from customers.selectors import customer_list
-from customers.services import sync_run_start
-from customers.tasks import sync_run_enqueue
+from customers.tasks import sync_run_request
 from mscloud.graph import GraphClient
 
 LIST_PAGE_SIZE = 25
@@ -45,10 +44,11 @@ def sync_start_view(request: HttpRequest) -> HttpResponse:
             "Your region is switched off, so customers cannot be refreshed. Ask your admin.",
             status=403,
         )
-    run, created = sync_run_start(region=region, requested_by=str(request.user))
-    if created:
-        audit_record(action="customers.sync", request=request)
-        sync_run_enqueue(run.pk)
+    run, _ = sync_run_request(
+        region=region,
+        requested_by=str(request.user),
+        audit=lambda run: audit_record(action="customers.sync", request=request),
+    )
     return render(request, "customers/_sync_status.html", {"sync": run})
 
 

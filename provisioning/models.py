@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from portal.runs import unfinished_constraint
+
 
 class CustomerCreation(models.Model):
     """One "new customer" submission; `key` is sent to Partner Center as MS-RequestId."""
@@ -64,7 +66,9 @@ class Provisioning(models.Model):
     max_attempts = models.PositiveSmallIntegerField()
     attempt = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # While an attempt runs: after this instant a killed worker's attempt is taken over.
+    # While an attempt runs: after this instant a killed worker's attempt is taken over. An
+    # attempt is a few Graph calls, each with a timeout, so a deadline serves as the lease (no
+    # heartbeat), and the attempt number is the fencing token (portal/runs.py fenced_update).
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     verified_domains = models.JSONField(default=list, blank=True)
@@ -77,10 +81,10 @@ class Provisioning(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
         constraints = [
             # One run at a time per customer: a second request joins the unfinished one.
-            models.UniqueConstraint(
-                fields=["customer"],
-                condition=models.Q(status__in=["waiting", "running", "retrying"]),
+            unfinished_constraint(
+                field="customer",
                 name="provisioning_one_unfinished_per_customer",
+                statuses=["waiting", "running", "retrying"],
             )
         ]
 

@@ -25,6 +25,7 @@ from audit.services import audit_record
 from customers.models import Customer, RelationshipStatus
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
+from portal.runs import LeaseLost, fenced_update, row_compare_and_set, run_start
 from provisioning.errors import attempt_failure, gave_up
 from provisioning.first_calls import first_calls_run
 from provisioning.models import CustomerCreation, Provisioning
@@ -189,28 +190,22 @@ def provisioning_start(
 ) -> tuple[Provisioning, bool]:
     """A new run for the customer, or the unfinished one already there; (run, created)."""
     wait = settings.PROVISIONING_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    for _ in range(2):  # a second try covers a run that finished between insert and read
-        try:
-            with transaction.atomic():
-                run = Provisioning.objects.create(
-                    customer=customer,
-                    kind=kind,
-                    requested_by=requested_by,
-                    wait_seconds=wait,
-                    retry_seconds=settings.PROVISIONING_RETRY_SECONDS,
-                    max_attempts=max(1, settings.PROVISIONING_MAX_ATTEMPTS),
-                    next_attempt_at=timezone.now() + timedelta(seconds=wait),
-                )
-                if customer.relationship_status != RelationshipStatus.ACTIVE:
-                    Customer.objects.filter(pk=customer.pk).update(
-                        relationship_status=RelationshipStatus.PENDING
-                    )
-                return run, True
-        except IntegrityError:
-            run = customer.provisionings.filter(status__in=Provisioning.UNFINISHED).first()
-            if run is not None:
-                return run, False
-    raise RuntimeError(f"Could not start provisioning for customer {customer.tenant_id}.")
+    with transaction.atomic():
+        run, created = run_start(
+            Provisioning,
+            key={"customer": customer},
+            kind=kind,
+            requested_by=requested_by,
+            wait_seconds=wait,
+            retry_seconds=settings.PROVISIONING_RETRY_SECONDS,
+            max_attempts=max(1, settings.PROVISIONING_MAX_ATTEMPTS),
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        )
+        if created and customer.relationship_status != RelationshipStatus.ACTIVE:
+            Customer.objects.filter(pk=customer.pk).update(
+                relationship_status=RelationshipStatus.PENDING
+            )
+    return run, created
 
 
 def provisioning_claim_due() -> tuple[int, int] | None:
@@ -241,7 +236,7 @@ def provisioning_claim_due() -> tuple[int, int] | None:
 
 
 def _claim(run: Provisioning, now: Any) -> tuple[int, int] | None:
-    unchanged = Provisioning.objects.filter(pk=run.pk, status=run.status, attempt=run.attempt)
+    expect = ("status", "attempt")
     last_error = run.last_error
     if run.status == Status.RUNNING:
         log.warning("provisioning %s: attempt %s was abandoned", run.pk, run.attempt)
@@ -250,7 +245,9 @@ def _claim(run: Provisioning, now: Any) -> tuple[int, int] | None:
             "restarted)."
         )
         if run.attempt >= run.max_attempts:
-            unchanged.update(
+            row_compare_and_set(
+                run,
+                expect=expect,
                 status=Status.FAILED,
                 last_error=gave_up(last_error, run.attempt),
                 finished_at=now,
@@ -258,13 +255,16 @@ def _claim(run: Provisioning, now: Any) -> tuple[int, int] | None:
                 lease_until=None,
             )
             return None
-    taken = unchanged.update(
+    attempt = run.attempt + 1
+    taken = row_compare_and_set(
+        run,
+        expect=expect,
         status=Status.RUNNING,
-        attempt=run.attempt + 1,
+        attempt=attempt,
         lease_until=now + timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS),
         last_error=last_error,
     )
-    return (run.pk, run.attempt + 1) if taken == 1 else None
+    return (run.pk, attempt) if taken else None
 
 
 def _audit(run: Provisioning, action: str) -> None:
@@ -274,14 +274,6 @@ def _audit(run: Provisioning, action: str) -> None:
         region=run.customer.region.slug,
         tenant_id=str(run.customer.tenant_id),
         detail={"kind": run.kind, "attempts": run.attempt, "error": run.last_error},
-    )
-
-
-def _finish_failed(run: Provisioning, message: str, now: Any) -> None:
-    run.status, run.last_error, run.finished_at = Status.FAILED, message, now
-    run.next_attempt_at = run.lease_until = None
-    run.save(
-        update_fields=["status", "last_error", "finished_at", "next_attempt_at", "lease_until"]
     )
 
 
@@ -303,50 +295,71 @@ def provisioning_attempt(*, provisioning_id: int, attempt: int) -> Provisioning 
         calls = first_calls_run(region=customer.region, tenant_id=tenant_id)
     except MicrosoftError as exc:
         log.info("provisioning %s attempt %s failed: %s", run.pk, attempt, exc)
-        return _attempt_failed(provisioning_id, attempt, attempt_failure(exc))
+        return _attempt_failed(run, attempt, attempt_failure(exc))
     except Exception as exc:
         log.exception("provisioning %s attempt %s crashed", run.pk, attempt)
-        return _attempt_failed(provisioning_id, attempt, attempt_failure(exc))
-    now = timezone.now()
+        return _attempt_failed(run, attempt, attempt_failure(exc))
+    changes: dict[str, Any] = {"relationship_status": RelationshipStatus.ACTIVE}
+    if calls.default_domain:
+        changes["default_domain"] = calls.default_domain
     with transaction.atomic():
-        run = _claimed(provisioning_id, attempt)
-        if run is None:
+        if not _record(
+            run,
+            attempt,
+            status=Status.READY,
+            finished_at=timezone.now(),
+            last_error="",
+            verified_domains=calls.verified_domains,
+            results=calls.results,
+            next_attempt_at=None,
+            lease_until=None,
+        ):
             return None
-        run.status, run.finished_at, run.last_error = Status.READY, now, ""
-        run.verified_domains, run.results = calls.verified_domains, calls.results
-        run.next_attempt_at = run.lease_until = None
-        run.save()
-        changes: dict[str, Any] = {"relationship_status": RelationshipStatus.ACTIVE}
-        if calls.default_domain:
-            changes["default_domain"] = calls.default_domain
         Customer.objects.filter(pk=customer.pk).update(**changes)
         _audit(run, "customer.provisioning_ready")
     log.info("provisioning %s ready after %s attempt(s)", run.pk, attempt)
     return run
 
 
-def _claimed(provisioning_id: int, attempt: int) -> Provisioning | None:
-    """The run, locked, if this attempt still holds it."""
-    return (
-        Provisioning.objects.select_for_update()
-        .filter(pk=provisioning_id, status=Status.RUNNING, attempt=attempt)
-        .first()
-    )
+def _record(run: Provisioning, attempt: int, **changes: Any) -> bool:
+    """Write an attempt's outcome if this attempt still holds the run (its number is the
+    fencing token); False when another worker took the run over."""
+    try:
+        fenced_update(
+            Provisioning.objects.filter(pk=run.pk, status=Status.RUNNING, attempt=attempt),
+            **changes,
+        )
+    except LeaseLost:
+        return False
+    for name, value in changes.items():
+        setattr(run, name, value)
+    run.attempt = attempt
+    return True
 
 
-def _attempt_failed(provisioning_id: int, attempt: int, reason: str) -> Provisioning | None:
+def _attempt_failed(run: Provisioning, attempt: int, reason: str) -> Provisioning | None:
     now = timezone.now()
+    last = attempt >= run.max_attempts
+    if last:
+        changes: dict[str, Any] = {
+            "status": Status.FAILED,
+            "last_error": gave_up(reason, attempt),
+            "finished_at": now,
+            "next_attempt_at": None,
+            "lease_until": None,
+        }
+    else:
+        changes = {
+            "status": Status.RETRYING,
+            "last_error": reason,
+            "lease_until": None,
+            "next_attempt_at": now + timedelta(seconds=run.retry_seconds),
+        }
     with transaction.atomic():
-        run = _claimed(provisioning_id, attempt)
-        if run is None:
+        if not _record(run, attempt, **changes):
             return None
-        if attempt >= run.max_attempts:
-            _finish_failed(run, gave_up(reason, attempt), now)
+        if last:
             _audit(run, "customer.provisioning_failed")
-            return run
-        run.status, run.last_error, run.lease_until = Status.RETRYING, reason, None
-        run.next_attempt_at = now + timedelta(seconds=run.retry_seconds)
-        run.save(update_fields=["status", "last_error", "lease_until", "next_attempt_at"])
     return run
 
 

@@ -181,6 +181,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Customer syncs (customers/): a sync's lease, as for sweeps below (portal/runs.py). Its worker
+# beats between Graph pages; one silent for a whole lease is taken over by the next
+# customers_sync_run (customers_sync_watch re-sends it), and failed after MAX_ATTEMPTS claims.
+CUSTOMER_SYNC_LEASE_SECONDS = env.int("CUSTOMER_SYNC_LEASE_SECONDS", default=120)
+CUSTOMER_SYNC_MAX_ATTEMPTS = env.int("CUSTOMER_SYNC_MAX_ATTEMPTS", default=3)
+# How often beat looks for syncs to take over or to send again (queued, message lost).
+CUSTOMER_SYNC_WATCH_SECONDS = env.int("CUSTOMER_SYNC_WATCH_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["sync-customers-watch"] = {
+    "task": "customers.tasks.customers_sync_watch",
+    "schedule": CUSTOMER_SYNC_WATCH_SECONDS,
+    "options": {"expires": CUSTOMER_SYNC_WATCH_SECONDS},
+}
+
 # Compliance sweeps (compliance/): how often is in CELERY_BEAT_SCHEDULE above.
 # Customers read at once per sweep (threads); 20 matches the pooled HTTP session's size.
 COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)

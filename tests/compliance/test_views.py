@@ -168,7 +168,9 @@ def test_the_export_defuses_customer_names_that_look_like_formulas(
 
 def test_sweep_now_queues_one_sweep_and_shows_its_progress(sign_in, customers, monkeypatch):
     queued = []
-    monkeypatch.setattr("compliance.views.sweep_enqueue", lambda pk: queued.append(pk))
+    monkeypatch.setattr(
+        "portal.runs.enqueue_after_commit", lambda task, pk, what: queued.append(pk)
+    )
     client = sign_in(_who("manager"))
     first = client.post("/compliance/sweeps/")
     second = client.post("/compliance/sweeps/")

@@ -118,3 +118,105 @@ def test_with_the_broker_down_a_refresh_stays_queued_and_the_schedule_resends_it
     sent.clear()
     tasks.customers_sync_all()
     assert run.pk in sent
+
+
+@pytest.mark.django_db
+def test_a_taken_over_sync_stores_nothing_and_only_the_new_worker_finishes_it(
+    world, regions, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers import services
+
+    run, _ = sync_run_start(region=regions["us"])
+    real_read = services._read_customers
+    ghost = "00000000-0000-0000-0000-00000000beef"
+
+    def stalled_then_taken_over(region, old_run):
+        # The first worker stalls past its lease (GC pause, frozen VM); a second one takes the
+        # sync over and finishes it, then the first wakes up with what it had read.
+        monkeypatch.setattr(services, "_read_customers", real_read)
+        SyncRun.objects.filter(pk=old_run.pk).update(
+            heartbeat_at=timezone.now() - timedelta(minutes=5)
+        )
+        second = customers_sync(run_id=old_run.pk)
+        assert second is not None and second.status == SyncRun.Status.DONE
+        return {ghost: services._Seen(name="Ghost of a stale read")}
+
+    monkeypatch.setattr(services, "_read_customers", stalled_then_taken_over)
+    assert customers_sync(run_id=run.pk) is None  # the first worker: LeaseLost, stops
+    run.refresh_from_db()
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    assert run.status == SyncRun.Status.DONE and run.attempts == 2
+    assert run.total == len(us["customers"]) and run.lease_owner == ""
+    assert not Customer.objects.filter(tenant_id=ghost).exists()
+    assert Customer.objects.filter(region=regions["us"]).count() == len(us["customers"])
+
+
+@pytest.mark.django_db
+def test_a_sync_is_taken_over_once_its_heartbeat_is_a_lease_old_however_long_it_ran(
+    world, regions, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.services import syncs_abandoned
+
+    settings.CUSTOMER_SYNC_LEASE_SECONDS = 60
+    run, _ = sync_run_start(region=regions["us"])
+    long_ago = timezone.now() - timedelta(minutes=30)
+    # Started half an hour ago but beating: alive (the old rule took it over after 10 min).
+    SyncRun.objects.filter(pk=run.pk).update(
+        status="running", attempts=1, started_at=long_ago, heartbeat_at=timezone.now()
+    )
+    assert syncs_abandoned() == []
+    assert customers_sync(run_id=run.pk) is None
+    # Silent for more than the lease: dead, and the next delivery takes it over.
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+    assert syncs_abandoned() == [run.pk]
+    run = customers_sync(run_id=run.pk)
+    assert run is not None and run.status == SyncRun.Status.DONE and run.attempts == 2
+
+
+@pytest.mark.django_db
+def test_the_sync_beats_as_it_reads_each_page_and_at_every_step(
+    world, regions, settings, monkeypatch
+):
+    from customers import services
+
+    settings.CUSTOMER_SYNC_LEASE_SECONDS = 1
+    beats: list[float] = []
+    real_heartbeat = services.run_heartbeat
+
+    def counted(run, **kwargs):
+        real_heartbeat(run, **kwargs)
+        beats.append(kwargs.get("every", 0))
+
+    monkeypatch.setattr(services, "run_heartbeat", counted)
+    run, _ = sync_run_start(region=regions["us"])
+    assert customers_sync(run_id=run.pk).status == SyncRun.Status.DONE
+    assert beats.count(0.25) >= len(
+        next(r for r in world["regions"] if r["slug"] == "us")["customers"]
+    )
+    assert beats.count(0) == 4  # one per step: three Graph reads and the save
+
+
+@pytest.mark.django_db
+def test_the_watch_resends_a_sync_whose_worker_died(regions, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers import tasks
+
+    run, _ = sync_run_start(region=regions["us"])
+    SyncRun.objects.filter(pk=run.pk).update(
+        status="running", attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    sent: list[int] = []
+    monkeypatch.setattr(tasks, "sync_run_enqueue", sent.append)
+    tasks.customers_sync_watch()
+    assert sent == [run.pk]
