@@ -14,6 +14,7 @@ from django.utils import timezone
 from regions.certificates import CertificateError, certificate_expiry, check_key_pair
 from regions.models import (
     CLOUD_PRESETS,
+    CONFIGURED_FIELDS,
     ENDPOINT_FIELDS,
     ENDPOINT_META,
     CredentialType,
@@ -110,17 +111,7 @@ class RegionForm(forms.ModelForm):
 
     class Meta:
         model = Region
-        fields = (
-            "name",
-            "slug",
-            "active",
-            "partner_tenant_id",
-            "cloud",
-            *ENDPOINT_FIELDS,
-            "ca_bundle",
-            "client_id",
-            "credential_type",
-        )
+        fields = CONFIGURED_FIELDS
         widgets = {"credential_type": forms.RadioSelect}
         error_messages = {
             "slug": {"unique": "Another region already uses this slug. Pick a different one."},

@@ -46,6 +46,19 @@ ENDPOINT_META: dict[str, Mapping[str, str]] = {
     f.name: f.metadata for f in dataclasses.fields(CloudEndpoints)
 }
 
+# The settings an admin edits (the region form's fields; audited with the credential's).
+CONFIGURED_FIELDS: tuple[str, ...] = (
+    "name",
+    "slug",
+    "active",
+    "partner_tenant_id",
+    "cloud",
+    *ENDPOINT_FIELDS,
+    "ca_bundle",
+    "client_id",
+    "credential_type",
+)
+
 # Reference: https://learn.microsoft.com/en-us/graph/deployments
 CLOUD_PRESETS: dict[Cloud, CloudEndpoints] = {
     Cloud.GLOBAL: CloudEndpoints(

@@ -12,23 +12,15 @@ from audit.changes import field_changes, field_snapshot
 from audit.services import audit_record
 from regions import setup
 from regions.clients import delegated_token
-from regions.models import ENDPOINT_FIELDS, Region, RegionDomain
+from regions.models import CONFIGURED_FIELDS, Region, RegionDomain
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-# What the audit log records of a region: each setting an admin edits, the endpoints as
-# CloudEndpoints declares them. A Region field that becomes editable belongs here too.
+# What the audit log records of a region: each setting an admin edits (CONFIGURED_FIELDS, the
+# endpoints as CloudEndpoints declares them) and the credential's public facts.
 AUDITED_FIELDS: tuple[str, ...] = (
-    "name",
-    "slug",
-    "active",
-    "partner_tenant_id",
-    "cloud",
-    *ENDPOINT_FIELDS,
-    "ca_bundle",
-    "client_id",
-    "credential_type",
+    *CONFIGURED_FIELDS,
     "client_secret_expires_at",
     "certificate_thumbprint",
     "certificate_expires_at",

@@ -13,9 +13,11 @@ from django.test import Client
 
 from customers.models import Customer, RelationshipStatus
 from regions.models import Region
+from tests.factories import HOST
 from tests.simharness import Simulator
 
-HOST = "localhost"
+# Database-only fixtures (two regions, a customer in each, their agents): no simulator.
+pytest_plugins = ["tests.isolation"]
 
 
 @pytest.fixture(scope="session")

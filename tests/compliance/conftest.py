@@ -1,4 +1,5 @@
-"""Compliance fixtures: recorded sweeps without Microsoft, for dashboard and export tests."""
+"""Compliance fixtures: recorded sweeps and stored customers without Microsoft, for dashboard,
+export and bookkeeping tests."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from compliance.collect import Outcome
 from compliance.models import ComplianceSweep
 from compliance.services import snapshots_record, trend_record
 from compliance.tally import Tally
-from customers.models import Customer
+from customers.models import Customer, RelationshipStatus
+from regions.models import Region
+from tests.factories import customer_make
 
 
 def tally_of(**states: int) -> Tally:
@@ -56,3 +59,17 @@ def record_sweep() -> Callable[..., ComplianceSweep]:
         return sweep
 
     return _record
+
+
+@pytest.fixture
+def stored_customers(own_region: Region, other_region: Region) -> dict[str, list[Customer]]:
+    """Customers as a sync leaves them, like the simulator's but from the factories: in "us"
+    two active and one whose relationship expired, in "eu" one active."""
+    return {
+        "us": [
+            customer_make(region=own_region),
+            customer_make(region=own_region),
+            customer_make(region=own_region, relationship_status=RelationshipStatus.EXPIRED),
+        ],
+        "eu": [customer_make(region=other_region)],
+    }

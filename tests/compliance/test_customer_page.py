@@ -106,8 +106,8 @@ def test_role_matrix_for_one_customers_compliance(sign_in, world, customers, who
 
 
 def test_anonymous_visitors_of_a_customer_compliance_page_are_sent_to_sign_in(
-    portal_client, customers
+    portal_client, own_customer
 ):
-    customer = customers["us"][0]
+    customer = own_customer
     response = portal_client.get(f"/customers/{customer.tenant_id}/compliance/")
     assert response.status_code == 302 and response["Location"].startswith("/signin/")

@@ -1,4 +1,5 @@
-"""The dashboard, the export and who may see them (signed in through the simulator)."""
+"""The dashboard, the export and who may see them: stored sweeps and factory users (no
+simulator: nothing here asks Microsoft)."""
 
 from __future__ import annotations
 
@@ -12,59 +13,73 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
+from accounts.models import Role
 from audit.models import AuditEvent
 from tests.compliance.conftest import tally_of
+from tests.factories import client_for, user_make
 
 pytestmark = pytest.mark.django_db
 
-DOMAIN = "contosopartners.com"
+ROLES = {"norole": Role.NONE, "agent": Role.AGENT, "manager": Role.MANAGER, "admin": Role.ADMIN}
 
 
-def _who(role):
-    return f"{role}@{DOMAIN}"
+@pytest.fixture
+def signed_in(own_region):
+    """A client signed in to region "us" with a portal role ("norole", "agent", "manager"…)."""
+
+    def _signed_in(role):
+        return client_for(user_make(region=own_region, role=ROLES[role]))
+
+    return _signed_in
+
+
+@pytest.fixture
+def customers(stored_customers):
+    """Stored rows, not the simulator's: nothing in this module asks Microsoft."""
+    return stored_customers
 
 
 @pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
-def test_anonymous_visitors_are_sent_to_sign_in(portal_client, path, regions):
+def test_anonymous_visitors_are_sent_to_sign_in(portal_client, path):
     response = portal_client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith("/signin/")
 
 
 @pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
-def test_a_user_without_a_portal_role_gets_the_no_access_page(sign_in, path):
-    response = sign_in(_who("norole")).get(path)
+def test_a_user_without_a_portal_role_gets_the_no_access_page(signed_in, path):
+    response = signed_in("norole").get(path)
     assert response.status_code == 403
     assert b"access" in response.content.lower()
 
 
 @pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
-def test_agents_may_not_see_the_cross_customer_pages(sign_in, path):
-    assert sign_in(_who("agent")).get(path).status_code == 403
+def test_agents_may_not_see_the_cross_customer_pages(signed_in, path):
+    assert signed_in("agent").get(path).status_code == 403
 
 
-def test_agents_may_not_start_or_watch_a_sweep(sign_in):
+def test_agents_may_not_start_or_watch_a_sweep(signed_in):
     from compliance.services import sweep_start
 
     sweep, _ = sweep_start()
-    client = sign_in(_who("agent"))
+    client = signed_in("agent")
     assert client.post("/compliance/sweeps/").status_code == 403
     assert client.get(f"/compliance/sweeps/{sweep.pk}/").status_code == 403
 
 
 @pytest.mark.parametrize("role", ["manager", "admin"])
 @pytest.mark.parametrize("path", ["/compliance/", "/compliance/export.csv"])
-def test_managers_and_admins_may_see_the_cross_customer_pages(sign_in, role, path):
-    assert sign_in(_who(role)).get(path).status_code == 200
+def test_managers_and_admins_may_see_the_cross_customer_pages(signed_in, role, path):
+    assert signed_in(role).get(path).status_code == 200
 
 
-def test_the_nav_shows_compliance_to_managers_only(sign_in):
-    assert b'data-testid="nav-compliance"' in sign_in(_who("manager")).get("/customers/").content
-    assert b'data-testid="nav-compliance"' not in sign_in(_who("agent")).get("/customers/").content
+def test_the_nav_shows_compliance_to_managers_only(signed_in):
+    assert b'data-testid="nav-compliance"' in signed_in("manager").get("/customers/").content
+    assert b'data-testid="nav-compliance"' not in signed_in("agent").get("/customers/").content
 
 
 def test_the_dashboard_shows_totals_worst_customers_and_failures_of_the_managers_region(
-    sign_in, customers, record_sweep
+    signed_in, customers, record_sweep
 ):
     us, eu = customers["us"], customers["eu"]
     record_sweep(
@@ -75,7 +90,7 @@ def test_the_dashboard_shows_totals_worst_customers_and_failures_of_the_managers
             eu[0]: tally_of(compliant=1, noncompliant=99),
         }
     )
-    body = sign_in(_who("manager")).get("/compliance/").content.decode()
+    body = signed_in("manager").get("/compliance/").content.decode()
     assert re.search(r'data-testid="total-noncompliant">4<', body)
     assert re.search(r'data-testid="total-rate">71.4%<', body)  # 10 of 14
     worst = body[body.index('data-testid="worst-table"') :]
@@ -88,10 +103,10 @@ def test_the_dashboard_shows_totals_worst_customers_and_failures_of_the_managers
     )
 
 
-def test_the_region_filter_shows_all_regions_to_a_manager(sign_in, customers, record_sweep):
+def test_the_region_filter_shows_all_regions_to_a_manager(signed_in, customers, record_sweep):
     us, eu = customers["us"], customers["eu"]
     record_sweep({us[0]: tally_of(compliant=10), eu[0]: tally_of(compliant=1, noncompliant=9)})
-    client = sign_in(_who("manager"))
+    client = signed_in("manager")
     body = client.get("/compliance/?region=all").content.decode()
     assert escape(eu[0].name) in body
     assert re.search(r'data-testid="total-noncompliant">9<', body)
@@ -102,12 +117,12 @@ def test_the_region_filter_shows_all_regions_to_a_manager(sign_in, customers, re
 
 
 def test_customers_never_swept_or_with_old_data_need_attention(
-    sign_in, customers, record_sweep, settings
+    signed_in, customers, record_sweep, settings
 ):
     settings.COMPLIANCE_DATA_STALE_HOURS = 24
     us = customers["us"]
     record_sweep({us[0]: tally_of(compliant=5)}, at=timezone.now() - timedelta(days=3))
-    body = sign_in(_who("manager")).get("/compliance/").content.decode()
+    body = signed_in("manager").get("/compliance/").content.decode()
     problems = body[body.index('data-testid="problem-table"') :]
     assert "No successful sweep for 24 hours." in problems
     assert "Not swept yet." in problems
@@ -115,12 +130,12 @@ def test_customers_never_swept_or_with_old_data_need_attention(
     assert count and int(count.group(1)) == len(us)
 
 
-def test_the_trend_is_one_point_per_day_in_the_json_data(sign_in, customers, record_sweep):
+def test_the_trend_is_one_point_per_day_in_the_json_data(signed_in, customers, record_sweep):
     us = customers["us"][0]
     now = timezone.now()
     record_sweep({us: tally_of(compliant=1, noncompliant=1)}, at=now - timedelta(days=1))
     record_sweep({us: tally_of(compliant=3, noncompliant=1)}, at=now)
-    body = sign_in(_who("manager")).get("/compliance/").content.decode()
+    body = signed_in("manager").get("/compliance/").content.decode()
     raw = re.search(r'id="compliance-chart-data" type="application/json">(.*?)</script>', body)
     data = json.loads(raw.group(1))
     assert data["trend"]["rate"] == [50.0, 75.0]
@@ -133,12 +148,12 @@ def _csv(response):
 
 
 def test_the_export_streams_one_row_per_customer_with_its_latest_snapshot(
-    sign_in, customers, record_sweep
+    signed_in, customers, record_sweep
 ):
     us = customers["us"]
     record_sweep({us[0]: tally_of(compliant=1)}, at=timezone.now() - timedelta(hours=2))
     record_sweep({us[0]: tally_of(compliant=3, noncompliant=1), us[1]: "Refused (HTTP 403)."})
-    response = sign_in(_who("manager")).get("/compliance/export.csv")
+    response = signed_in("manager").get("/compliance/export.csv")
     assert response.streaming
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
@@ -155,23 +170,23 @@ def test_the_export_streams_one_row_per_customer_with_its_latest_snapshot(
 
 
 def test_the_export_defuses_customer_names_that_look_like_formulas(
-    sign_in, customers, record_sweep
+    signed_in, customers, record_sweep
 ):
     customer = customers["us"][0]
     customer.name = '=HYPERLINK("http://evil","x")'
     customer.save()
     record_sweep({customer: tally_of(compliant=1)})
-    rows = _csv(sign_in(_who("manager")).get("/compliance/export.csv"))
+    rows = _csv(signed_in("manager").get("/compliance/export.csv"))
     row = next(r for r in rows if r["tenant_id"] == str(customer.tenant_id))
     assert row["customer"] == "'" + customer.name
 
 
-def test_sweep_now_queues_one_sweep_and_shows_its_progress(sign_in, customers, monkeypatch):
+def test_sweep_now_queues_one_sweep_and_shows_its_progress(signed_in, customers, monkeypatch):
     queued = []
     monkeypatch.setattr(
         "portal.runs.enqueue_after_commit", lambda task, pk, what: queued.append(pk)
     )
-    client = sign_in(_who("manager"))
+    client = signed_in("manager")
     first = client.post("/compliance/sweeps/")
     second = client.post("/compliance/sweeps/")
     assert first.status_code == second.status_code == 200

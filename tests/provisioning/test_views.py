@@ -1,4 +1,7 @@
-"""The provisioning pages: tenant isolation, the invitation action, starting again."""
+"""The provisioning pages: tenant isolation, the invitation action, starting again.
+
+They read and write rows only, so the users and customers come from the factories; the overview
+card (a Graph page) signs in through the simulator."""
 
 from __future__ import annotations
 
@@ -7,17 +10,31 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.models import User
+from customers.models import Customer
 from provisioning.models import Provisioning
-from tests.provisioning.conftest import create_customer
+from provisioning.services import provisioning_start
+from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def own_client(own_agent: User) -> Client:
+    return client_for(own_agent)
+
+
+def _started(customer: Customer) -> Customer:
+    """The customer with a provisioning under way, as creating it through the form leaves it."""
+    provisioning_start(customer=customer, kind=Provisioning.Kind.CREATED, requested_by="test")
+    return customer
+
+
 def test_another_regions_agent_sees_no_provisioning_and_cannot_start_one(
-    agent: Client, sign_in: Any, customers: Any
+    own_customer: Customer, other_agent: User
 ) -> None:
-    customer = create_customer(agent)
-    europe = sign_in("agent@contosopartners.eu")
+    customer = _started(own_customer)
+    europe = client_for(other_agent)
     base = f"/customers/{customer.tenant_id}/provisioning/"
     assert europe.get(base).status_code == 404
     assert europe.get(f"{base}status/").status_code == 404
@@ -25,18 +42,18 @@ def test_another_regions_agent_sees_no_provisioning_and_cannot_start_one(
     assert customer.provisionings.count() == 1
 
 
-def test_starting_needs_a_post(agent: Client, customers: Any) -> None:
-    customer = customers["us"][0]
-    page = agent.get(f"/customers/{customer.tenant_id}/provisioning/start/")
+def test_starting_needs_a_post(own_client: Client, own_customer: Customer) -> None:
+    customer = own_customer
+    page = own_client.get(f"/customers/{customer.tenant_id}/provisioning/start/")
     assert page.status_code == 405
     assert not Provisioning.objects.exists()
 
 
 def test_an_accepted_invitation_starts_the_wait_and_a_second_click_joins_it(
-    agent: Client, customers: Any, settings: Any
+    own_client: Client, own_customer: Customer, settings: Any
 ) -> None:
     settings.PROVISIONING_WAIT_SECONDS = 180
-    customer = customers["us"][0]
+    customer, agent = own_customer, own_client
     url = f"/customers/{customer.tenant_id}/provisioning/start/"
     assert agent.post(url, {"reason": "invitation"}).status_code == 302
     assert agent.post(url, {"reason": "invitation"}).status_code == 302
@@ -49,9 +66,9 @@ def test_an_accepted_invitation_starts_the_wait_and_a_second_click_joins_it(
 
 
 def test_a_failed_run_can_be_started_again_without_the_initial_wait(
-    agent: Client, customers: Any
+    own_client: Client, own_customer: Customer
 ) -> None:
-    customer = customers["us"][0]
+    customer, agent = own_customer, own_client
     Provisioning.objects.create(
         customer=customer,
         kind="invitation",
@@ -77,9 +94,11 @@ def test_the_overview_shows_the_provisioning_card(agent: Client, customers: Any)
     assert b'data-testid="invitation-accepted"' in page.content
 
 
-def test_the_status_partial_polls_only_while_unfinished(agent: Client) -> None:
-    customer = create_customer(agent)
+def test_the_status_partial_polls_only_while_unfinished(
+    own_client: Client, own_customer: Customer
+) -> None:
+    customer = _started(own_customer)
     url = f"/customers/{customer.tenant_id}/provisioning/status/"
-    assert b'hx-trigger="every 2s"' in agent.get(url).content
+    assert b'hx-trigger="every 2s"' in own_client.get(url).content
     customer.provisionings.update(status="ready")
-    assert b"hx-trigger" not in agent.get(url).content
+    assert b"hx-trigger" not in own_client.get(url).content

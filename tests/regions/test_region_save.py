@@ -11,6 +11,7 @@ from django.core.management import call_command
 from audit.models import AuditEvent
 from regions.models import CLOUD_PRESETS, ENDPOINT_FIELDS, Cloud, CloudEndpoints, Region
 from regions.services import AUDITED_FIELDS, region_save
+from tests.factories import region_make
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +43,8 @@ def test_the_demo_command_puts_back_what_an_edit_changed_and_records_it(regions,
     assert event.detail["changed"]["login_host"][0] == "https://login.example"
 
 
-def test_region_save_keeps_the_stored_secret_when_none_is_given(regions):
-    region = regions["eu"]
+def test_region_save_keeps_the_stored_secret_when_none_is_given(other_region):
+    region = other_region
     secret = region.client_secret
     region.name = "Europe West"
     region_save(region=region, domains=["contosopartners.eu"], actor="test")
@@ -62,10 +63,15 @@ def test_every_endpoint_is_a_region_field_and_every_preset_fills_them_all():
     assert Cloud.CUSTOM not in CLOUD_PRESETS
 
 
-def test_a_region_hands_out_its_endpoints_as_one_frozen_value(regions, world):
-    endpoints = regions["us"].endpoints
+def test_a_region_hands_out_its_endpoints_as_one_frozen_value():
+    region = region_make(
+        cloud=Cloud.CUSTOM,
+        login_host="https://login.sovereign.example",
+        partner_center_base_url="https://partner.sovereign.example",
+    )
+    endpoints = region.endpoints
     assert isinstance(endpoints, CloudEndpoints)
-    assert endpoints.login_host == world["endpoints"]["login"]
-    assert endpoints.partner_center_base_url == world["endpoints"]["partner_center"]
+    assert endpoints.login_host == "https://login.sovereign.example"
+    assert endpoints.partner_center_base_url == "https://partner.sovereign.example"
     with pytest.raises(dataclasses.FrozenInstanceError):
         endpoints.login_host = "https://elsewhere.example"  # type: ignore[misc]

@@ -109,3 +109,12 @@ def graph_error(response: requests.Response) -> dict[str, Any]:
     assert set(error) == {"code", "message", "innerError"}
     assert set(error["innerError"]) == {"date", "request-id", "client-request-id"}
     return error
+
+
+@pytest.fixture(autouse=True)
+def _fresh_seed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """tests/simulator/conftest.py resets its `sim` after every test; here most tests run on
+    `graph_sim` (reset by `cloud`), so only a test that used `sim` starts or resets it."""
+    yield
+    if "sim" in request.fixturenames:
+        request.getfixturevalue("sim").reset()

@@ -1,4 +1,7 @@
-"""Sign-in refuses clearly, before any redirect to Microsoft, when the region cannot serve it."""
+"""Sign-in refuses clearly, before any redirect to Microsoft, when the region cannot serve it.
+
+A refusal never reaches Microsoft, so those tests use the factories' regions; the two that do
+go on to Microsoft's sign-in need the simulator's regions."""
 
 from __future__ import annotations
 
@@ -19,19 +22,19 @@ def _refused(client, username: str) -> str:
     return response.content.decode()
 
 
-def test_a_domain_in_no_region_says_so_and_who_can_add_it(portal_client, regions):
+def test_a_domain_in_no_region_says_so_and_who_can_add_it(portal_client, own_region):
     page = _refused(portal_client, "agent@fabrikam.example")
     assert "No region signs in accounts of “fabrikam.example”" in page
     assert "ask your portal admin to add this domain to a region" in page
 
 
-def test_an_inactive_region_says_sign_in_is_switched_off(portal_client, regions):
+def test_an_inactive_region_says_sign_in_is_switched_off(portal_client, own_region):
     Region.objects.filter(slug="us").update(active=False)
     page = _refused(portal_client, "agent@contosopartners.com")
     assert "Sign-in for region United States is switched off" in page
 
 
-def test_a_region_whose_secret_expired_says_nobody_there_can_sign_in(portal_client, regions):
+def test_a_region_whose_secret_expired_says_nobody_there_can_sign_in(portal_client, own_region):
     Region.objects.filter(slug="us").update(
         client_secret_expires_at=timezone.now() - timedelta(minutes=1)
     )
@@ -40,7 +43,7 @@ def test_a_region_whose_secret_expired_says_nobody_there_can_sign_in(portal_clie
     assert "Ask your portal admin to renew its client secret or certificate" in page
 
 
-def test_a_region_whose_certificate_expired_is_refused_the_same_way(portal_client, regions):
+def test_a_region_whose_certificate_expired_is_refused_the_same_way(portal_client, own_region):
     Region.objects.filter(slug="us").update(
         credential_type="certificate",
         certificate_expires_at=timezone.now() - timedelta(days=1),

@@ -34,7 +34,7 @@ from msgraph_core.requests.batch_request_content_collection import BatchRequestC
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 from msgraph_core.tasks.page_iterator import PageIterator
 
-from tests.simulator_graph.conftest import SimClient
+from tests.simulator.graph.conftest import SimClient
 
 with warnings.catch_warnings():
     # The SDK's generated request builders warn about their own deprecated classes as they

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.simharness import ROOT
+
 SDK_PACKAGES = ("msgraph", "msgraph_core", "kiota_abstractions", "kiota_http", "azure.identity")
 
 
