@@ -157,6 +157,15 @@ _UNREACHABLE = _Failure(
 _TOKEN_FAILURES: dict[ErrorKind | None, _Failure] = {
     ErrorKind.UNAVAILABLE: _UNREACHABLE,
     ErrorKind.TIMEOUT: _UNREACHABLE,
+    # No service principal of the app in the customer tenant: waiting never fixes that.
+    ErrorKind.NOT_CONSENTED: _Failure(
+        "not_consented",
+        "The portal's app is not known in this customer's tenant ({error}{code}): the admin "
+        "relationship that preconsented it ended, or the app was never consented there. Check "
+        "the relationship in Partner Center, or consent the app for this customer (Partner "
+        "Center application consent); waiting does not help.",
+        transient=False,
+    ),
     None: _Failure(
         "token",
         "Microsoft would not issue an app token for this customer ({error}{code}): "

@@ -41,6 +41,12 @@ _UNREACHABLE = (
 _TOKEN: dict[ErrorKind | None, tuple[str, int]] = {
     ErrorKind.UNAVAILABLE: _UNREACHABLE,
     ErrorKind.TIMEOUT: _UNREACHABLE,
+    ErrorKind.NOT_CONSENTED: (
+        "The portal's app is not consented in {name}'s tenant ({reason}), so Microsoft issues "
+        "no token for it there. Ask your portal admin to consent the app for this customer; "
+        "waiting does not help.",
+        403,
+    ),
     None: (
         "Microsoft would not issue a token for {name}: {reason}. If the customer was just "
         "created or accepted your invitation, wait a few minutes.",

@@ -13,6 +13,16 @@ class RelationshipStatus(models.TextChoices):
     NONE = "none", "None"
 
 
+class RelationshipType(models.TextChoices):
+    """How the partner reaches the customer (DESIGN.md "GDAP and consent")."""
+
+    GDAP = "gdap", "GDAP"
+    MLT = "mlt", "GDAP (Microsoft-led transition)"
+    DAP = "dap", "DAP only"
+    GDAP_DAP = "gdap+dap", "GDAP and DAP"
+    NONE = "none", "None"
+
+
 class Customer(models.Model):
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="customers")
     tenant_id = models.UUIDField(unique=True)
@@ -22,6 +32,9 @@ class Customer(models.Model):
         max_length=16, choices=RelationshipStatus.choices, default=RelationshipStatus.NONE
     )
     relationship_end_at = models.DateTimeField(null=True, blank=True)
+    relationship_type = models.CharField(
+        max_length=16, choices=RelationshipType.choices, default=RelationshipType.NONE
+    )
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -34,6 +47,39 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class GdapRelationship(models.Model):
+    """One GDAP relationship of a customer as the last sync read it, with its access
+    assignments: which partner security groups hold which of its roles."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="gdap_relationships"
+    )
+    relationship_id = models.CharField(max_length=80)
+    display_name = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=32)  # Graph's value: active, expired, …
+    roles = models.JSONField(default=list, blank=True)  # Entra role template ids
+    end_at = models.DateTimeField(null=True, blank=True)
+    auto_extend = models.CharField(max_length=16, blank=True)  # ISO 8601, "PT0S" = never
+    # [{"group_id": "<partner security group>", "roles": [template ids], "status": "active"}]
+    access_assignments = models.JSONField(default=list, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["customer", "-end_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "relationship_id"], name="gdaprelationship_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.relationship_id
+
+    @property
+    def auto_extends(self) -> bool:
+        return bool(self.auto_extend) and self.auto_extend != "PT0S"
 
 
 class SyncRun(LeasedRun):

@@ -30,6 +30,12 @@ def attempt_failure(exc: Exception) -> str:
                 f"(AADSTS{exc.aadsts}): the partner relationship has not reached the customer "
                 "tenant."
             )
+        if exc.kind == ErrorKind.NOT_CONSENTED:
+            return (
+                f"The portal's app is not consented in this tenant (AADSTS{exc.aadsts}): it has "
+                "no service principal there, which waiting does not change. Consent the app for "
+                "this customer (Partner Center application consent), then start the checks again."
+            )
         return f"Microsoft Entra ID would not issue a token: {exc.description or exc.error}."
     if isinstance(exc, MicrosoftError):
         sentence = _GRAPH_SENTENCES.get(exc.kind, "{service} answered with an error: {message}")

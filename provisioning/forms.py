@@ -89,7 +89,9 @@ class CustomerCreateForm(forms.Form):
         # Reference: https://learn.microsoft.com/en-us/partner-center/developer/create-a-customer
         data = self.cleaned_data
         return {
-            "CompanyProfile": {"Domain": data["domain_prefix"]},
+            # The whole initial domain, as Microsoft's own sample builds it (prefix +
+            # ".onmicrosoft.com"); Partner Center refuses a bare prefix.
+            "CompanyProfile": {"Domain": f"{data['domain_prefix']}{ONMICROSOFT}"},
             "BillingProfile": {
                 "Culture": culture,
                 "Email": data["email"],

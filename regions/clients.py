@@ -151,9 +151,13 @@ def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient
 
 
 def partner_center_as_app(
-    *, region: Region, timeout: float | tuple[float, float], max_attempts: int
+    *,
+    region: Region,
+    timeout: float | tuple[float, float] | None = None,
+    max_attempts: int | None = None,
 ) -> PartnerCenterClient:
-    """App-only Partner Center client of the region's app (partner tenant)."""
+    """App-only Partner Center client of the region's app (partner tenant); timeouts and
+    retries default to the Graph ones."""
     scopes = region.partner_center_scopes
 
     def token() -> str:
@@ -167,7 +171,7 @@ def partner_center_as_app(
         base_url=region.partner_center_base_url,
         token=token,
         session=shared_session(region.tls_verify),
-        timeout=timeout,
-        max_attempts=max_attempts,
+        timeout=settings.GRAPH_TIMEOUT if timeout is None else timeout,
+        max_attempts=settings.GRAPH_MAX_ATTEMPTS if max_attempts is None else max_attempts,
         on_unauthorized=refreshed,
     )

@@ -16,7 +16,8 @@ from portal import crypto
 
 class Cloud(models.TextChoices):
     GLOBAL = "global", "Microsoft global cloud"
-    USGOV = "usgov", "US Government (GCC High / DoD)"
+    USGOV = "usgov", "US Government (GCC High)"
+    USGOV_DOD = "usgovdod", "US Government (DoD)"
     CHINA = "china", "China (21Vianet)"
     CUSTOM = "custom", "Custom endpoints"
 
@@ -36,6 +37,7 @@ class CloudEndpoints:
     graph_base_url: str = _endpoint("Graph base URL", "Graph base without version")
     graph_resource: str = _endpoint("Graph resource (token audience)")
     partner_center_base_url: str = _endpoint("Partner Center base URL")
+    partner_center_resource: str = _endpoint("Partner Center resource (token audience)")
 
     def as_dict(self) -> dict[str, str]:
         return dataclasses.asdict(self)
@@ -60,27 +62,41 @@ CONFIGURED_FIELDS: tuple[str, ...] = (
 )
 
 # Reference: https://learn.microsoft.com/en-us/graph/deployments
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/partner-center-rest-urls
+# Partner Center for the US Government clouds is the global one; 21Vianet's has its own host,
+# which is also its token audience (Microsoft's Partner Center SDK uses it as the resource).
+_GLOBAL_PARTNER_CENTER = "https://api.partnercenter.microsoft.com"
+_CHINA_PARTNER_CENTER = "https://partner.partnercenterapi.microsoftonline.cn"
 CLOUD_PRESETS: dict[Cloud, CloudEndpoints] = {
     Cloud.GLOBAL: CloudEndpoints(
         login_host="https://login.microsoftonline.com",
         graph_base_url="https://graph.microsoft.com",
         graph_resource="https://graph.microsoft.com",
-        partner_center_base_url="https://api.partnercenter.microsoft.com",
+        partner_center_base_url=_GLOBAL_PARTNER_CENTER,
+        partner_center_resource=_GLOBAL_PARTNER_CENTER,
     ),
     Cloud.USGOV: CloudEndpoints(
         login_host="https://login.microsoftonline.us",
         graph_base_url="https://graph.microsoft.us",
         graph_resource="https://graph.microsoft.us",
-        partner_center_base_url="https://api.partnercenter.microsoft.com",
+        partner_center_base_url=_GLOBAL_PARTNER_CENTER,
+        partner_center_resource=_GLOBAL_PARTNER_CENTER,
+    ),
+    Cloud.USGOV_DOD: CloudEndpoints(
+        login_host="https://login.microsoftonline.us",
+        graph_base_url="https://dod-graph.microsoft.us",
+        graph_resource="https://dod-graph.microsoft.us",
+        partner_center_base_url=_GLOBAL_PARTNER_CENTER,
+        partner_center_resource=_GLOBAL_PARTNER_CENTER,
     ),
     Cloud.CHINA: CloudEndpoints(
         login_host="https://login.partner.microsoftonline.cn",
         graph_base_url="https://microsoftgraph.chinacloudapi.cn",
         graph_resource="https://microsoftgraph.chinacloudapi.cn",
-        partner_center_base_url="https://partner.partnercenterapi.microsoftonline.cn",
+        partner_center_base_url=_CHINA_PARTNER_CENTER,
+        partner_center_resource=_CHINA_PARTNER_CENTER,
     ),
 }
-PARTNER_CENTER_RESOURCE = "https://api.partnercenter.microsoft.com"
 
 # Admins are warned this long before an app credential lapses (Entra does not remind anyone).
 CREDENTIAL_WARNING = timedelta(days=30)
@@ -106,6 +122,10 @@ class Region(models.Model):
     )
     partner_center_base_url = models.URLField(
         help_text=ENDPOINT_META["partner_center_base_url"]["help_text"]
+    )
+    partner_center_resource = models.URLField(
+        default=_GLOBAL_PARTNER_CENTER,
+        help_text=ENDPOINT_META["partner_center_resource"]["help_text"],
     )
     client_id = models.UUIDField(help_text="Application (client) id of the partner-managed app")
     client_secret_encrypted = models.TextField(blank=True, editable=False)
@@ -209,7 +229,7 @@ class Region(models.Model):
 
     @property
     def partner_center_scopes(self) -> list[str]:
-        return [f"{PARTNER_CENTER_RESOURCE}/.default"]
+        return [f"{self.partner_center_resource.rstrip('/')}/.default"]
 
     @property
     def tls_verify(self) -> str | None:

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from mscloud.errors import ErrorKind, MicrosoftError, safe_text
 from mscloud.graph import GraphClient
 from mscloud.identity import IdentityError
-from regions.clients import app_token_fresh, graph_with_token, openid_configuration
+from regions.clients import (
+    app_token,
+    app_token_drop,
+    app_token_fresh,
+    graph_as_app,
+    graph_with_token,
+    openid_configuration,
+    partner_center_as_app,
+)
 from regions.models import Region
 
 ADMIN_AGENTS = "AdminAgents"
@@ -281,7 +289,8 @@ def check_admin_agents(region: Region) -> CheckResult:
         return CheckResult(
             Status.FAIL,
             "The app's service principal is not a member of AdminAgents, so it is not "
-            "preconsented in your customers' tenants.",
+            "preconsented in your DAP customers' tenants. This matters only for customers with "
+            "a DAP relationship; GDAP customers need the app consented per customer.",
             fix="Use “Preconsent now”, or run Microsoft's steps: Add-MgGroupMember -GroupId "
             f"{group['id']} -DirectoryObjectId {sp['id']}.",
             facts=facts,
@@ -314,6 +323,66 @@ def check_permissions(region: Region) -> CheckResult:
     )
 
 
+def check_partner_center(region: Region) -> CheckResult:
+    """An app-only Partner Center call: the app is registered in Partner Center."""
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/partner-center-authentication
+    try:
+        first = next(partner_center_as_app(region=region).iter_customers(size=1, max_items=1), None)
+    except IdentityError as exc:
+        return CheckResult(
+            Status.FAIL,
+            "Entra would not issue a Partner Center token to the app.",
+            error=str(exc),
+            fix="Add the Partner Center API (Microsoft Partner Center, user_impersonation) to the "
+            "app's API permissions with admin consent, then check again.",
+        )
+    except MicrosoftError as exc:
+        return CheckResult(
+            Status.FAIL,
+            "Partner Center refused the app.",
+            error=str(exc),
+            fix="Register the app in Partner Center (Account settings → App management → Add "
+            "existing app), then check again.",
+        )
+    facts = {"first customer": str((first or {}).get("id", "none"))}
+    return CheckResult(Status.OK, "Partner Center answers the app.", facts=facts)
+
+
+def check_customer_probe(region: Region) -> CheckResult:
+    """List the GDAP customers (DelegatedAdminRelationship.Read.All) and get an app-only
+    token at the first one: what every sweep and first call does."""
+    graph = graph_as_app(region=region)
+    try:
+        page = graph.get_page("/tenantRelationships/delegatedAdminCustomers", params={"$top": 1})
+    except MicrosoftError as exc:
+        raise _graph_problem(
+            "Microsoft Graph would not list your GDAP customers.",
+            exc,
+            "Grant the app the DelegatedAdminRelationship.Read.All application permission "
+            "(admin consent) in the partner tenant, then check again.",
+        ) from None
+    if not page.items:
+        return CheckResult(
+            Status.SKIP,
+            "The partner tenant has no GDAP customer yet, so no customer tenant was probed.",
+        )
+    tenant = str(page.items[0].get("tenantId") or page.items[0].get("id"))
+    facts = {"customer": tenant}
+    try:
+        app_token_drop(region=region, tenant_id=tenant)  # prove it now, not from a cache
+        app_token(region=region, tenant_id=tenant)
+    except IdentityError as exc:
+        return CheckResult(
+            Status.FAIL,
+            "Entra would not give the app a token in your first GDAP customer's tenant.",
+            error=str(exc),
+            fix="The app needs consent in each GDAP customer (Partner Center application "
+            "consent), or AdminAgents membership for DAP customers.",
+            facts=facts,
+        )
+    return CheckResult(Status.OK, "The app gets a token in a customer tenant.", facts=facts)
+
+
 @dataclass(frozen=True)
 class Check:
     key: str
@@ -325,8 +394,14 @@ CHECKS: tuple[Check, ...] = (
     Check("discovery", "Sign-in service reachable (OpenID discovery)", check_discovery),
     Check("credential", "App credential works (client credentials)", check_credential),
     Check("multitenant", "App is multi-tenant", check_multi_tenant),
-    Check("adminagents", "App is preconsented (member of AdminAgents)", check_admin_agents),
+    Check(
+        "adminagents",
+        "App is preconsented for DAP customers (member of AdminAgents)",
+        check_admin_agents,
+    ),
     Check("permissions", "Graph permissions granted", check_permissions),
+    Check("partnercenter", "Partner Center answers the app", check_partner_center),
+    Check("customerprobe", "App works in a customer tenant", check_customer_probe),
 )
 CHECKS_BY_KEY = {check.key: check for check in CHECKS}
 

@@ -5,6 +5,8 @@ from datetime import datetime
 from django import template
 from django.utils.dateparse import parse_datetime
 
+from mscloud.entra_roles import role_name as _role_name
+
 register = template.Library()
 
 
@@ -17,3 +19,9 @@ def graph_datetime(value: object) -> datetime | object:
             return parsed
         return ""
     return value
+
+
+@register.filter
+def role_name(template_id: object) -> str:
+    """An Entra role template id (GDAP's `roleDefinitionId`) as the role's name."""
+    return _role_name(str(template_id))

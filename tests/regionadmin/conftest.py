@@ -38,6 +38,7 @@ def region_data(world: dict[str, Any], sim: Simulator) -> Callable[..., dict[str
             "graph_base_url": endpoints["graph"],
             "graph_resource": "https://graph.microsoft.com",
             "partner_center_base_url": endpoints["partner_center"],
+            "partner_center_resource": "https://api.partnercenter.microsoft.com",
             "ca_bundle": sim.ca,
             "client_id": region["app"]["client_id"],
             "credential_type": "secret",

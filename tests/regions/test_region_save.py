@@ -58,7 +58,7 @@ def test_every_endpoint_is_a_region_field_and_every_preset_fills_them_all():
     region_fields = {f.name for f in Region._meta.get_fields()}
     assert set(ENDPOINT_FIELDS) <= region_fields
     assert set(ENDPOINT_FIELDS) <= set(AUDITED_FIELDS)
-    for cloud in (Cloud.GLOBAL, Cloud.USGOV, Cloud.CHINA):
+    for cloud in (Cloud.GLOBAL, Cloud.USGOV, Cloud.USGOV_DOD, Cloud.CHINA):
         assert all(CLOUD_PRESETS[cloud].as_dict().values())
     assert Cloud.CUSTOM not in CLOUD_PRESETS
 
@@ -75,3 +75,16 @@ def test_a_region_hands_out_its_endpoints_as_one_frozen_value():
     assert endpoints.partner_center_base_url == "https://partner.sovereign.example"
     with pytest.raises(dataclasses.FrozenInstanceError):
         endpoints.login_host = "https://elsewhere.example"  # type: ignore[misc]
+
+
+def test_a_china_region_asks_partner_center_china_for_its_token_and_dod_uses_dod_graph():
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/partner-center-rest-urls
+    # Reference: https://learn.microsoft.com/en-us/graph/deployments
+    china = region_make(slug="cn", cloud=Cloud.CHINA, **CLOUD_PRESETS[Cloud.CHINA].as_dict())
+    dod = region_make(slug="dod", cloud=Cloud.USGOV_DOD, **CLOUD_PRESETS[Cloud.USGOV_DOD].as_dict())
+
+    assert china.partner_center_scopes == [
+        "https://partner.partnercenterapi.microsoftonline.cn/.default"
+    ]
+    assert dod.graph_scopes == ["https://dod-graph.microsoft.us/.default"]
+    assert dod.partner_center_scopes == ["https://api.partnercenter.microsoft.com/.default"]

@@ -77,3 +77,33 @@ def test_check_results_are_stored_as_statuses_only(regions):
     assert stored["status"] == Status.FAIL
     assert set(stored) == {"status", "at"}
     assert not AuditEvent.objects.filter(detail__icontains="wrong").exists()
+
+
+def test_partner_center_refusing_the_apps_token_fails_its_check_with_entras_words(regions):
+    region = regions["us"]
+    region.set_client_secret("not-the-secret")
+
+    result = run_check(region=region, key="partnercenter")
+
+    assert result.status == Status.FAIL
+    assert "Partner Center token" in result.summary
+    assert "AADSTS7000215" in result.error
+
+
+def test_the_customer_probe_gets_a_token_in_a_real_customer_tenant(regions, world):
+    result = run_check(region=regions["us"], key="customerprobe")
+
+    assert result.status == Status.OK
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    assert result.facts["customer"] in {c["tenant_id"] for c in us["customers"]}
+
+
+def test_the_customer_probe_fails_where_the_app_gets_no_token_in_the_customer(regions, sim):
+    # Without AdminAgents membership (DAP preconsent) the app gets no token in customers.
+    sim.session.post(f"{sim.base_url}/_sim/regions/us/revoke-preconsent", timeout=10)
+
+    result = run_check(region=regions["us"], key="customerprobe")
+
+    assert result.status == Status.FAIL
+    assert "token" in result.summary and result.facts["customer"]
+    assert "consent" in result.fix
