@@ -26,7 +26,7 @@ def test_a_sync_stores_every_customer_with_domain_and_gdap_status(world, regions
         assert customer.name == info["name"]
         expected = (
             RelationshipStatus.ACTIVE
-            if info["relationship"] == "active"
+            if info["relationship"]["status"] == "active"
             else RelationshipStatus.EXPIRED
         )
         assert customer.relationship_status == expected

@@ -29,7 +29,7 @@ def pc_create(cloud: SimClient, token: str, body: dict, request_id: str | None =
 def new_customer(prefix: str) -> dict:
     # PascalCase as in Microsoft's samples: Partner Center binds JSON case-insensitively.
     return {
-        "CompanyProfile": {"Domain": prefix},
+        "CompanyProfile": {"Domain": f"{prefix}.onmicrosoft.com"},
         "BillingProfile": {
             "Culture": "en-US",
             "Email": f"it@{prefix}.example",
