@@ -89,7 +89,7 @@ class CustomerCreateForm(forms.Form):
         # Reference: https://learn.microsoft.com/en-us/partner-center/developer/create-a-customer
         data = self.cleaned_data
         return {
-            "CompanyProfile": {"Domain": data["domain_prefix"]},
+            "CompanyProfile": {"Domain": f"{data['domain_prefix']}.onmicrosoft.com"},
             "BillingProfile": {
                 "Culture": culture,
                 "Email": data["email"],

@@ -2,8 +2,9 @@
 partner security groups, and the app's consent state per customer.
 
 The seeded mix (per region, by customer index; the last index is today's expired one):
-0 gdap (the big tenant when there is one; also "L1 no Intune"), 1 dap, 2 gdap+dap,
-3 gdap expiring within 30 days without auto-extend, 4 mlt, the rest gdap.
+0 gdap (the big tenant when there is one; also assigned to "L1 no Intune"), 1 dap,
+2 gdap+dap, 3 mlt, 4 gdap expiring within 30 days without auto-extend, the rest gdap.
+All seeded customers have the app consented; created ones do not.
 
 Reference: https://learn.microsoft.com/graph/api/resources/delegatedadminrelationship
 Reference: https://learn.microsoft.com/graph/api/resources/delegatedadminaccessassignment
@@ -194,8 +195,11 @@ def seed_groups(region: Region, agents: list[Agent], group_id: Callable[[str], s
     ]
 
 
+EXPIRING_INDEX = 4
+
+
 def seeded_type(index: int) -> str:
-    return {1: "dap", 2: "gdap+dap", 4: "mlt"}.get(index, "gdap")
+    return {1: "dap", 2: "gdap+dap", 3: "mlt"}.get(index, "gdap")
 
 
 def new_relationship(
@@ -250,7 +254,7 @@ def seed_customer(tenant: Tenant, index: int, expired: bool, region: Region, see
     rnd = random.Random(f"{seed}/gdap/{tenant.id}")
     auto_extend = "P180D"
     end = now_end
-    if index == 3 and not expired:
+    if index == EXPIRING_INDEX and not expired:
         # The one expiring soon, without auto-extend: its end moves within 30 days.
         end = datetime.now(now_end.tzinfo) + timedelta(days=rnd.randrange(5, 25))
         tenant.relationship_end = end
