@@ -34,7 +34,8 @@ def _relationship(tenant: Tenant) -> dict[str, Any]:
     roles: list[str] = []
     for rel in tenant.relationships:
         roles += [n for n in gdap.role_names(rel.roles) if n not in roles]
-    end = tenant.relationship_end
+    # DAP has no end date; otherwise the end of the GDAP relationship (or invitation).
+    end = tenant.relationship_end if tenant.relationship_type != "dap" else None
     return {
         "type": tenant.relationship_type,
         "status": tenant.relationship_status,

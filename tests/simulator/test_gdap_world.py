@@ -32,7 +32,7 @@ def test_every_region_mixes_every_relationship_case(world):
         assert expired["relationship"]["type"] == "gdap"
         for c in region["customers"]:
             assert c["app_consent"]["consented"] is True and c["app_consent"]["scopes"]
-            assert c["relationship"]["end"]
+            assert bool(c["relationship"]["end"]) == (c["relationship"]["type"] != "dap")
         assert "Intune Administrator" in kinds["gdap"][0]["relationship"]["roles"]
         assert kinds["mlt"][0]["relationship"]["roles"] == list(gdap.MLT_ROLES)
 
