@@ -61,7 +61,7 @@ def _seed_customers(info: dict) -> int:
         for c in r["customers"]:
             status = (
                 RelationshipStatus.ACTIVE
-                if c.get("relationship", "active") == "active"
+                if c["relationship"]["status"] == "active"
                 else RelationshipStatus.EXPIRED
             )
             rows.append(
@@ -234,7 +234,7 @@ def main() -> dict:
             c["devices"]
             for r in info["regions"]
             for c in r["customers"]
-            if c.get("relationship", "active") == "active"
+            if c["relationship"]["status"] == "active"
         )
         results["setup"]["devices_expected_active"] = expected
 

@@ -84,7 +84,9 @@ def main() -> dict:
         _seed_customers(env, info, extra=5000 - len(info["regions"][0]["customers"]))
         us = next(r for r in info["regions"] if r["slug"] == "us")
         agent = next(a for a in info["agents"] if a["username"] == "agent@contosopartners.com")
-        small = next(c for c in us["customers"] if c["relationship"] == "active" and not c["big"])
+        small = next(
+            c for c in us["customers"] if c["relationship"]["status"] == "active" and not c["big"]
+        )
         big = next(c for c in us["customers"] if c["big"])
 
         # One simulated round trip, measured directly: the yardstick for the warm pages.

@@ -98,7 +98,11 @@ def main() -> dict:
         plan: dict[str, list[str]] = {}
         for slug in ("us", "eu"):
             region = next(r for r in info["regions"] if r["slug"] == slug)
-            active = [c["tenant_id"] for c in region["customers"] if c["relationship"] == "active"]
+            active = [
+                c["tenant_id"]
+                for c in region["customers"]
+                if c["relationship"]["status"] == "active"
+            ]
             who = [u for u in USERS if u.endswith(".com" if slug == "us" else ".eu")]
             plan[who[0]], plan[who[1]] = active[0::2][:3], active[1::2][:3]
         expected = {t: agents[u]["object_id"] for u, ts in plan.items() for t in ts}

@@ -15,17 +15,78 @@ from cryptography import x509
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from simulator import gdap
 from simulator.certs import certificate_thumbprint
 from simulator.faults import FaultConfigError
 from simulator.responses import json_response
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
-    from simulator.world import App
+    from simulator.world import Agent, App, Region, Tenant
 
 
 def _error(message: str, status: int = 400) -> Response:
     return json_response({"error": message}, status)
+
+
+def _relationship(tenant: Tenant) -> dict[str, Any]:
+    """What /_sim/ says of a customer's relationship: type, live status, GDAP roles, end."""
+    roles: list[str] = []
+    for rel in tenant.relationships:
+        roles += [n for n in gdap.role_names(rel.roles) if n not in roles]
+    # DAP has no end date; otherwise the end of the GDAP relationship (or invitation).
+    end = tenant.relationship_end if tenant.relationship_type != "dap" else None
+    return {
+        "type": tenant.relationship_type,
+        "status": tenant.relationship_status,
+        "roles": roles,
+        "end": end.isoformat() if end else None,
+    }
+
+
+def _customer(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant.id,
+        "domain": tenant.domain,
+        "name": tenant.name,
+        "region": tenant.region,
+        "country": tenant.country,
+        "relationship": _relationship(tenant),
+        "app_consent": {
+            "consented": tenant.app_consent.consented,
+            "scopes": list(tenant.app_consent.scopes),
+        },
+        "users": tenant.users,
+        "devices": tenant.devices,
+        "big": tenant.big,
+    }
+
+
+def _agent(ctx: SimContext, agent: Agent) -> dict[str, Any]:
+    tenant = ctx.world.tenants[agent.tenant_id]
+    region = ctx.world.region(tenant.region)
+    return {
+        "username": agent.username,
+        "password": agent.password,
+        "roles": list(agent.roles),
+        "region": tenant.region,
+        "display_name": agent.display_name,
+        "object_id": agent.object_id,
+        "groups": [g.display_name for g in gdap.groups_of(region, agent)] if region else [],
+    }
+
+
+def _groups(ctx: SimContext, region: Region) -> list[dict[str, Any]]:
+    customers = ctx.world.customers_of(region.partner_tenant_id)
+    return [
+        {
+            "name": g.display_name,
+            "id": g.id,
+            "members": [a.username for a in ctx.world.agents.values() if a.object_id in g.members],
+            "roles_by_customer": gdap.roles_by_customer(g, customers),
+        }
+        for g in region.groups
+    ]
 
 
 def info(ctx: SimContext, request: Request) -> Response:
@@ -46,33 +107,11 @@ def info(ctx: SimContext, request: Request) -> Response:
                     "display_name": app.display_name,
                     "sp_object_id": app.sp_object_id,
                 },
-                "customers": [
-                    {
-                        "tenant_id": t.id,
-                        "domain": t.domain,
-                        "name": t.name,
-                        "region": t.region,
-                        "country": t.country,
-                        "relationship": t.relationship_status,
-                        "users": t.users,
-                        "devices": t.devices,
-                        "big": t.big,
-                    }
-                    for t in world.customers_of(region.partner_tenant_id)
-                ],
+                "customers": [_customer(t) for t in world.customers_of(region.partner_tenant_id)],
+                "groups": _groups(ctx, region),
             }
         )
-    agents = [
-        {
-            "username": a.username,
-            "password": a.password,
-            "roles": list(a.roles),
-            "region": world.tenants[a.tenant_id].region,
-            "display_name": a.display_name,
-            "object_id": a.object_id,
-        }
-        for a in world.agents.values()
-    ]
+    agents = [_agent(ctx, a) for a in world.agents.values()]
     body = {
         "endpoints": {
             "login": endpoints.login,
@@ -127,11 +166,123 @@ def accept_invitation(ctx: SimContext, request: Request, tenant: str) -> Respons
     return json_response(
         {
             "tenant_id": updated.id,
-            "relationship": updated.relationship_status,
+            "relationship": _relationship(updated),
             "propagated_at": updated.propagated_at,
             "propagates_in": max(0.0, (updated.propagated_at or now) - now),
         }
     )
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(request.get_data(as_text=True) or "{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise _Refused("The body must be a JSON object.")
+    return body
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.response = _error(message, status)
+
+
+def _customer_tenant(ctx: SimContext, tenant: str) -> Tenant:
+    found = ctx.world.find_tenant(tenant)
+    if found is None or found.kind != "customer":
+        raise _Refused(f"Unknown customer tenant {tenant}.", 404)
+    return found
+
+
+def _role_ids(names: Any) -> list[str]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise _Refused("roles must be a list of Entra role names.")
+    unknown = [n for n in names if n not in gdap.ROLE_IDS]
+    if unknown:
+        raise _Refused(f"Unknown role {unknown[0]!r}; known: {', '.join(gdap.ROLE_IDS)}.")
+    return gdap.role_ids(names)
+
+
+def consent(ctx: SimContext, request: Request, tenant: str) -> Response:
+    """Set the app's consent state in a customer: {"consented": bool, "scopes"?: [...]}."""
+    try:
+        found = _customer_tenant(ctx, tenant)
+        body = _json_object(request)
+        if not isinstance(body.get("consented"), bool) or set(body) - {"consented", "scopes"}:
+            raise _Refused('Send {"consented": true|false, "scopes"?: [...]}.')
+    except _Refused as exc:
+        return exc.response
+    scopes = body.get("scopes")
+    if scopes is None:
+        scopes = list(gdap.CONSENT_SCOPES) if body["consented"] else []
+    found.app_consent = gdap.AppConsent(body["consented"], [str(s) for s in scopes])
+    return json_response(_customer(found))
+
+
+def relationship(ctx: SimContext, request: Request, tenant: str) -> Response:
+    """Change a customer's relationship: {"type"?, "status"?, "roles"?: [role names]}.
+
+    roles set the GDAP relationship's roles (its access assignments keep only those);
+    status is the live status ("active" makes the partner's access reach it now).
+    """
+    try:
+        found = _customer_tenant(ctx, tenant)
+        body = _json_object(request)
+        if set(body) - {"type", "status", "roles"}:
+            raise _Refused("Send any of type, status and roles.")
+        kind = body.get("type", found.relationship_type)
+        if kind not in gdap.TYPES:
+            raise _Refused(f"type must be one of {', '.join(gdap.TYPES)}.")
+        status = body.get("status")
+        if status is not None and status not in (*gdap.STATUSES, "none"):
+            raise _Refused(f"status must be one of {', '.join(gdap.STATUSES)} or none.")
+        roles = _role_ids(body["roles"]) if "roles" in body else None
+    except _Refused as exc:
+        return exc.response
+    region = ctx.world.region(found.region)
+    assert region is not None
+    gdap.change_relationship(
+        found, region, seed=ctx.world.seed, kind=kind, status=status, roles=roles, now=ctx.now()
+    )
+    return json_response(_customer(found))
+
+
+def agent_groups(ctx: SimContext, request: Request, username: str) -> Response:
+    """Set an agent's partner security groups: {"groups": [group names]}."""
+    agent = ctx.world.agent(username)
+    if agent is None:
+        return _error(f"Unknown agent {username}.", 404)
+    region = ctx.world.region(ctx.world.tenants[agent.tenant_id].region)
+    assert region is not None
+    try:
+        names = _json_object(request).get("groups")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise _Refused('Send {"groups": ["<group name>", ...]}.')
+        known = {g.display_name for g in region.groups}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise _Refused(f"Unknown group {unknown[0]!r} in region {region.slug}.")
+    except _Refused as exc:
+        return exc.response
+    for group in region.groups:
+        if group.display_name in names and agent.object_id not in group.members:
+            group.members.append(agent.object_id)
+        elif group.display_name not in names and agent.object_id in group.members:
+            group.members.remove(agent.object_id)
+    return json_response(_agent(ctx, agent))
+
+
+def default_gdap_roles(ctx: SimContext, request: Request) -> Response:
+    """The roles of the GDAP relationship a customer created through Partner Center gets
+    (Microsoft's default set is unconfirmed): GET, or POST {"roles": [role names]}."""
+    if request.method == "POST":
+        try:
+            ctx.world.default_gdap_roles = _role_ids(_json_object(request).get("roles"))
+        except _Refused as exc:
+            return exc.response
+    return json_response({"roles": gdap.role_names(ctx.world.default_gdap_roles)})
 
 
 def revoke(ctx: SimContext, request: Request) -> Response:
@@ -228,6 +379,10 @@ def url_rules() -> list[Rule]:
             endpoint=accept_invitation,
             methods=["POST"],
         ),
+        Rule("/_sim/customers/<tenant>/consent", endpoint=consent, methods=["POST"]),
+        Rule("/_sim/customers/<tenant>/relationship", endpoint=relationship, methods=["POST"]),
+        Rule("/_sim/agents/<username>/groups", endpoint=agent_groups, methods=["POST"]),
+        Rule("/_sim/gdap/default-roles", endpoint=default_gdap_roles, methods=["GET", "POST"]),
         Rule(
             "/_sim/regions/<slug>/revoke-preconsent", endpoint=revoke_preconsent, methods=["POST"]
         ),

@@ -30,6 +30,7 @@ DEFAULT_SIZE = 200
 MAX_SIZE = 500
 CONTINUATION = "MS-ContinuationToken"
 SOURCE = "PartnerFD"
+ONMICROSOFT = ".onmicrosoft.com"
 # Fields a create request must carry (Partner Center answers 400 naming the first missing).
 REQUIRED = (
     ("companyProfile", "domain"),
@@ -260,8 +261,17 @@ def _parse_create(request: Request) -> dict[str, Any]:
         if not isinstance(value, str) or not value.strip():
             name = ".".join(p[0].upper() + p[1:] for p in path)
             raise PartnerCenterError(400, 2000, f"{name} is required.")
-    prefix = str(_field(body, ("companyProfile", "domain"))).strip().lower()
-    prefix = prefix.removesuffix(".onmicrosoft.com")
+    domain = str(_field(body, ("companyProfile", "domain"))).strip().lower()
+    if not domain.endswith(ONMICROSOFT):
+        # Microsoft's own sample sends prefix + ".onmicrosoft.com"; a bare prefix is refused
+        # like any other invalid field (the exact code and wording are unconfirmed).
+        raise PartnerCenterError(
+            400,
+            2000,
+            "CompanyProfile.Domain must be a full domain name ending in .onmicrosoft.com, "
+            "for example contoso.onmicrosoft.com.",
+        )
+    prefix = domain.removesuffix(ONMICROSOFT)
     if not prefix.isalnum() or not 2 <= len(prefix) <= 27 or not prefix.isascii():
         raise PartnerCenterError(
             400,

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from simulator import gdap
+
 DEMO_PASSWORD = "Sim-Passw0rd!"
 
 # Delegated and application permissions the partner app holds in customer tenants.
@@ -26,6 +28,10 @@ APP_PERMISSIONS: tuple[str, ...] = (
     "DeviceManagementManagedDevices.Read.All",
     "DeviceManagementConfiguration.Read.All",
 )
+
+# Granted (admin-consented) only in the partner tenant: the customer sync reads the GDAP
+# relationships with it; Directory.Read.All does not open them.
+PARTNER_TENANT_APP_PERMISSIONS: tuple[str, ...] = ("DelegatedAdminRelationship.Read.All",)
 
 _NAMESPACE = uuid.UUID("6f1c3a52-9d7e-4b8a-a1f0-2c5d8e9b7a43")
 
@@ -59,6 +65,7 @@ _REGIONS = (
             ("manager", "Megan", "Bowen", ["Portal.Manager"]),
             ("admin", "Adele", "Vance", ["Portal.Admin"]),
             ("norole", "Lee", "Gu", []),
+            ("l1", "Pradeep", "Gupta", ["Portal.Agent"]),  # only in "L1 no Intune"
         ),
     },
     {
@@ -81,6 +88,7 @@ _REGIONS = (
             ("manager", "Sophie", "Martin", ["Portal.Manager"]),
             ("admin", "Isabella", "Rossi", ["Portal.Admin"]),
             ("norole", "Jonas", "Berg", []),
+            ("l1", "Elena", "Novak", ["Portal.Agent"]),  # only in "L1 no Intune"
         ),
     },
 )
@@ -130,13 +138,16 @@ class Tenant:
     country: str
     created_at: datetime
     partner_tenant_id: str | None  # customers: their partner of record in the region
-    relationship_status: str  # "active" | "expired" | "none"
+    relationship_status: str  # "active" | "expired" | "none": is the partner's access live
     relationship_end: datetime | None
     propagated_at: float | None  # epoch s when the relationship reached the tenant
     users: int
     devices: int
     big: bool
     initial_domain: str = ""  # partners: the <name>.onmicrosoft.com domain besides `domain`
+    relationship_type: str = "none"  # gdap.TYPES: "gdap" | "dap" | "gdap+dap" | "mlt" | "none"
+    relationships: list[gdap.GdapRelationship] = field(default_factory=list)
+    app_consent: gdap.AppConsent = field(default_factory=lambda: gdap.AppConsent(False))
 
 
 @dataclass
@@ -148,6 +159,7 @@ class Region:
     partner_domain: str
     countries: tuple[str, ...]
     app: App
+    groups: list[gdap.PartnerGroup] = field(default_factory=list)  # GDAP security groups
 
 
 def guid(seed: int, *parts: object) -> str:
@@ -177,6 +189,10 @@ class World:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Seconds until a newly activated relationship reaches a tenant; set by SimContext.
     propagation_delay_for: Callable[[str], float] = field(default=lambda _tid: 180.0, repr=False)
+    # Template ids of the GDAP relationship a customer created through Partner Center gets.
+    default_gdap_roles: list[str] = field(
+        default_factory=lambda: gdap.role_ids(gdap.CREATE_DEFAULT_ROLES)
+    )
 
     @classmethod
     def build(
@@ -255,36 +271,38 @@ class World:
                 roles=list(roles),
                 tenant_id=partner_id,
             )
+        region_agents = [a for a in self.agents.values() if a.tenant_id == partner_id]
+        gdap.seed_groups(region, region_agents, lambda name: guid(seed, slug, "group", name))
         # `customers` active relationships plus one expired one per region.
         for index in range(customers + 1):
             expired = index == customers
             country, legal = rnd.choice(spec["countries"])
             name = f"{rnd.choice(_COMPANY_BASES)} {rnd.choice(_INDUSTRIES)}"
             created = datetime(2021, 1, 1, tzinfo=UTC) + timedelta(days=rnd.randrange(1400))
-            self._add(
-                Tenant(
-                    id=guid(seed, slug, "customer", index),
-                    domain=self._free_domain(_slugify(name)),
-                    name=f"{name} {legal}",
-                    kind="customer",
-                    region=slug,
-                    country=country,
-                    created_at=created,
-                    partner_tenant_id=partner_id,
-                    relationship_status="expired" if expired else "active",
-                    relationship_end=(
-                        now - timedelta(days=rnd.randrange(5, 90))
-                        if expired
-                        else now + timedelta(days=rnd.randrange(30, 700))
-                    ),
-                    # Seeded relationships propagated long ago (epoch 0 is "always").
-                    propagated_at=None if expired else 0.0,
-                    # Exactly the flag values: benchmarks size their work from them.
-                    users=max(1, users),
-                    devices=max(0, devices),
-                    big=False,
-                )
+            tenant = Tenant(
+                id=guid(seed, slug, "customer", index),
+                domain=self._free_domain(_slugify(name)),
+                name=f"{name} {legal}",
+                kind="customer",
+                region=slug,
+                country=country,
+                created_at=created,
+                partner_tenant_id=partner_id,
+                relationship_status="expired" if expired else "active",
+                relationship_end=(
+                    now - timedelta(days=rnd.randrange(5, 90))
+                    if expired
+                    else now + timedelta(days=rnd.randrange(30, 700))
+                ),
+                # Seeded relationships propagated long ago (epoch 0 is "always").
+                propagated_at=None if expired else 0.0,
+                # Exactly the flag values: benchmarks size their work from them.
+                users=max(1, users),
+                devices=max(0, devices),
+                big=False,
             )
+            gdap.seed_customer(tenant, index, expired, region, seed)
+            self._add(tenant)
 
     def _free_domain(self, base: str) -> str:
         domain, n = f"{base}.onmicrosoft.com", 1
@@ -389,6 +407,9 @@ class World:
                 big=False,
             )
             tenant.propagated_at = now + self.propagation_delay_for(tenant.id)
+            gdap.created_customer(
+                tenant, self.seed, list(self.default_gdap_roles), tenant.created_at
+            )
             self._add(tenant)
         return tenant
 
@@ -399,4 +420,7 @@ class World:
             tenant.relationship_status = "active"
             tenant.relationship_end = datetime.fromtimestamp(now, UTC) + timedelta(days=730)
             tenant.propagated_at = now + self.propagation_delay_for(tenant.id)
+            for rel in tenant.relationships:
+                rel.status, rel.end = "active", tenant.relationship_end
+                rel.activated = rel.last_modified = datetime.fromtimestamp(now, UTC)
         return tenant

@@ -53,7 +53,7 @@ def customers(regions: dict[str, Region], world: dict[str, Any]) -> dict[str, li
                 name=c["name"],
                 default_domain=c["domain"],
                 relationship_status=RelationshipStatus.ACTIVE
-                if c.get("relationship", "active") == "active"
+                if c["relationship"]["status"] == "active"
                 else RelationshipStatus.EXPIRED,
             )
             for c in region["customers"]

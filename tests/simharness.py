@@ -159,6 +159,18 @@ class Simulator:
     def accept_invitation(self, tenant_id: str) -> dict[str, Any]:
         return self._call("POST", f"/_sim/customers/{tenant_id}/accept-invitation")
 
+    def consent(self, tenant_id: str, **state: Any) -> dict[str, Any]:
+        """The app's consent in a customer (consented=False, scopes=[...]); the customer back."""
+        return self._call("POST", f"/_sim/customers/{tenant_id}/consent", state)
+
+    def relationship(self, tenant_id: str, **changes: Any) -> dict[str, Any]:
+        """Change a customer's relationship (type=, status=, roles=[role names])."""
+        return self._call("POST", f"/_sim/customers/{tenant_id}/relationship", changes)
+
+    def agent_groups(self, username: str, groups: list[str]) -> dict[str, Any]:
+        """Set an agent's partner security groups by name; the agent back."""
+        return self._call("POST", f"/_sim/agents/{username}/groups", {"groups": groups})
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

@@ -34,12 +34,11 @@ ORGANIZATION = (
 )
 CONTRACTS = ("Directory.Read.All", "Directory.ReadWrite.All")
 APPLICATIONS = ("Application.Read.All", "Directory.Read.All", "Directory.ReadWrite.All")
-# The world grants no DelegatedAdminRelationship.* permission yet, so Directory.Read.All
-# stands in for it (see the report); the specific permissions are accepted too.
+# GDAP relationships and customers: only these two; Directory.Read.All does not open them.
+# Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegatedadminrelationships
 RELATIONSHIPS = (
     "DelegatedAdminRelationship.Read.All",
     "DelegatedAdminRelationship.ReadWrite.All",
-    "Directory.Read.All",
 )
 MANAGED_DEVICES = (
     "DeviceManagementManagedDevices.Read.All",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from simulator.graph.data import TenantData, TenantInfo, digest, guid_from, iso, tenant_data
@@ -60,13 +60,6 @@ GROUP_PROPERTIES = frozenset(
         "renewedDateTime",
         "securityIdentifier",
     )
-)
-# GDAP role definitions a partner typically asks for (Entra built-in role template ids).
-GDAP_ROLES = (
-    "f2ef992c-3afb-46b9-b7cf-a126ee74c451",  # Global Reader
-    "3a2c62db-5318-420d-8d74-23affee5d9d5",  # Intune Administrator
-    "fe930be7-5e62-47db-91af-98c3a49a38b1",  # User Administrator
-    "729827e3-9c14-49f7-bb1b-9608f156bbb8",  # Helpdesk Administrator
 )
 
 
@@ -140,8 +133,8 @@ def users(data: TenantData) -> Collection:
     )
 
 
-def groups(data: TenantData) -> Collection:
-    rows = data.groups()
+def groups(data: TenantData, extra: list[Item] | None = None) -> Collection:
+    rows = [*data.groups(), *(extra or [])]
     return Collection(
         entity_set="groups",
         entity_type="microsoft.graph.group",
@@ -226,11 +219,41 @@ def rows_collection(
     )
 
 
-# ----- partner tenant: relationships, contracts, service principals ----------------------
-def _related_customers(world: World, tenant: Tenant) -> list[Tenant]:
-    if tenant.kind != "partner":
+# ----- partner tenant: GDAP security groups, contracts, service principals ---------------
+def partner_security_groups(world: World, tenant: Tenant) -> list[Item]:
+    """The partner's GDAP security groups (access assignments name them), after AdminAgents."""
+    region = next((r for r in world.regions if r.partner_tenant_id == tenant.id), None)
+    if region is None:
         return []
-    return [t for t in world.customers_of(tenant.id) if t.relationship_status != "none"]
+    rows = []
+    for group in region.groups:
+        raw = digest(world.seed, tenant.id, "sid", group.id)
+        sid = f"S-1-12-1-{int.from_bytes(raw[:4])}-{int.from_bytes(raw[4:8])}"
+        nickname = "".join(ch for ch in group.display_name.lower() if ch.isalnum())
+        rows.append(
+            {
+                "id": group.id,
+                "displayName": group.display_name,
+                "description": group.description,
+                "mailNickname": nickname,
+                "mail": None,
+                "mailEnabled": False,
+                "securityEnabled": True,
+                "groupTypes": [],
+                "visibility": None,
+                "createdDateTime": iso(group.created),
+                "renewedDateTime": iso(group.created),
+                "securityIdentifier": sid,
+            }
+        )
+    return rows
+
+
+def partner_group_members(world: World, tenant: Tenant, group_id: str) -> list[str] | None:
+    """Agent object ids of a GDAP security group; None when it is no such group."""
+    region = next((r for r in world.regions if r.partner_tenant_id == tenant.id), None)
+    group = next((g for g in region.groups if g.id == group_id), None) if region else None
+    return list(group.members) if group else None
 
 
 def contracts(ctx: SimContext, tenant: Tenant) -> Collection:
@@ -246,61 +269,6 @@ def contracts(ctx: SimContext, tenant: Tenant) -> Collection:
         for customer in (world.customers_of(tenant.id) if tenant.kind == "partner" else [])
     ]
     return rows_collection("contracts", "microsoft.graph.contract", rows)
-
-
-def delegated_admin_customers(ctx: SimContext, tenant: Tenant) -> Collection:
-    # Customers with a live (not expired) relationship; the relationships list shows all.
-    rows = [
-        {"id": c.id, "tenantId": c.id, "displayName": c.name}
-        for c in _related_customers(ctx.world, tenant)
-        if c.relationship_status == "active"
-    ]
-    return rows_collection(
-        "tenantRelationships/delegatedAdminCustomers",
-        "microsoft.graph.delegatedAdminCustomer",
-        rows,
-        max_top=300,
-        directory=False,
-    )
-
-
-def _relationship_status(customer: Tenant, now: float) -> str:
-    if customer.relationship_status == "expired":
-        return "expired"
-    if customer.propagated_at is None or customer.propagated_at > now:
-        return "activating"  # approved but not yet effective in the customer tenant
-    return "active"
-
-
-def delegated_admin_relationships(ctx: SimContext, tenant: Tenant) -> Collection:
-    world, now = ctx.world, ctx.now()
-    rows = []
-    for customer in _related_customers(world, tenant):
-        raw = digest(world.seed, tenant.id, "gdap", customer.id)
-        end = customer.relationship_end or datetime.fromtimestamp(now, UTC)
-        created = end - timedelta(days=730)
-        rows.append(
-            {
-                "id": f"{guid_from(raw)}-{guid_from(raw[16:])}",
-                "displayName": f"GDAP {customer.name}"[:50],
-                "duration": "P730D",
-                "customer": {"tenantId": customer.id, "displayName": customer.name},
-                "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in GDAP_ROLES]},
-                "status": _relationship_status(customer, now),
-                "autoExtendDuration": "P180D",
-                "createdDateTime": iso(created - timedelta(hours=2)),
-                "lastModifiedDateTime": iso(created),
-                "activatedDateTime": iso(created),
-                "endDateTime": iso(end),
-            }
-        )
-    return rows_collection(
-        "tenantRelationships/delegatedAdminRelationships",
-        "microsoft.graph.delegatedAdminRelationship",
-        rows,
-        max_top=300,
-        directory=False,
-    )
 
 
 def partner_app(world: World, tenant: Tenant) -> App | None:

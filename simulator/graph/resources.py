@@ -63,21 +63,27 @@ def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Respon
     return entity_response(ctx, request, version, entities.users(data), data.user(index))
 
 
+def _groups(ctx: SimContext, caller: auth.Caller) -> entities.Collection:
+    """The tenant's groups; a partner's also include its GDAP security groups."""
+    extra = entities.partner_security_groups(ctx.world, caller.tenant)
+    return entities.groups(entities.data_for(ctx, caller.tenant), extra)
+
+
 def groups(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS)
-    coll = entities.groups(entities.data_for(ctx, caller.tenant))
-    return collection_response(ctx, request, version, coll, caller.tenant.id)
+    return collection_response(ctx, request, version, _groups(ctx, caller), caller.tenant.id)
 
 
 def groups_count(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS)
-    return count_response(ctx, request, entities.groups(entities.data_for(ctx, caller.tenant)))
+    return count_response(ctx, request, _groups(ctx, caller))
 
 
 def _find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[int, dict[str, Any]]:
-    rows = entities.data_for(ctx, caller.tenant).groups()
+    coll = _groups(ctx, caller)
+    rows = [coll.item(i) for i in range(coll.size)]
     for index, row in enumerate(rows):
         if row["id"] == group_id.lower():
             return index, row
@@ -88,8 +94,7 @@ def group(ctx: SimContext, request: Request, *, version: str, group_id: str) -> 
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS)
     _, row = _find_group(ctx, caller, group_id)
-    coll = entities.groups(entities.data_for(ctx, caller.tenant))
-    return entity_response(ctx, request, version, coll, row)
+    return entity_response(ctx, request, version, _groups(ctx, caller), row)
 
 
 def _member_user(row: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +107,14 @@ def _member_user(row: dict[str, Any]) -> dict[str, Any]:
 def _members(ctx: SimContext, caller: auth.Caller, index: int, row: dict[str, Any]) -> list:
     world, tenant = ctx.world, caller.tenant
     data = entities.data_for(ctx, tenant)
-    members = [_member_user(data.user(i)) for i in data.group_member_indexes(index)]
-    if tenant.kind == "partner":
+    gdap_members = entities.partner_group_members(world, tenant, row["id"])
+    if gdap_members is not None:
+        members = [_directory_object(ctx, caller, oid) for oid in gdap_members]
+    elif index < data.group_count:
+        members = [_member_user(data.user(i)) for i in data.group_member_indexes(index)]
+    else:
+        members = []
+    if tenant.kind == "partner" and gdap_members is None:
         # Partner role groups: agents with any portal role are admin agents, the plain
         # agents are also helpdesk agents; the app's SP is in AdminAgents once preconsented.
         name = row["displayName"]
@@ -208,20 +219,6 @@ def contracts(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.CONTRACTS)
     coll = entities.contracts(ctx, caller.tenant)
-    return collection_response(ctx, request, version, coll, caller.tenant.id)
-
-
-def delegated_admin_customers(ctx: SimContext, request: Request, *, version: str) -> Response:
-    caller = auth.authenticate(ctx, request)
-    caller.require(auth.RELATIONSHIPS)
-    coll = entities.delegated_admin_customers(ctx, caller.tenant)
-    return collection_response(ctx, request, version, coll, caller.tenant.id)
-
-
-def delegated_admin_relationships(ctx: SimContext, request: Request, *, version: str) -> Response:
-    caller = auth.authenticate(ctx, request)
-    caller.require(auth.RELATIONSHIPS)
-    coll = entities.delegated_admin_relationships(ctx, caller.tenant)
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 

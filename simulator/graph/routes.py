@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph import batch, intune, resources, setup_resources
+from simulator.graph import batch, intune, relationships, resources, setup_resources
 from simulator.graph.errors import GraphError, error_response
 
 if TYPE_CHECKING:
@@ -47,16 +47,6 @@ RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
     ("/devices", resources.devices, ("GET",)),
     ("/devices/<device_id>", resources.device, ("GET",)),
     ("/contracts", resources.contracts, ("GET",)),
-    (
-        "/tenantRelationships/delegatedAdminCustomers",
-        resources.delegated_admin_customers,
-        ("GET",),
-    ),
-    (
-        "/tenantRelationships/delegatedAdminRelationships",
-        resources.delegated_admin_relationships,
-        ("GET",),
-    ),
     ("/servicePrincipals", resources.service_principals, ("GET",)),
     ("/servicePrincipals/<sp_id>", resources.service_principal, ("GET",)),
     ("/deviceManagement/managedDevices", intune.managed_devices, ("GET",)),
@@ -76,7 +66,11 @@ RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
 def resource_rules() -> list[Rule]:
     return [
         Rule(PREFIX + path, endpoint=graph_endpoint(handler), methods=list(methods))
-        for path, handler, methods in (*RESOURCE_ROUTES, *setup_resources.ROUTES)
+        for path, handler, methods in (
+            *relationships.ROUTES,
+            *RESOURCE_ROUTES,
+            *setup_resources.ROUTES,
+        )
     ]
 
 

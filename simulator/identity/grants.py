@@ -26,6 +26,7 @@ from simulator.identity.errors import (
 )
 from simulator.identity.scopes import (
     APPLICATION,
+    PARTNER_TENANT_APPLICATION,
     ScopeRequest,
     canonical_resource,
     parse_resource,
@@ -95,7 +96,7 @@ def _token_body(ctx: SimContext, request: Request, tenant_name: str, *, v1: bool
 
 def _requested_scopes(form: Any, fallback: str, *, tenant: Tenant | None, v1: bool) -> ScopeRequest:
     if v1:
-        return parse_resource(form.get("resource", "") or fallback)
+        return parse_resource(form.get("resource", "") or fallback, tenant=tenant)
     return parse_scopes(form.get("scope", "") or fallback, tenant=tenant)
 
 
@@ -266,6 +267,8 @@ def _app_roles(ctx: SimContext, tenant: Tenant, app: App, resource: str) -> list
     """The app's roles in the tenant, or the error Entra answers when it has none there."""
     now = ctx.now()
     if ctx.world.app_access(app, tenant.id, now):
+        if tenant.id == app.home_tenant_id:
+            return [*APPLICATION[resource], *PARTNER_TENANT_APPLICATION.get(resource, ())]
         return list(APPLICATION[resource])
     related = (
         tenant.partner_tenant_id == app.home_tenant_id

@@ -16,7 +16,7 @@ from simulator.tokens import (
     PARTNER_CENTER_AUDIENCE,
     PARTNER_CENTER_AUDIENCES,
 )
-from simulator.world import APP_PERMISSIONS
+from simulator.world import APP_PERMISSIONS, PARTNER_TENANT_APP_PERMISSIONS
 
 if TYPE_CHECKING:
     from simulator.world import Tenant
@@ -31,6 +31,10 @@ DELEGATED: dict[str, tuple[str, ...]] = {
 APPLICATION: dict[str, tuple[str, ...]] = {
     GRAPH_AUDIENCE: APP_PERMISSIONS,
     PARTNER_CENTER_AUDIENCE: (),
+}
+# Application permissions the partner app holds only in its own (partner) tenant.
+PARTNER_TENANT_APPLICATION: dict[str, tuple[str, ...]] = {
+    GRAPH_AUDIENCE: PARTNER_TENANT_APP_PERMISSIONS,
 }
 
 
@@ -50,6 +54,14 @@ class ScopeRequest:
         if "openid" in shown and "email" not in shown:
             shown.append("email")
         return " ".join(dict.fromkeys([*self.requested, *granted, *shown]))
+
+
+def delegated(resource: str, tenant: Tenant | None) -> tuple[str, ...]:
+    """Delegated permissions granted for `resource` in `tenant` (more in the partner's own)."""
+    granted = DELEGATED[resource]
+    if tenant is not None and tenant.kind == "partner":
+        granted = (*granted, *PARTNER_TENANT_APPLICATION.get(resource, ()))
+    return granted
 
 
 def canonical_resource(name: str) -> str | None:
@@ -100,7 +112,7 @@ def parse_scopes(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
             f"{' '.join(others)} is not valid.",
         )
     ((resource, permissions),) = resources.items()
-    allowed = DELEGATED[resource]
+    allowed = delegated(resource, tenant)
     if ".default" in permissions:
         granted: tuple[str, ...] = allowed
     else:
@@ -111,7 +123,7 @@ def parse_scopes(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
     return ScopeRequest(resource, granted, tuple(others), oidc)
 
 
-def parse_resource(raw: str) -> ScopeRequest:
+def parse_resource(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
     """The v1 `resource=` parameter (default Graph, like the seed's sign-in)."""
     resource = canonical_resource(raw) if raw else GRAPH_AUDIENCE
     if resource is None:
@@ -120,4 +132,4 @@ def parse_resource(raw: str) -> ScopeRequest:
             500011,
             f"The resource principal named {raw} was not found in the tenant.",
         )
-    return ScopeRequest(resource, DELEGATED[resource], (), ("openid",))
+    return ScopeRequest(resource, delegated(resource, tenant), (), ("openid",))

@@ -36,7 +36,10 @@ def test_the_scheduled_sweep_runs_in_the_worker_and_records_every_customer(
     everyone = sum(len(v) for v in customers.values())
     assert ComplianceSnapshot.objects.filter(sweep=sweep).count() == everyone
     expired = sum(
-        1 for r in world["regions"] for c in r["customers"] if c["relationship"] != "active"
+        1
+        for r in world["regions"]
+        for c in r["customers"]
+        if c["relationship"]["status"] != "active"
     )
     assert sweep.failed == expired
     assert sweep.requested_by == "schedule"

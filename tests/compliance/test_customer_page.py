@@ -16,7 +16,9 @@ AGENT = "agent@contosopartners.com"
 
 def _active(world, customers, slug="us"):
     region = next(r for r in world["regions"] if r["slug"] == slug)
-    info = next(c for c in region["customers"] if c["relationship"] == "active" and not c["big"])
+    info = next(
+        c for c in region["customers"] if c["relationship"]["status"] == "active" and not c["big"]
+    )
     customer = next(c for c in customers[slug] if str(c.tenant_id) == info["tenant_id"])
     return region, info, customer
 
@@ -88,7 +90,7 @@ def test_a_customer_of_another_region_is_404_without_a_call_to_microsoft(
 
 def test_the_expired_relationship_shows_microsofts_refusal_as_a_sentence(sign_in, world, customers):
     region = next(r for r in world["regions"] if r["slug"] == "us")
-    info = next(c for c in region["customers"] if c["relationship"] != "active")
+    info = next(c for c in region["customers"] if c["relationship"]["status"] != "active")
     customer = next(c for c in customers["us"] if str(c.tenant_id) == info["tenant_id"])
     response = sign_in(AGENT).get(f"/customers/{customer.tenant_id}/compliance/")
     assert response.status_code in (401, 403)

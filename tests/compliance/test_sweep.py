@@ -50,7 +50,7 @@ def _run_sweep() -> ComplianceSweep:
 
 def _active(world, slug="us"):
     region = next(r for r in world["regions"] if r["slug"] == slug)
-    return region, [c for c in region["customers"] if c["relationship"] == "active"]
+    return region, [c for c in region["customers"] if c["relationship"]["status"] == "active"]
 
 
 def test_a_sweep_stores_the_same_counts_microsoft_reports(sim, world, customers):
@@ -87,7 +87,7 @@ def test_the_expired_relationship_is_recorded_on_its_snapshot_and_the_sweep_goes
         c["tenant_id"]
         for r in world["regions"]
         for c in r["customers"]
-        if c["relationship"] != "active"
+        if c["relationship"]["status"] != "active"
     ]
     assert expired
     failed = ComplianceSnapshot.objects.filter(sweep=sweep, ok=False)

@@ -34,7 +34,7 @@ def _customer(world, customers, slug="us", relationship="active"):
         for r in world["regions"]
         if r["slug"] == slug
         for c in r["customers"]
-        if c["relationship"] == relationship and not c.get("big")
+        if c["relationship"]["status"] == relationship and not c.get("big")
     )
     return info, next(c for c in customers[slug] if str(c.tenant_id) == info["tenant_id"])
 

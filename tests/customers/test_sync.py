@@ -24,9 +24,16 @@ def test_a_sync_stores_every_customer_with_domain_and_gdap_status(world, regions
         customer = stored[info["tenant_id"]]
         assert customer.default_domain == info["domain"]
         assert customer.name == info["name"]
+        if info["relationship"]["type"] == "dap":
+            # A DAP-only customer has no GDAP relationship, so no GDAP status or end date; it
+            # is known from /contracts only. (Issue 11: the portal's sync is to store DAP-only
+            # as its own state; until then this pins today's behaviour.)
+            assert customer.relationship_status == RelationshipStatus.NONE
+            assert customer.relationship_end_at is None
+            continue
         expected = (
             RelationshipStatus.ACTIVE
-            if info["relationship"] == "active"
+            if info["relationship"]["status"] == "active"
             else RelationshipStatus.EXPIRED
         )
         assert customer.relationship_status == expected

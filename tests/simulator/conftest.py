@@ -44,11 +44,11 @@ def eu(world: dict[str, Any]) -> dict[str, Any]:
 
 
 def active_customer(region: dict[str, Any]) -> dict[str, Any]:
-    return next(c for c in region["customers"] if c["relationship"] == "active")
+    return next(c for c in region["customers"] if c["relationship"]["status"] == "active")
 
 
 def expired_customer(region: dict[str, Any]) -> dict[str, Any]:
-    return next(c for c in region["customers"] if c["relationship"] == "expired")
+    return next(c for c in region["customers"] if c["relationship"]["status"] == "expired")
 
 
 def agent(world: dict[str, Any], username: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def test_the_info_document_describes_both_regions_and_their_agents(sim, world):
     assert Path(world["ca"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
     for region in (us, eu):
         assert len(region["customers"]) == 9
-        assert [c["relationship"] for c in region["customers"]].count("expired") == 1
+        assert [c["relationship"]["status"] for c in region["customers"]].count("expired") == 1
         assert all(c["domain"].endswith(".onmicrosoft.com") for c in region["customers"])
         assert region["app"]["client_id"] and region["app"]["client_secret"]
     roles = {a["username"]: a["roles"] for a in world["agents"]}
@@ -123,9 +123,9 @@ def test_accepting_an_invitation_activates_the_relationship_and_reset_restores_i
         c for c in sim.info()["regions"][0]["customers"] if c["tenant_id"] == answer["tenant_id"]
     )
 
-    assert answer["relationship"] == "active"
-    assert after["relationship"] == "active"
-    assert restored["relationship"] == "expired"
+    assert answer["relationship"]["status"] == "active"
+    assert after["relationship"]["status"] == "active"
+    assert restored["relationship"]["status"] == "expired"
 
 
 def test_accepting_an_invitation_for_an_unknown_tenant_is_a_404(sim):

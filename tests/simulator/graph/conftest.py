@@ -40,7 +40,7 @@ class SimClient:
         return next(
             c
             for c in self.us["customers"]
-            if c["relationship"] == relationship and c.get("big", False) == big
+            if c["relationship"]["status"] == relationship and c.get("big", False) == big
         )
 
     def token(self, tenant: str, resource: str = GRAPH) -> str:

@@ -91,7 +91,7 @@ def test_throttling_answers_429_with_retry_after(cloud: SimClient):
 
 def _new_customer(prefix: str) -> dict:
     return {
-        "companyProfile": {"domain": prefix},
+        "companyProfile": {"domain": f"{prefix}.onmicrosoft.com"},
         "billingProfile": {
             "culture": "en-US",
             "email": f"it@{prefix}.example",

@@ -107,7 +107,9 @@ def unknown_properties(obj: Any, path: str = "") -> list[str]:
         for item in obj:
             found += unknown_properties(item, f"{path}[]")
     elif isinstance(obj, Parsable):
-        extra = set(getattr(obj, "additional_data", None) or {}) - {"@odata.context"}
+        # @odata.etag: Graph documents it on delegatedAdminRelationship, though the SDK's
+        # model has no field for it (learn.microsoft.com/graph/api/delegatedadminrelationship-get).
+        extra = set(getattr(obj, "additional_data", None) or {}) - {"@odata.context", "@odata.etag"}
         found += [f"{path}.{name}" for name in sorted(extra)]
         for name, value in vars(obj).items():
             if name not in ("additional_data", "backing_store"):

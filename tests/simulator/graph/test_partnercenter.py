@@ -29,7 +29,7 @@ def pc_create(cloud: SimClient, token: str, body: dict, request_id: str | None =
 def new_customer(prefix: str) -> dict:
     # PascalCase as in Microsoft's samples: Partner Center binds JSON case-insensitively.
     return {
-        "CompanyProfile": {"Domain": prefix},
+        "CompanyProfile": {"Domain": f"{prefix}.onmicrosoft.com"},
         "BillingProfile": {
             "Culture": "en-US",
             "Email": f"it@{prefix}.example",
@@ -135,3 +135,47 @@ def test_a_new_customers_relationship_is_activating_until_it_propagates(cloud, p
     body = cloud.get("/v1.0/tenantRelationships/delegatedAdminRelationships", graph_token).json()
     status = {r["customer"]["tenantId"]: r["status"] for r in body["value"]}
     assert status[created["id"]] == "activating"
+
+
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/create-a-customer
+# (Microsoft's sample builds CompanyProfile.Domain as prefix + ".onmicrosoft.com")
+def test_a_bare_domain_prefix_is_refused_like_an_invalid_field(cloud, pc_token):
+    body = new_customer("bareco")
+    body["CompanyProfile"]["Domain"] = "bareco"
+    before = len(cloud.sim.info()["regions"][0]["customers"])
+    response = pc_create(cloud, pc_token, body)
+    assert response.status_code == 400
+    error = response.json()
+    assert set(error) == {"code", "description", "data", "source"}
+    assert error["code"] == 2000 and "onmicrosoft.com" in error["description"]
+    assert len(cloud.sim.info()["regions"][0]["customers"]) == before
+
+
+def test_another_domain_suffix_is_refused_too(cloud, pc_token):
+    body = new_customer("otherco")
+    body["CompanyProfile"]["Domain"] = "otherco.com"
+    assert pc_create(cloud, pc_token, body).status_code == 400
+
+
+def test_a_created_customer_has_a_default_gdap_relationship_and_no_consent(cloud, pc_token):
+    created = pc_create(cloud, pc_token, new_customer("freshco")).json()
+    assert created["companyProfile"]["domain"] == "freshco.onmicrosoft.com"
+    info = next(
+        c for c in cloud.sim.info()["regions"][0]["customers"] if c["tenant_id"] == created["id"]
+    )
+    defaults = cloud.sim._call("GET", "/_sim/gdap/default-roles")["roles"]
+    assert info["relationship"]["type"] == "gdap"
+    assert info["relationship"]["roles"] == defaults
+    assert info["app_consent"] == {"consented": False, "scopes": []}
+
+
+def test_the_default_gdap_roles_of_new_customers_follow_the_control(cloud, pc_token):
+    cloud.sim._call("POST", "/_sim/gdap/default-roles", {"roles": ["Directory Readers"]})
+    created = pc_create(cloud, pc_token, new_customer("narrowco")).json()
+    graph_token = cloud.token(cloud.us["partner_tenant_id"], GRAPH)
+    path = "/v1.0/tenantRelationships/delegatedAdminRelationships"
+    query = f"{path}?$filter=customer/tenantId eq '{created['id']}'"
+    [rel] = cloud.get(query, graph_token).json()["value"]
+    assert rel["accessDetails"]["unifiedRoles"] == [
+        {"roleDefinitionId": "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"}
+    ]

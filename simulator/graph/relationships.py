@@ -1,0 +1,208 @@
+"""GDAP in the partner tenant: delegatedAdminRelationships (+ one, + accessAssignments) and
+delegatedAdminCustomers, all behind DelegatedAdminRelationship.Read.All.
+
+Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegatedadminrelationships
+Reference: https://learn.microsoft.com/graph/api/delegatedadminrelationship-get
+Reference: https://learn.microsoft.com/graph/api/delegatedadminrelationship-list-accessassignments
+Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegatedadmincustomers
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from simulator import gdap
+from simulator.graph import auth
+from simulator.graph.data import iso
+from simulator.graph.entities import rows_collection
+from simulator.graph.errors import GraphError, ODataError, not_found
+from simulator.graph.filters import parse_filter
+from simulator.graph.odata import Collection
+from simulator.graph.responses import collection_response, entity_response
+
+if TYPE_CHECKING:
+    from simulator.context import SimContext
+    from simulator.world import Tenant
+
+Item = dict[str, Any]
+RELATIONSHIPS_SET = "tenantRelationships/delegatedAdminRelationships"
+# $filter clauses served on relationships: `eq` (with and/or) on these paths. Graph documents
+# $filter support without listing the properties; these are the ones the portal needs.
+RELATIONSHIP_PROPERTIES = frozenset(
+    (
+        "id",
+        "displayName",
+        "duration",
+        "customer",
+        "accessDetails",
+        "status",
+        "autoExtendDuration",
+        "createdDateTime",
+        "activatedDateTime",
+        "lastModifiedDateTime",
+        "endDateTime",
+    )
+)
+FILTERABLE = {("status",), ("customer", "tenantId"), ("id",), ("displayName",)}
+
+
+def _gdap_customers(ctx: SimContext, tenant: Tenant) -> list[Tenant]:
+    """Customers with a GDAP relationship to this partner (a DAP-only customer has none)."""
+    if tenant.kind != "partner":
+        return []
+    return [c for c in ctx.world.customers_of(tenant.id) if c.relationships]
+
+
+def _status(customer: Tenant, rel: gdap.GdapRelationship, now: float) -> str:
+    if rel.status == "active" and (customer.propagated_at is None or customer.propagated_at > now):
+        return "activating"  # approved but not yet effective in the customer tenant
+    return rel.status
+
+
+def _relationship_item(customer: Tenant, rel: gdap.GdapRelationship, now: float) -> Item:
+    status = _status(customer, rel, now)
+    return {
+        "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
+        "@odata.etag": gdap.etag(rel.id, status, rel.end.isoformat(), *rel.roles),
+        "id": rel.id,
+        "displayName": rel.display_name,
+        "duration": rel.duration,
+        "customer": {"tenantId": customer.id, "displayName": customer.name},
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in rel.roles]},
+        "status": status,
+        "autoExtendDuration": rel.auto_extend,
+        "createdDateTime": iso(rel.created),
+        "activatedDateTime": iso(rel.activated) if rel.activated else None,
+        "lastModifiedDateTime": iso(rel.last_modified or rel.created),
+        "endDateTime": iso(rel.end),
+    }
+
+
+def _check_filter(request: Request) -> None:
+    raw = request.args.get("$filter")
+    if not raw:
+        return
+    try:
+        node = parse_filter(raw)
+    except ODataError as exc:
+        raise GraphError(400, "BadRequest", exc.message) from exc
+
+    def walk(n: tuple) -> bool:
+        if n[0] in ("and", "or"):
+            return walk(n[1]) and walk(n[2])
+        return n[0] == "cmp" and n[1] == "eq" and tuple(n[2]) in FILTERABLE
+
+    if not walk(node):
+        # Exact wording unconfirmed; Graph answers 400 for a clause the API does not serve.
+        raise GraphError(400, "BadRequest", f"Invalid filter clause: '{raw}' is not supported.")
+
+
+def relationships_collection(ctx: SimContext, tenant: Tenant) -> Collection:
+    now = ctx.now()
+    rows = [
+        _relationship_item(customer, rel, now)
+        for customer in _gdap_customers(ctx, tenant)
+        for rel in customer.relationships
+    ]
+    return rows_collection(
+        RELATIONSHIPS_SET,
+        "microsoft.graph.delegatedAdminRelationship",
+        rows,
+        extra_properties=RELATIONSHIP_PROPERTIES,
+        max_top=300,
+        directory=False,
+    )
+
+
+def _find(ctx: SimContext, tenant: Tenant, rel_id: str) -> tuple[Tenant, gdap.GdapRelationship]:
+    for customer in _gdap_customers(ctx, tenant):
+        for rel in customer.relationships:
+            if rel.id == rel_id.lower():
+                return customer, rel
+    raise not_found(rel_id)
+
+
+def list_relationships(ctx: SimContext, request: Request, *, version: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.RELATIONSHIPS)
+    _check_filter(request)
+    coll = relationships_collection(ctx, caller.tenant)
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def get_relationship(ctx: SimContext, request: Request, *, version: str, rel_id: str) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.RELATIONSHIPS)
+    customer, rel = _find(ctx, caller.tenant, rel_id)
+    coll = relationships_collection(ctx, caller.tenant)
+    return entity_response(
+        ctx, request, version, coll, _relationship_item(customer, rel, ctx.now())
+    )
+
+
+def _assignment_item(rel: gdap.GdapRelationship, a: gdap.AccessAssignment) -> Item:
+    return {
+        "@odata.type": "#microsoft.graph.delegatedAdminAccessAssignment",
+        "@odata.etag": gdap.etag(a.id, a.status, *a.roles),
+        "id": a.id,
+        "status": a.status,
+        "createdDateTime": iso(a.created),
+        "lastModifiedDateTime": iso(rel.last_modified or a.created),
+        "accessContainer": {
+            "accessContainerId": a.group_id,
+            "accessContainerType": "securityGroup",
+        },
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in a.roles]},
+    }
+
+
+def list_access_assignments(
+    ctx: SimContext, request: Request, *, version: str, rel_id: str
+) -> Response:
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.RELATIONSHIPS)
+    _, rel = _find(ctx, caller.tenant, rel_id)
+    rows = [_assignment_item(rel, a) for a in rel.assignments]
+    coll = rows_collection(
+        f"{RELATIONSHIPS_SET}('{rel.id}')/accessAssignments",
+        "microsoft.graph.delegatedAdminAccessAssignment",
+        rows,
+        extra_properties=frozenset({"id", "status", "accessContainer", "accessDetails"}),
+        max_top=300,
+        directory=False,
+    )
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def list_customers(ctx: SimContext, request: Request, *, version: str) -> Response:
+    """Customers with a live (not expired) GDAP relationship; DAP-only customers are absent."""
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.RELATIONSHIPS)
+    rows = [
+        {"id": c.id, "tenantId": c.id, "displayName": c.name}
+        for c in _gdap_customers(ctx, caller.tenant)
+        if c.relationship_status == "active"
+    ]
+    coll = rows_collection(
+        "tenantRelationships/delegatedAdminCustomers",
+        "microsoft.graph.delegatedAdminCustomer",
+        rows,
+        extra_properties=frozenset({"id", "tenantId", "displayName"}),
+        max_top=300,
+        directory=False,
+    )
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+ROUTES = (
+    ("/tenantRelationships/delegatedAdminCustomers", list_customers, ("GET",)),
+    ("/tenantRelationships/delegatedAdminRelationships", list_relationships, ("GET",)),
+    ("/tenantRelationships/delegatedAdminRelationships/<rel_id>", get_relationship, ("GET",)),
+    (
+        "/tenantRelationships/delegatedAdminRelationships/<rel_id>/accessAssignments",
+        list_access_assignments,
+        ("GET",),
+    ),
+)

@@ -1,0 +1,208 @@
+"""GDAP in the partner tenant: relationships, access assignments, GDAP customers and the
+partner's security groups, served only with DelegatedAdminRelationship.Read.All."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from tests.simharness import Simulator
+
+from .conftest import SimClient, graph_error
+
+RELATIONSHIPS = "/v1.0/tenantRelationships/delegatedAdminRelationships"
+CUSTOMERS = "/v1.0/tenantRelationships/delegatedAdminCustomers"
+INTUNE_ADMIN = "3a2c62db-5318-420d-8d74-23affee5d9d5"
+DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
+
+
+@pytest.fixture
+def cloud(sim: Simulator) -> SimClient:
+    """The default world (8 customers per region, reset after each test): every case."""
+    return SimClient(sim)
+
+
+@pytest.fixture
+def partner_token(cloud: SimClient) -> str:
+    return cloud.token(cloud.us["partner_tenant_id"])
+
+
+def of_type(cloud: SimClient, kind: str) -> list[dict[str, Any]]:
+    return [c for c in cloud.us["customers"] if c["relationship"]["type"] == kind]
+
+
+def relationship_of(cloud: SimClient, token: str, tenant_id: str) -> dict[str, Any]:
+    path = f"{RELATIONSHIPS}?$filter=customer/tenantId eq '{tenant_id}'"
+    [rel] = cloud.get(path, token).json()["value"]
+    return rel
+
+
+# ----- the permission -------------------------------------------------------------------
+# Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegatedadminrelationships
+# Reference: https://learn.microsoft.com/graph/api/delegatedadminrelationship-get
+# Reference: https://learn.microsoft.com/graph/api/delegatedadminrelationship-list-accessassignments
+# Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegatedadmincustomers
+def test_directory_read_all_does_not_open_the_gdap_endpoints(cloud, partner_token):
+    some_id = cloud.get(RELATIONSHIPS, partner_token).json()["value"][0]["id"]
+    directory_only = cloud.mint(cloud.us["partner_tenant_id"], roles=["Directory.Read.All"])
+    for path in (
+        RELATIONSHIPS,
+        CUSTOMERS,
+        f"{RELATIONSHIPS}/{some_id}",
+        f"{RELATIONSHIPS}/{some_id}/accessAssignments",
+    ):
+        response = cloud.get(path, directory_only)
+        assert response.status_code == 403, path
+        assert graph_error(response)["code"] == "Authorization_RequestDenied"
+
+
+def test_either_delegated_admin_relationship_permission_opens_them(cloud):
+    for role in ("DelegatedAdminRelationship.Read.All", "DelegatedAdminRelationship.ReadWrite.All"):
+        token = cloud.mint(cloud.us["partner_tenant_id"], roles=[role])
+        assert cloud.get(RELATIONSHIPS, token).status_code == 200
+        assert cloud.get(CUSTOMERS, token).status_code == 200
+
+
+def test_the_partner_app_holds_the_permission_in_its_own_tenant_only(cloud):
+    partner = jwt.decode(
+        cloud.token(cloud.us["partner_tenant_id"]), options={"verify_signature": False}
+    )
+    customer = jwt.decode(
+        cloud.token(cloud.customer()["tenant_id"]), options={"verify_signature": False}
+    )
+    assert "DelegatedAdminRelationship.Read.All" in partner["roles"]
+    assert "DelegatedAdminRelationship.Read.All" not in customer["roles"]
+
+
+# ----- relationships as Microsoft documents them ------------------------------------------
+def test_each_relationship_has_the_documented_properties(cloud, partner_token):
+    rel = cloud.get(RELATIONSHIPS, partner_token).json()["value"][0]
+    assert rel["@odata.type"] == "#microsoft.graph.delegatedAdminRelationship"
+    assert rel["@odata.etag"].startswith('W/"')
+    for key in (
+        "id",
+        "displayName",
+        "duration",
+        "customer",
+        "accessDetails",
+        "status",
+        "autoExtendDuration",
+        "createdDateTime",
+        "activatedDateTime",
+        "lastModifiedDateTime",
+        "endDateTime",
+    ):
+        assert key in rel, key
+    assert set(rel["customer"]) == {"tenantId", "displayName"}
+    assert {"roleDefinitionId": DIRECTORY_READERS} in rel["accessDetails"]["unifiedRoles"]
+
+
+def test_a_dap_only_customer_has_no_gdap_relationship_but_a_contract(cloud, partner_token):
+    [dap] = of_type(cloud, "dap")
+    rels = cloud.get(RELATIONSHIPS, partner_token).json()["value"]
+    customers = cloud.get(CUSTOMERS, partner_token).json()["value"]
+    contracts = cloud.get("/v1.0/contracts", partner_token).json()["value"]
+    assert dap["tenant_id"] not in {r["customer"]["tenantId"] for r in rels}
+    assert dap["tenant_id"] not in {c["tenantId"] for c in customers}
+    assert dap["tenant_id"] in {c["customerId"] for c in contracts}
+    assert dap["relationship"]["status"] == "active" and dap["relationship"]["roles"] == []
+
+
+def test_the_mlt_relationship_is_named_mlt_with_the_fixed_roles(cloud, partner_token):
+    [mlt] = of_type(cloud, "mlt")
+    rel = relationship_of(cloud, partner_token, mlt["tenant_id"])
+    assert rel["displayName"].startswith("MLT_")
+    assert INTUNE_ADMIN not in {r["roleDefinitionId"] for r in rel["accessDetails"]["unifiedRoles"]}
+    assert len(rel["accessDetails"]["unifiedRoles"]) == 8
+
+
+def test_one_relationship_expires_within_30_days_without_auto_extend(cloud, partner_token):
+    rels = cloud.get(RELATIONSHIPS + "?$filter=status eq 'active'", partner_token).json()["value"]
+    soon = datetime.now(UTC) + timedelta(days=30)
+    expiring = [r for r in rels if datetime.fromisoformat(r["endDateTime"]) < soon]
+    assert len(expiring) == 1
+    assert expiring[0]["autoExtendDuration"] == "PT0S"
+    assert {r["autoExtendDuration"] for r in rels} == {"P180D", "PT0S"}
+
+
+def test_status_filter_returns_the_expired_one(cloud, partner_token):
+    rels = cloud.get(RELATIONSHIPS + "?$filter=status eq 'expired'", partner_token).json()["value"]
+    expired = [
+        c["tenant_id"] for c in cloud.us["customers"] if c["relationship"]["status"] == "expired"
+    ]
+    assert [r["customer"]["tenantId"] for r in rels] == expired
+
+
+def test_an_unsupported_filter_is_a_bad_request(cloud, partner_token):
+    for clause in ("startswith(displayName,'MLT_')", "endDateTime gt 2026-01-01T00:00:00Z"):
+        response = cloud.get(f"{RELATIONSHIPS}?$filter={clause}", partner_token)
+        assert response.status_code == 400, clause
+
+
+def test_top_is_capped_at_300_and_pages_follow_next_links(cloud, partner_token):
+    assert cloud.get(f"{RELATIONSHIPS}?$top=301", partner_token).status_code == 400
+    every = cloud.get(RELATIONSHIPS, partner_token).json()["value"]
+    url, paged = f"{RELATIONSHIPS}?$top=2", []
+    while url:
+        body = cloud.get(url, partner_token).json()
+        assert len(body["value"]) <= 2
+        paged += body["value"]
+        url = body.get("@odata.nextLink")
+    assert [r["id"] for r in paged] == [r["id"] for r in every]
+
+
+def test_one_relationship_by_id_and_an_unknown_id_is_a_404(cloud, partner_token):
+    rel = cloud.get(RELATIONSHIPS, partner_token).json()["value"][0]
+    one = cloud.get(f"{RELATIONSHIPS}/{rel['id']}", partner_token).json()
+    assert one["id"] == rel["id"] and one["customer"] == rel["customer"]
+    response = cloud.get(f"{RELATIONSHIPS}/{rel['id'][:-4]}0000", partner_token)
+    assert response.status_code == 404
+    assert graph_error(response)["code"] == "Request_ResourceNotFound"
+
+
+# ----- access assignments and partner security groups ----------------------------------
+def _groups(cloud: SimClient) -> dict[str, dict[str, Any]]:
+    return {g["name"]: g for g in cloud.us["groups"]}
+
+
+def test_access_assignments_name_partner_groups_with_roles_of_the_relationship(
+    cloud, partner_token
+):
+    groups = _groups(cloud)
+    first = cloud.us["customers"][0]
+    rel = relationship_of(cloud, partner_token, first["tenant_id"])
+    body = cloud.get(f"{RELATIONSHIPS}/{rel['id']}/accessAssignments", partner_token).json()
+    rel_roles = {r["roleDefinitionId"] for r in rel["accessDetails"]["unifiedRoles"]}
+    by_group = {}
+    for a in body["value"]:
+        assert a["@odata.type"] == "#microsoft.graph.delegatedAdminAccessAssignment"
+        assert a["status"] == "active"
+        assert a["accessContainer"]["accessContainerType"] == "securityGroup"
+        roles = {r["roleDefinitionId"] for r in a["accessDetails"]["unifiedRoles"]}
+        assert roles <= rel_roles
+        by_group[a["accessContainer"]["accessContainerId"]] = roles
+    assert INTUNE_ADMIN in by_group[groups["Helpdesk agents"]["id"]]
+    assert INTUNE_ADMIN not in by_group[groups["L1 no Intune"]["id"]]
+
+
+def test_the_partner_groups_are_listed_with_their_agent_members(cloud, partner_token):
+    groups = _groups(cloud)
+    path = "/v1.0/groups?$filter=displayName eq 'L1 no Intune'"
+    [l1] = cloud.get(path, partner_token).json()["value"]
+    assert l1["id"] == groups["L1 no Intune"]["id"] and l1["securityEnabled"] is True
+    members = cloud.get(f"/v1.0/groups/{l1['id']}/members", partner_token).json()["value"]
+    assert [m["userPrincipalName"] for m in members] == ["l1@contosopartners.com"]
+    names = {g["displayName"] for g in cloud.get("/v1.0/groups", partner_token).json()["value"]}
+    assert {"AdminAgents", "Helpdesk agents", "L1 no Intune"} <= names
+
+
+def test_the_sim_document_matches_what_graph_serves(cloud, partner_token):
+    helpdesk = _groups(cloud)["Helpdesk agents"]
+    gdap_customers = [c["tenant_id"] for c in cloud.us["customers"] if c["relationship"]["roles"]]
+    assert set(helpdesk["roles_by_customer"]) == set(gdap_customers)
+    agents = {a["username"]: a for a in cloud.info["agents"]}
+    assert agents["agent@contosopartners.com"]["groups"] == ["Helpdesk agents"]
+    assert agents["l1@contosopartners.com"]["groups"] == ["L1 no Intune"]
