@@ -1,22 +1,35 @@
 """Writes about customers: syncing each region's customer tenants from Microsoft Graph.
 
-Source: the partner tenant's GDAP relationships (status and end date per customer) plus
-/contracts (default domain). Partner Center's customer list has neither the GDAP status nor
-its end date, and reading Graph keeps one client, one token type and one throttling model.
+Source: the partner tenant's GDAP relationships (status, end date, auto-extend and roles per
+relationship, and each active one's access assignments: which partner security groups hold
+which roles) plus /contracts (default domain). Partner Center's customer list has neither the
+GDAP status nor its end date, and reading Graph keeps one client, one token type and one
+throttling model.
+
+# Reference: https://learn.microsoft.com/en-us/graph/api/tenantrelationship-list-delegatedadminrelationships
+# Reference: https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-list-accessassignments
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from customers.models import Customer, RelationshipStatus, SyncRun
+from customers.models import (
+    Customer,
+    GdapRelationship,
+    RelationshipStatus,
+    RelationshipType,
+    SyncRun,
+)
 from mscloud.errors import MicrosoftError
+from mscloud.graph import BatchRequest, GraphClient
 from portal.runs import (
     LeaseLost,
     run_claim,
@@ -45,6 +58,13 @@ _STATUS_MAP = {
 }
 
 
+# Relationships Microsoft created in the transition from DAP carry this name prefix.
+# Reference: https://learn.microsoft.com/en-us/partner-center/customers/gdap-microsoft-led-transition
+MLT_PREFIX = "MLT_"
+# Only these relationships give anyone access: their assignments are worth reading.
+_ASSIGNABLE = {"active", "expiring"}
+
+
 @dataclass
 class _Seen:
     name: str = ""
@@ -52,6 +72,15 @@ class _Seen:
     status: str = RelationshipStatus.NONE
     end: datetime | None = None
     rank: int = 0
+    relationships: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def type(self) -> str:
+        if not self.relationships:
+            return RelationshipType.NONE
+        if all(r["display_name"].startswith(MLT_PREFIX) for r in self.relationships):
+            return RelationshipType.MLT
+        return RelationshipType.GDAP
 
 
 def sync_run_start(*, region: Region, requested_by: str = "") -> tuple[SyncRun, bool]:
@@ -146,9 +175,12 @@ def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
         entry = seen.setdefault(tid, _Seen(name=customer.get("displayName") or ""))
         rank = _STATUS_RANK.get(rel.get("status", ""), 0)
         end = parse_datetime(rel["endDateTime"]) if rel.get("endDateTime") else None
+        entry.relationships.append(_relationship(rel, end))
         if rank > entry.rank or (rank == entry.rank and end and (not entry.end or end > entry.end)):
             entry.rank, entry.end = rank, end
             entry.status = _STATUS_MAP.get(rel.get("status", ""), RelationshipStatus.NONE)
+    _progress(run, "Reading GDAP access assignments", 50)
+    _read_assignments(graph, [r for e in seen.values() for r in e.relationships], run)
     _progress(run, "Reading contracts", 65)
     for contract in graph.iter_items("/contracts", params={"$top": 999}):
         _beat(run)
@@ -159,6 +191,50 @@ def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
         entry.domain = contract.get("defaultDomainName") or entry.domain
         entry.name = entry.name or contract.get("displayName") or ""
     return seen
+
+
+def _relationship(rel: dict[str, Any], end: datetime | None) -> dict[str, Any]:
+    roles = ((rel.get("accessDetails") or {}).get("unifiedRoles")) or []
+    return {
+        "relationship_id": str(rel.get("id") or "")[:80],
+        "display_name": str(rel.get("displayName") or "")[:100],
+        "status": str(rel.get("status") or "")[:32],
+        "roles": [str(r.get("roleDefinitionId")) for r in roles if r.get("roleDefinitionId")],
+        "end_at": end,
+        "auto_extend": str(rel.get("autoExtendDuration") or "")[:16],
+        "access_assignments": [],
+    }
+
+
+def _read_assignments(
+    graph: GraphClient, relationships: list[dict[str, Any]], run: SyncRun
+) -> None:
+    """Each usable relationship's access assignments, 20 relationships per $batch round trip."""
+    wanted = [r for r in relationships if r["status"] in _ASSIGNABLE and r["relationship_id"]]
+    by_id = {str(i): r for i, r in enumerate(wanted)}
+    requests = [
+        BatchRequest(
+            id=key,
+            url=f"/tenantRelationships/delegatedAdminRelationships/{r['relationship_id']}"
+            "/accessAssignments",
+        )
+        for key, r in by_id.items()
+    ]
+    for key, answer in graph.batch(requests).items():
+        _beat(run)
+        answer.raise_for_status()
+        by_id[key]["access_assignments"] = [
+            {
+                "group_id": str((a.get("accessContainer") or {}).get("accessContainerId") or ""),
+                "roles": [
+                    str(role.get("roleDefinitionId"))
+                    for role in ((a.get("accessDetails") or {}).get("unifiedRoles") or [])
+                    if role.get("roleDefinitionId")
+                ],
+                "status": str(a.get("status") or ""),
+            }
+            for a in (answer.body.get("value") or [])
+        ]
 
 
 def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
@@ -184,6 +260,7 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
             default_domain=entry.domain,
             relationship_status=entry.status,
             relationship_end_at=entry.end,
+            relationship_type=entry.type,
             synced_at=now,
         )
         for tid, entry in seen.items()
@@ -200,12 +277,40 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
                 "default_domain",
                 "relationship_status",
                 "relationship_end_at",
+                "relationship_type",
                 "synced_at",
             ],
         )
         # Customers no longer listed keep their row (history, audit) but lose the relationship.
         Customer.objects.filter(region=region).exclude(tenant_id__in=list(seen)).update(
-            relationship_status=RelationshipStatus.NONE, synced_at=now
+            relationship_status=RelationshipStatus.NONE,
+            relationship_type=RelationshipType.NONE,
+            synced_at=now,
+        )
+        _relationships_replace(
+            region, {str(r.tenant_id): seen[str(r.tenant_id)] for r in rows}, now
         )
     created = sum(1 for r in rows if str(r.tenant_id) not in existing)
     return created, len(rows) - created
+
+
+def _relationships_replace(region: Region, seen: dict[str, _Seen], now: datetime) -> None:
+    """The region's stored GDAP relationships become exactly what this sync read."""
+    ids = {
+        str(tenant_id): pk
+        for tenant_id, pk in Customer.objects.filter(
+            region=region, tenant_id__in=list(seen)
+        ).values_list("tenant_id", "pk")
+    }
+    GdapRelationship.objects.filter(customer__region=region).delete()
+    GdapRelationship.objects.bulk_create(
+        [
+            GdapRelationship(customer_id=ids[tid], synced_at=now, **rel)
+            for tid, entry in seen.items()
+            if tid in ids
+            # A relationship listed twice (paging moved under us) is stored once.
+            for rel in {r["relationship_id"]: r for r in entry.relationships}.values()
+            if rel["relationship_id"]
+        ],
+        batch_size=1000,
+    )

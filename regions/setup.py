@@ -35,6 +35,9 @@ MULTI_TENANT_AUDIENCES = ("AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAcc
 # preconsent grants there): directory pages, Intune devices and compliance policies.
 REQUIRED_PERMISSIONS = (
     "Directory.Read.All",
+    # The customer sync lists the GDAP relationships: Directory.Read.All does not cover them.
+    # Reference: https://learn.microsoft.com/en-us/graph/api/tenantrelationship-list-delegatedadminrelationships
+    "DelegatedAdminRelationship.Read.All",
     "DeviceManagementManagedDevices.Read.All",
     "DeviceManagementConfiguration.Read.All",
 )

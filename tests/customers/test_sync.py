@@ -7,8 +7,15 @@ import time
 import pytest
 from django.core.management import call_command
 
-from customers.models import Customer, RelationshipStatus, SyncRun
+from customers.models import (
+    Customer,
+    GdapRelationship,
+    RelationshipStatus,
+    RelationshipType,
+    SyncRun,
+)
 from customers.services import customers_sync, sync_run_start
+from customers.templatetags.graph import role_name
 
 
 @pytest.mark.django_db
@@ -208,7 +215,9 @@ def test_the_sync_beats_as_it_reads_each_page_and_at_every_step(
     assert beats.count(0.25) >= len(
         next(r for r in world["regions"] if r["slug"] == "us")["customers"]
     )
-    assert beats.count(0) == 4  # one per step: three Graph reads and the save
+    # One per step: four Graph reads (customers, relationships, access assignments,
+    # contracts) and the save.
+    assert beats.count(0) == 5
 
 
 @pytest.mark.django_db
@@ -227,3 +236,57 @@ def test_the_watch_resends_a_sync_whose_worker_died(regions, monkeypatch):
     monkeypatch.setattr(tasks, "sync_run_enqueue", sent.append)
     tasks.customers_sync_watch()
     assert sent == [run.pk]
+
+
+@pytest.mark.django_db
+def test_a_sync_stores_each_relationship_its_roles_and_which_groups_hold_them(world, regions):
+    # Reference: https://learn.microsoft.com/en-us/graph/api/delegatedadminrelationship-list-accessassignments
+    run, _ = sync_run_start(region=regions["us"])
+    assert customers_sync(run_id=run.pk).status == SyncRun.Status.DONE
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    held: dict[str, dict[str, set[str]]] = {}  # tenant → group id → role names
+    for group in us["groups"]:
+        for tenant, names in group["roles_by_customer"].items():
+            held.setdefault(tenant, {})[group["id"]] = set(names)
+    checked = set()
+    for info in us["customers"]:
+        customer = Customer.objects.get(tenant_id=info["tenant_id"])
+        kind = info["relationship"]["type"]
+        relationships = list(GdapRelationship.objects.filter(customer=customer))
+        if kind == "dap":
+            assert customer.relationship_type == RelationshipType.NONE and not relationships
+            continue
+        assert customer.relationship_type == (
+            RelationshipType.MLT if kind == "mlt" else RelationshipType.GDAP
+        )
+        checked.add(kind)
+        (rel,) = relationships
+        assert {role_name(r) for r in rel.roles} == set(info["relationship"]["roles"])
+        assert rel.status == info["relationship"]["status"]
+        if rel.status == "active":
+            stored = {
+                a["group_id"]: {role_name(r) for r in a["roles"]} for a in rel.access_assignments
+            }
+            assert stored == held.get(info["tenant_id"], {})
+        else:  # an expired relationship gives nobody access: its assignments are not read
+            assert rel.access_assignments == []
+    assert {"gdap", "mlt", "gdap+dap"} <= checked
+    expiring = [
+        r
+        for r in GdapRelationship.objects.filter(customer__region=regions["us"])
+        if r.status == "active" and not r.auto_extends
+    ]
+    assert expiring, "the seeded world has a relationship ending without auto-extend"
+
+
+@pytest.mark.django_db
+def test_a_sync_reads_access_assignments_in_batches_not_one_request_per_relationship(
+    sim, world, regions
+):
+    before = sim.requests()["counters"]["graph"]
+    run, _ = sync_run_start(region=regions["us"])
+    assert customers_sync(run_id=run.pk).status == SyncRun.Status.DONE
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    active = sum(1 for c in us["customers"] if c["relationship"]["status"] == "active")
+    # customers + relationships + contracts pages, and one $batch per 20 relationships.
+    assert sim.requests()["counters"]["graph"] - before <= 3 + -(-active // 20) + 3
