@@ -39,7 +39,7 @@ from portal.runs import (
     run_start,
     runs_abandoned,
 )
-from regions.clients import graph_as_app
+from regions.clients import graph_as_app, partner_center_as_app
 from regions.models import Region
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,12 @@ class _Seen:
     rank: int = 0
     relationships: list[dict[str, Any]] = field(default_factory=list)
 
+    dap: bool = False  # Partner Center says the partner holds DAP (asked only without GDAP)
+
     @property
     def type(self) -> str:
         if not self.relationships:
-            return RelationshipType.NONE
+            return RelationshipType.DAP if self.dap else RelationshipType.NONE
         if all(r["display_name"].startswith(MLT_PREFIX) for r in self.relationships):
             return RelationshipType.MLT
         return RelationshipType.GDAP
@@ -190,7 +192,33 @@ def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
         entry = seen.setdefault(tid, _Seen())
         entry.domain = contract.get("defaultDomainName") or entry.domain
         entry.name = entry.name or contract.get("displayName") or ""
+    _progress(run, "Reading DAP customers", 80)
+    _read_dap(region, seen, run)
     return seen
+
+
+def _read_dap(region: Region, seen: dict[str, _Seen], run: SyncRun) -> None:
+    """Customers without any GDAP relationship: does the partner still hold DAP there?
+
+    Partner Center tells only per customer (`allowDelegatedAccess` on a read by id), so only
+    these are asked; a GDAP customer that also has DAP is shown as GDAP. A Partner Center
+    failure leaves them "none" and is logged: the GDAP data of the sync is still good."""
+    without_gdap = [tid for tid, entry in seen.items() if not entry.relationships]
+    if not without_gdap:
+        return
+    partner_center = partner_center_as_app(region=region)
+    for tid in without_gdap:
+        _beat(run)
+        try:
+            answer = partner_center.get_customer(tid)
+        except MicrosoftError as exc:
+            log.warning("customer sync of region %s: DAP state unknown: %s", region.slug, exc)
+            return
+        entry = seen[tid]
+        entry.dap = answer.get("allowDelegatedAccess") is True
+        if entry.dap:
+            # DAP has neither status nor end: it holds while the partner keeps it.
+            entry.status = RelationshipStatus.ACTIVE
 
 
 def _relationship(rel: dict[str, Any], end: datetime | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -101,6 +101,14 @@ class PartnerCenterClient:
                 if continuation in seen:
                     raise PartnerCenterError("Partner Center repeated a continuation token.")
                 seen.add(continuation)
+
+    def get_customer(self, customer_id: str) -> dict:
+        """One customer by tenant id; only this read carries `allowDelegatedAccess` (DAP).
+
+        # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-a-customer-by-id
+        """
+        url = f"{self._root}/customers/{quote(str(customer_id), safe='')}"
+        return self._call("GET", url, headers={"MS-CorrelationId": self._new_id()})
 
     def create_customer(
         self, payload: dict, *, request_id: str, correlation_id: str | None = None

@@ -111,8 +111,13 @@ def _commerce_id(world: World, tenant_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{world.seed}/commerce/{tenant_id}"))
 
 
-def _customer(world: World, tenant: Tenant) -> dict[str, Any]:
-    return {
+# Partner Center says whether the partner holds DAP only when a customer is read by id.
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/customer-resources
+DAP_TYPES = ("dap", "gdap+dap")
+
+
+def _customer(world: World, tenant: Tenant, *, by_id: bool = False) -> dict[str, Any]:
+    customer: dict[str, Any] = {
         "id": tenant.id,
         "commerceId": _commerce_id(world, tenant.id),
         "companyProfile": {
@@ -122,10 +127,12 @@ def _customer(world: World, tenant: Tenant) -> dict[str, Any]:
             "attributes": {"objectType": "CustomerCompanyProfile"},
         },
         "relationshipToPartner": "reseller",
-        "allowDelegatedAccess": True,
         "links": {"self": {"uri": f"/customers/{tenant.id}", "method": "GET", "headers": []}},
         "attributes": {"objectType": "Customer"},
     }
+    if by_id:
+        customer["allowDelegatedAccess"] = tenant.relationship_type in DAP_TYPES
+    return customer
 
 
 def _token_key(ctx: SimContext) -> bytes:
@@ -194,7 +201,7 @@ def get_customer(ctx: SimContext, request: Request, customer_id: str) -> Respons
     if tenant is None or tenant.partner_tenant_id != partner.id:
         body = {"code": 600026, "description": "Customer not found.", "data": [], "source": SOURCE}
         return _pc_json(request, body, 404)
-    return _pc_json(request, _customer(ctx.world, tenant))
+    return _pc_json(request, _customer(ctx.world, tenant, by_id=True))
 
 
 def _lower_keys(value: Any) -> Any:

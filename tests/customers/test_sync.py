@@ -32,10 +32,10 @@ def test_a_sync_stores_every_customer_with_domain_and_gdap_status(world, regions
         assert customer.default_domain == info["domain"]
         assert customer.name == info["name"]
         if info["relationship"]["type"] == "dap":
-            # A DAP-only customer has no GDAP relationship, so no GDAP status or end date; it
-            # is known from /contracts only. (Issue 11: the portal's sync is to store DAP-only
-            # as its own state; until then this pins today's behaviour.)
-            assert customer.relationship_status == RelationshipStatus.NONE
+            # A DAP-only customer has no GDAP relationship, so no end date; Partner Center's
+            # allowDelegatedAccess makes it its own state, reachable (and swept) as active.
+            assert customer.relationship_type == RelationshipType.DAP
+            assert customer.relationship_status == RelationshipStatus.ACTIVE
             assert customer.relationship_end_at is None
             continue
         expected = (
@@ -216,8 +216,8 @@ def test_the_sync_beats_as_it_reads_each_page_and_at_every_step(
         next(r for r in world["regions"] if r["slug"] == "us")["customers"]
     )
     # One per step: four Graph reads (customers, relationships, access assignments,
-    # contracts) and the save.
-    assert beats.count(0) == 5
+    # contracts), the DAP lookup in Partner Center, and the save.
+    assert beats.count(0) == 6
 
 
 @pytest.mark.django_db
@@ -254,7 +254,7 @@ def test_a_sync_stores_each_relationship_its_roles_and_which_groups_hold_them(wo
         kind = info["relationship"]["type"]
         relationships = list(GdapRelationship.objects.filter(customer=customer))
         if kind == "dap":
-            assert customer.relationship_type == RelationshipType.NONE and not relationships
+            assert customer.relationship_type == RelationshipType.DAP and not relationships
             continue
         assert customer.relationship_type == (
             RelationshipType.MLT if kind == "mlt" else RelationshipType.GDAP
@@ -290,3 +290,31 @@ def test_a_sync_reads_access_assignments_in_batches_not_one_request_per_relation
     active = sum(1 for c in us["customers"] if c["relationship"]["status"] == "active")
     # customers + relationships + contracts pages, and one $batch per 20 relationships.
     assert sim.requests()["counters"]["graph"] - before <= 3 + -(-active // 20) + 3
+
+
+@pytest.mark.django_db
+def test_only_customers_without_gdap_are_looked_up_in_partner_center(sim, world, regions):
+    before = sim.requests()["counters"]["partnercenter"]
+    run, _ = sync_run_start(region=regions["us"])
+    assert customers_sync(run_id=run.pk).status == SyncRun.Status.DONE
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    without_gdap = sum(1 for c in us["customers"] if c["relationship"]["type"] == "dap")
+    assert without_gdap >= 1
+    assert sim.requests()["counters"]["partnercenter"] - before == without_gdap
+
+
+@pytest.mark.django_db
+def test_partner_center_failing_leaves_dap_unknown_but_the_gdap_sync_done(world, regions, settings):
+    settings.GRAPH_MAX_ATTEMPTS = 1
+    region = regions["us"]
+    region.partner_center_base_url = "https://127.0.0.1:9/partnercenter"  # nothing listens
+    region.save(update_fields=["partner_center_base_url"])
+    run, _ = sync_run_start(region=region)
+
+    run = customers_sync(run_id=run.pk)
+
+    assert run.status == SyncRun.Status.DONE, run.error
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    dap = next(c for c in us["customers"] if c["relationship"]["type"] == "dap")
+    assert Customer.objects.get(tenant_id=dap["tenant_id"]).relationship_type == "none"
+    assert GdapRelationship.objects.filter(customer__region=region).exists()

@@ -179,3 +179,15 @@ def test_the_default_gdap_roles_of_new_customers_follow_the_control(cloud, pc_to
     assert rel["accessDetails"]["unifiedRoles"] == [
         {"roleDefinitionId": "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"}
     ]
+
+
+def test_delegated_admin_access_is_told_only_by_id_and_only_for_dap_customers(cloud, pc_token):
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/customer-resources
+    # ("allowDelegatedAccess … is only available when getting a customer by ID, not by list").
+    listed = pc_get(cloud, pc_token, "/v1/customers?size=50").json()["items"]
+    assert listed and all("allowDelegatedAccess" not in c for c in listed)
+    assert any(c["relationship"]["type"] == "dap" for c in cloud.us["customers"])
+    for info in cloud.us["customers"]:
+        customer = pc_get(cloud, pc_token, f"/v1/customers/{info['tenant_id']}").json()
+        dap = info["relationship"]["type"] in ("dap", "gdap+dap")
+        assert customer["allowDelegatedAccess"] is dap, info["relationship"]
