@@ -18,6 +18,7 @@ urlpatterns = [
         name="customer_group",
     ),
     path("customers/<tenant:tenant_id>/devices/", views.devices_view, name="customer_devices"),
+    path("customers/<tenant:tenant_id>/access/", views.access_view, name="customer_access"),
     path(
         "customers/<tenant:tenant_id>/managed-devices/",
         views.managed_devices_view,

@@ -11,6 +11,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from audit.services import audit_record
 from customers import directory
+from customers.access import access_read
 from customers.decorators import customer_view
 from customers.models import Customer, SyncRun
 from customers.selectors import customer_list
@@ -134,3 +135,13 @@ def managed_devices_view(
         systems=directory.OPERATING_SYSTEMS,
     )
     return render(request, "customers/managed_devices.html", context)
+
+
+@customer_view("access")
+def access_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    access = access_read(session=request.session, customer=customer)
+    return render(
+        request,
+        "customers/access.html",
+        {"customer": customer, "tab": "access", "access": access},
+    )

@@ -75,6 +75,7 @@ MATRIX: dict[str, Row] = {
         "/customers/{tenant}/provisioning/start/", AGENT_PAGE, "POST"
     ),
     "customers/<tenant:tenant_id>/compliance/": Row("/customers/{tenant}/compliance/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/access/": Row("/customers/{tenant}/access/", AGENT_PAGE),
     "compliance/": Row("/compliance/", MANAGER_PAGE),
     "compliance/export.csv": Row("/compliance/export.csv", MANAGER_PAGE),
     "compliance/sweeps/": Row("/compliance/sweeps/", MANAGER_PAGE, "POST"),

@@ -53,6 +53,45 @@ def me(ctx: SimContext, request: Request, *, version: str) -> Response:
     return entity_response(ctx, request, version, entities.users(data), data.user(index))
 
 
+def me_member_of(ctx: SimContext, request: Request, *, version: str) -> Response:
+    """The signed-in agent's groups in its own tenant: the partner role groups it is in
+    (AdminAgents, HelpdeskAgents, by the rule of `_members`) and its GDAP security groups.
+    Groups the world generates for a tenant's users are left out (no agent is in them).
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-memberof
+    Delegated only; least privileged User.Read, which every sign-in token holds."""
+    caller = auth.authenticate(ctx, request)
+    agent = caller.agent
+    if agent is None:
+        raise bad_request(
+            "/me request is only valid with delegated authentication flow.", code="BadRequest"
+        )
+    region = ctx.world.region_of_tenant(agent.tenant_id)
+    gdap_ids = {g.id for g in region.groups if agent.object_id in g.members} if region else set()
+    coll = _groups(ctx, caller)
+    rows = []
+    for i in range(coll.size):
+        row = coll.item(i)
+        name = row.get("displayName")
+        in_role_group = (
+            caller.tenant.kind == "partner"
+            and bool(agent.roles)
+            and (
+                name == "AdminAgents"
+                or (name == "HelpdeskAgents" and "Portal.Agent" in agent.roles)
+            )
+        )
+        if row["id"] in gdap_ids or in_role_group:
+            rows.append({"@odata.type": "#microsoft.graph.group", **row})
+    member_of = entities.rows_collection(
+        "directoryObjects",
+        "microsoft.graph.directoryObject",
+        rows,
+        extra_properties=coll.properties,
+    )
+    return collection_response(ctx, request, version, member_of, caller.tenant.id)
+
+
 def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.USERS)

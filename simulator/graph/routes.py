@@ -36,6 +36,7 @@ def graph_endpoint(handler: GraphHandler) -> Callable[..., Response]:
 RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
     ("/organization", resources.organization, ("GET",)),
     ("/me", resources.me, ("GET",)),
+    ("/me/memberOf", resources.me_member_of, ("GET",)),
     ("/users", resources.users, ("GET",)),
     ("/users/$count", resources.users_count, ("GET",)),
     ("/users/<key>", resources.user, ("GET",)),

@@ -103,3 +103,22 @@ def test_a_partner_admin_may_add_admin_agents_but_a_plain_agent_may_not(cloud, s
     path = f"/v1.0/groups/{group}/members/$ref"
     assert cloud.post(path, agent_token, ref).status_code == 403
     assert cloud.post(path, admin_token, ref).status_code == 204
+
+
+def test_an_agents_member_of_lists_its_partner_groups_and_the_app_cannot_ask(cloud, signed_in):
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-memberof
+    partner = cloud.us["partner_tenant_id"]
+    token = customer_token(cloud, signed_in, partner)
+    names = {g["displayName"] for g in cloud.get("/v1.0/me/memberOf", token).json()["value"]}
+    helpdesk = next(g for g in cloud.us["groups"] if AGENT in g["members"])
+    assert {helpdesk["name"], "AdminAgents"} <= names
+    assert not {g["name"] for g in cloud.us["groups"] if AGENT not in g["members"]} & names
+    l1_user = next(a["username"] for a in cloud.info["agents"] if a["username"].startswith("l1@"))
+    l1_token = customer_token(cloud, sign_in(cloud, l1_user), partner, l1_user)
+    l1_groups = {g["displayName"] for g in cloud.get("/v1.0/me/memberOf", l1_token).json()["value"]}
+    assert helpdesk["name"] not in l1_groups
+    assert l1_groups == {g["name"] for g in cloud.us["groups"] if l1_user in g["members"]} | (
+        {"AdminAgents", "HelpdeskAgents"}
+    )
+    app_only = cloud.get("/v1.0/me/memberOf", cloud.token(partner))
+    assert app_only.status_code == 400

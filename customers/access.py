@@ -1,0 +1,134 @@
+"""What the signed-in agent can do in a customer: the GDAP roles their partner security groups
+hold there (from the last sync), against the roles each page needs.
+
+Microsoft has the last word: this only tells the agent in advance what Graph will allow.
+The role table is here, once (DESIGN.md "GDAP and consent": least privilege; reads also pass
+with Global Reader, and with the admin roles that include them).
+# Reference: https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.sessions.backends.base import SessionBase
+
+from customers.models import Customer, GdapRelationship, RelationshipType
+from customers.partner_groups import agent_groups
+from mscloud.entra_roles import role_name
+from regions.clients import graph_as_agent
+
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
+INTUNE_ADMIN = "3a2c62db-5318-420d-8d74-23affee5d9d5"
+# Roles whose permissions include reading users, groups and devices.
+_DIRECTORY_READ = (
+    DIRECTORY_READERS,
+    GLOBAL_READER,
+    GLOBAL_ADMIN,
+    "9360feb5-f418-4baa-8175-e2a00bac4301",  # Directory Writers
+    "fe930be7-5e62-47db-91af-98c3a49a38b1",  # User Administrator
+    "729827e3-9c14-49f7-bb1b-9608f156bbb8",  # Helpdesk Administrator
+    "966707d0-3269-4727-9be2-8c3a10f19b9d",  # Password Administrator
+    "fdd7a751-b60b-444a-984c-02652fe8fa1c",  # Groups Administrator
+    INTUNE_ADMIN,
+)
+_INTUNE_READ = (INTUNE_ADMIN, GLOBAL_READER, GLOBAL_ADMIN)
+
+
+@dataclass(frozen=True)
+class Need:
+    """A page and the roles that serve it; the first ones are the least privileged."""
+
+    page: str
+    label: str
+    any_of: tuple[str, ...]
+    least: tuple[str, ...]  # named to the agent when missing
+
+
+NEEDS: tuple[Need, ...] = (
+    Need("users", "Users", _DIRECTORY_READ, (DIRECTORY_READERS, GLOBAL_READER)),
+    Need("groups", "Groups", _DIRECTORY_READ, (DIRECTORY_READERS, GLOBAL_READER)),
+    Need("devices", "Entra devices", _DIRECTORY_READ, (DIRECTORY_READERS, GLOBAL_READER)),
+    Need("managed-devices", "Intune devices", _INTUNE_READ, (INTUNE_ADMIN, GLOBAL_READER)),
+    Need("compliance", "Compliance", _INTUNE_READ, (INTUNE_ADMIN, GLOBAL_READER)),
+)
+
+
+@dataclass(frozen=True)
+class PageAccess:
+    need: Need
+    allowed: bool
+
+    @property
+    def missing(self) -> str:
+        return " or ".join(role_name(r) for r in self.need.least)
+
+
+@dataclass(frozen=True)
+class GroupRoles:
+    group_id: str
+    group_name: str
+    roles: tuple[str, ...]  # role names
+
+
+@dataclass(frozen=True)
+class CustomerAccess:
+    """`known` is False where the portal cannot tell in advance (DAP, never synced)."""
+
+    known: bool
+    reason: str
+    groups: tuple[GroupRoles, ...]
+    pages: tuple[PageAccess, ...]
+
+
+def customer_access(*, customer: Customer, agent_groups: dict[str, str]) -> CustomerAccess:
+    """The agent's roles in `customer` through `agent_groups` ({group id: name}, the agent's
+    partner security groups) and the active relationships' access assignments."""
+    kind = customer.relationship_type
+    if kind == RelationshipType.DAP:
+        return CustomerAccess(
+            False,
+            "This customer has DAP only: members of your AdminAgents group act as its "
+            "administrators; GDAP roles do not apply.",
+            (),
+            (),
+        )
+    relationships = list(
+        GdapRelationship.objects.filter(customer=customer, status__in=["active", "expiring"])
+    )
+    if kind == RelationshipType.NONE and not relationships:
+        return CustomerAccess(
+            False,
+            "The last customer sync found no active admin relationship with this customer.",
+            (),
+            (),
+        )
+    held: dict[str, set[str]] = {}
+    for rel in relationships:
+        for assignment in rel.access_assignments:
+            group = assignment.get("group_id", "")
+            if group in agent_groups and assignment.get("status") == "active":
+                held.setdefault(group, set()).update(assignment.get("roles") or [])
+    roles = set().union(*held.values()) if held else set()
+    return CustomerAccess(
+        True,
+        "" if held else "None of your partner security groups is assigned in this customer.",
+        tuple(
+            GroupRoles(gid, agent_groups[gid], tuple(sorted(role_name(r) for r in ids)))
+            for gid, ids in sorted(held.items(), key=lambda item: agent_groups[item[0]])
+        ),
+        tuple(PageAccess(need, bool(roles.intersection(need.any_of))) for need in NEEDS),
+    )
+
+
+def access_read(*, session: SessionBase, customer: Customer) -> CustomerAccess:
+    """`customer_access` for the agent signed in to `session` (their groups from Graph)."""
+    region = customer.region
+    partner = graph_as_agent(
+        session=session, region=region, tenant_id=str(region.partner_tenant_id)
+    )
+    return customer_access(
+        customer=customer, agent_groups=agent_groups(session=session, graph=partner)
+    )
