@@ -9,6 +9,7 @@ with Global Reader, and with the admin roles that include them).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -16,7 +17,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from customers.models import Customer, GdapRelationship, RelationshipType
 from customers.partner_groups import agent_groups
 from mscloud.entra_roles import role_name
+from mscloud.errors import MicrosoftError
 from regions.clients import graph_as_agent
+
+log = logging.getLogger(__name__)
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
@@ -131,4 +135,42 @@ def access_read(*, session: SessionBase, customer: Customer) -> CustomerAccess:
     )
     return customer_access(
         customer=customer, agent_groups=agent_groups(session=session, graph=partner)
+    )
+
+
+# Pages that share a need: a group's page is read with the groups' roles.
+_PAGE_ALIASES = {"group": "groups"}
+_NEEDS_BY_PAGE = {need.page: need for need in NEEDS}
+
+
+def page_refusal(*, session: SessionBase, customer: Customer, page: str) -> str | None:
+    """The sentence to show instead of `page` when the agent's GDAP roles cannot serve it,
+    known before any call to the customer's tenant; None when allowed or not known.
+
+    Only the stored, synced relationships decide here; when the agent's groups cannot be
+    read, Microsoft decides (the page is tried)."""
+    need = _NEEDS_BY_PAGE.get(_PAGE_ALIASES.get(page, page))
+    if need is None or not _gdap_known(customer):
+        return None
+    try:
+        access = access_read(session=session, customer=customer)
+    except MicrosoftError as exc:
+        log.info("groups of the agent unknown, %s not checked in advance: %s", page, exc.kind)
+        return None
+    verdict = next(p for p in access.pages if p.need.page == need.page)
+    if verdict.allowed:
+        return None
+    return (
+        f"Your partner security groups hold no role in {customer.name} that can read "
+        f"{need.label.lower()}: it needs {verdict.missing}. Ask your admin to add you to a "
+        "group that this customer's GDAP relationship assigns that role."
+    )
+
+
+def _gdap_known(customer: Customer) -> bool:
+    # Not with DAP too: AdminAgents members then act beyond their GDAP roles.
+    gdap_only = (RelationshipType.GDAP, RelationshipType.MLT)
+    return (
+        customer.relationship_type in gdap_only
+        and customer.gdap_relationships.filter(status__in=["active", "expiring"]).exists()
     )

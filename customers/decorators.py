@@ -14,6 +14,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from accounts.services import SignInError, tenant_signin_start
 from audit.services import audit_record
+from customers.access import page_refusal
 from customers.directory import BadPageToken
 from customers.errors import explain
 from customers.guard import customer_for_user
@@ -44,6 +45,10 @@ def customer_view(page: str) -> Callable[[CustomerView], Callable[..., HttpRespo
                 tenant_id=str(customer.tenant_id),
                 detail={"path": request.path},
             )
+            refusal = page_refusal(session=request.session, customer=customer, page=page)
+            if refusal is not None:
+                # The agent's GDAP roles cannot serve this page: say which role, call no one.
+                return _problem(request, customer, page, refusal, 403)
             graph = graph_as_agent(
                 session=request.session, region=customer.region, tenant_id=str(customer.tenant_id)
             )

@@ -86,3 +86,31 @@ def test_the_agents_groups_are_read_once_per_session_not_per_page(sign_in, world
     client.get(f"/customers/{customer.tenant_id}/access/")
 
     assert sim.requests()["counters"]["graph"] == before
+
+
+def test_an_intune_page_the_agents_roles_cannot_serve_is_refused_naming_the_role_before_graph(
+    sign_in, world, synced, sim
+):
+    us = _us(world)
+    l1 = next(a["username"] for a in world["agents"] if a["username"].startswith("l1@"))
+    tenant = next(iter(next(g for g in us["groups"] if l1 in g["members"])["roles_by_customer"]))
+    client = sign_in(l1)
+    client.get(f"/customers/{tenant}/access/")  # the agent's groups are read (and cached)
+    before = [r for r in sim.requests()["requests"] if r["tenant"] == tenant]
+
+    page = client.get(f"/customers/{tenant}/managed-devices/")
+
+    assert page.status_code == 403
+    assert "needs Intune Administrator or Global Reader" in page.content.decode()
+    assert [r for r in sim.requests()["requests"] if r["tenant"] == tenant] == before
+    assert client.get(f"/customers/{tenant}/users/").status_code == 200
+
+
+def test_an_agent_whose_group_holds_the_intune_role_opens_the_intune_page(sign_in, world, synced):
+    us = _us(world)
+    l1 = next(a["username"] for a in world["agents"] if a["username"].startswith("l1@"))
+    tenant = next(iter(next(g for g in us["groups"] if l1 in g["members"])["roles_by_customer"]))
+
+    page = sign_in("agent@contosopartners.com").get(f"/customers/{tenant}/managed-devices/")
+
+    assert page.status_code == 200
