@@ -53,6 +53,10 @@ def me(ctx: SimContext, request: Request, *, version: str) -> Response:
     return entity_response(ctx, request, version, entities.users(data), data.user(index))
 
 
+# Least privileged User.Read; the higher ones Microsoft lists pass too.
+MEMBER_OF = ("User.Read", "GroupMember.Read.All", *auth.USERS)
+
+
 def me_member_of(ctx: SimContext, request: Request, *, version: str) -> Response:
     """The signed-in agent's groups in its own tenant: the partner role groups it is in
     (AdminAgents, HelpdeskAgents, by the rule of `_members`) and its GDAP security groups.
@@ -66,6 +70,7 @@ def me_member_of(ctx: SimContext, request: Request, *, version: str) -> Response
         raise bad_request(
             "/me request is only valid with delegated authentication flow.", code="BadRequest"
         )
+    caller.require(MEMBER_OF)
     region = ctx.world.region_of_tenant(agent.tenant_id)
     gdap_ids = {g.id for g in region.groups if agent.object_id in g.members} if region else set()
     coll = _groups(ctx, caller)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 import msal
@@ -122,3 +124,20 @@ def test_an_agents_member_of_lists_its_partner_groups_and_the_app_cannot_ask(clo
     )
     app_only = cloud.get("/v1.0/me/memberOf", cloud.token(partner))
     assert app_only.status_code == 400
+
+
+def test_member_of_is_refused_to_a_delegated_token_without_user_read(cloud, signed_in):
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-memberof
+    # (delegated, least privileged User.Read).
+    partner = cloud.us["partner_tenant_id"]
+    real = customer_token(cloud, signed_in, partner)
+    payload = real.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    token = cloud.mint(partner, idtyp="user", oid=claims["oid"], scp="Mail.Read")
+    user_read = cloud.mint(partner, idtyp="user", oid=claims["oid"], scp="User.Read")
+
+    answer = cloud.get("/v1.0/me/memberOf", token)
+
+    assert answer.status_code == 403
+    assert graph_error(answer)["code"] == "Authorization_RequestDenied"
+    assert cloud.get("/v1.0/me/memberOf", user_read).status_code == 200
