@@ -55,6 +55,7 @@ def _customer(tenant: Tenant) -> dict[str, Any]:
         "app_consent": {
             "consented": tenant.app_consent.consented,
             "scopes": list(tenant.app_consent.scopes),
+            "app_roles": list(tenant.app_consent.app_roles),
         },
         "users": tenant.users,
         "devices": tenant.devices,
@@ -206,18 +207,35 @@ def _role_ids(names: Any) -> list[str]:
 
 
 def consent(ctx: SimContext, request: Request, tenant: str) -> Response:
-    """Set the app's consent state in a customer: {"consented": bool, "scopes"?: [...]}."""
+    """Set the app's consent state in a customer:
+    {"consented": bool, "scopes"?: [...], "app_roles"?: [...]} (defaults: all or none)."""
     try:
         found = _customer_tenant(ctx, tenant)
         body = _json_object(request)
-        if not isinstance(body.get("consented"), bool) or set(body) - {"consented", "scopes"}:
-            raise _Refused('Send {"consented": true|false, "scopes"?: [...]}.')
+        if not isinstance(body.get("consented"), bool) or set(body) - {
+            "consented",
+            "scopes",
+            "app_roles",
+        }:
+            raise _Refused('Send {"consented": true|false, "scopes"?: [...], "app_roles"?: [...]}.')
+        for key in ("scopes", "app_roles"):
+            value = body.get(key)
+            if value is not None and not (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                raise _Refused(f"{key} must be a list of permission names.")
     except _Refused as exc:
         return exc.response
+    consented = body["consented"]
     scopes = body.get("scopes")
     if scopes is None:
-        scopes = list(gdap.CONSENT_SCOPES) if body["consented"] else []
-    found.app_consent = gdap.AppConsent(body["consented"], [str(s) for s in scopes])
+        scopes = list(gdap.CONSENT_SCOPES) if consented else []
+    app_roles = body.get("app_roles")
+    if app_roles is None:
+        app_roles = list(gdap.CONSENT_APP_ROLES) if consented else []
+    if not consented and (scopes or app_roles):
+        return _Refused("Without consent there is no service principal to grant to.").response
+    found.app_consent = gdap.AppConsent(consented, list(scopes), list(app_roles))
     return json_response(_customer(found))
 
 

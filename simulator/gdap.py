@@ -40,6 +40,7 @@ STATUSES = (
 # Entra built-in role template ids, checked against "Microsoft Entra built-in roles"
 # (the permissions reference above).
 ROLE_IDS: dict[str, str] = {
+    "Global Administrator": "62e90394-69f5-4237-9190-012177145e10",
     "Directory Readers": "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
     "Global Reader": "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
     "Intune Administrator": "3a2c62db-5318-420d-8d74-23affee5d9d5",
@@ -102,6 +103,18 @@ HELPDESK_ROLES: tuple[str, ...] = (
 L1_GROUP = "L1 no Intune"
 L1_ROLES: tuple[str, ...] = ("Directory Readers", "Helpdesk Administrator")
 L1_AGENT = "l1"  # local part of the one agent only in the L1 group
+# Admins of the portal are also in this group: the roles app consent needs (Cloud Application
+# Administrator; Privileged Role Administrator to assign Graph app roles).
+ADMIN_GROUP = "Portal admins"
+ADMIN_ROLES: tuple[str, ...] = (
+    "Directory Readers",
+    "Global Reader",
+    "User Administrator",
+    "Intune Administrator",
+    "Cloud Application Administrator",
+    "Privileged Role Administrator",
+)
+ADMIN_AGENT_ROLE = "Portal.Admin"  # portal app role of the agents seeded into ADMIN_GROUP
 # The app's delegated scopes in a consented customer (the region's consent request).
 CONSENT_SCOPES: tuple[str, ...] = (
     "User.Read.All",
@@ -111,6 +124,9 @@ CONSENT_SCOPES: tuple[str, ...] = (
     "DeviceManagementManagedDevices.Read.All",
     "DeviceManagementConfiguration.Read.All",
 )
+# The app roles (application permissions) the app holds for client credentials in a
+# consented customer: assigned over Graph (appRoleAssignedTo) after Partner Center's consent.
+CONSENT_APP_ROLES: tuple[str, ...] = CONSENT_SCOPES
 
 
 @dataclass
@@ -139,8 +155,17 @@ class GdapRelationship:
 
 @dataclass
 class AppConsent:
+    """The app in one customer tenant.
+
+    consented: its service principal exists there (Partner Center's application consent, or
+    an admin's consent); scopes: the delegated permissions granted (oauth2PermissionGrant);
+    app_roles: the application permissions assigned to its service principal
+    (appRoleAssignedTo), which client credentials need — none means a token without roles.
+    """
+
     consented: bool
     scopes: list[str] = field(default_factory=list)
+    app_roles: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -174,7 +199,8 @@ def etag(*parts: object) -> str:
 
 
 def seed_groups(region: Region, agents: list[Agent], group_id: Callable[[str], str]) -> None:
-    """The region's GDAP security groups: everyone in "Helpdesk agents"; l1 only in L1."""
+    """The region's GDAP security groups: everyone in "Helpdesk agents" but l1, who is only in
+    "L1 no Intune"; the portal admins also in "Portal admins"."""
     created = datetime(2023, 5, 2, 9, 0, tzinfo=UTC)
     l1_agents = [a.object_id for a in agents if a.username.startswith(f"{L1_AGENT}@")]
     region.groups = [
@@ -191,6 +217,13 @@ def seed_groups(region: Region, agents: list[Agent], group_id: Callable[[str], s
             description="GDAP: first-line support without Intune roles",
             created=created,
             members=l1_agents,
+        ),
+        PartnerGroup(
+            id=group_id(ADMIN_GROUP),
+            display_name=ADMIN_GROUP,
+            description="GDAP: portal admins (app consent, app roles, user administration)",
+            created=created,
+            members=[a.object_id for a in agents if ADMIN_AGENT_ROLE in a.roles],
         ),
     ]
 
@@ -244,9 +277,11 @@ def assign(rel: GdapRelationship, group: PartnerGroup, roles: list[str], seed: i
 
 def seed_customer(tenant: Tenant, index: int, expired: bool, region: Region, seed: int) -> None:
     """Type, GDAP relationship, assignments and consent of a seeded customer."""
-    helpdesk, l1 = region.groups
+    helpdesk, l1, admins = region.groups
     tenant.relationship_type = "gdap" if expired else seeded_type(index)
-    tenant.app_consent = AppConsent(consented=True, scopes=list(CONSENT_SCOPES))
+    tenant.app_consent = AppConsent(
+        consented=True, scopes=list(CONSENT_SCOPES), app_roles=list(CONSENT_APP_ROLES)
+    )
     if tenant.relationship_type not in GDAP_TYPES:
         return
     now_end = tenant.relationship_end
@@ -272,6 +307,7 @@ def seed_customer(tenant: Tenant, index: int, expired: bool, region: Region, see
         mlt=mlt,
     )
     assign(rel, helpdesk, role_ids(HELPDESK_ROLES), seed)
+    assign(rel, admins, role_ids(ADMIN_ROLES), seed)
     if index == 0:
         assign(rel, l1, role_ids(L1_ROLES), seed)
     tenant.relationships = [rel]

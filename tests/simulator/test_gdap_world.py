@@ -39,11 +39,18 @@ def test_every_region_mixes_every_relationship_case(world):
 
 def test_agents_carry_their_groups_and_groups_their_roles_per_customer(world, us):
     groups = {g["name"]: g for g in us["groups"]}
-    assert set(groups) == {"Helpdesk agents", "L1 no Intune"}
+    assert set(groups) == {"Helpdesk agents", "L1 no Intune", "Portal admins"}
     us_agents = [a for a in world["agents"] if a["region"] == "us"]
     for a in us_agents:
         expected = ["L1 no Intune"] if a["username"].startswith("l1@") else ["Helpdesk agents"]
+        if "Portal.Admin" in a["roles"]:
+            expected.append("Portal admins")
         assert a["groups"] == expected, a["username"]
+    admin_roles = groups["Portal admins"]["roles_by_customer"]
+    gdap_customer = customers_by_type(us)["gdap"][0]["tenant_id"]
+    assert {"Cloud Application Administrator", "Privileged Role Administrator"} <= set(
+        admin_roles[gdap_customer]
+    )
     [l1_customer] = groups["L1 no Intune"]["roles_by_customer"].values()
     assert "Intune Administrator" not in l1_customer
     helpdesk = groups["Helpdesk agents"]["roles_by_customer"]
@@ -78,7 +85,7 @@ def test_the_gdap_world_is_deterministic_from_the_seed():
 def test_the_consent_control_answers_the_new_state_and_reset_restores_it(sim, us):
     tenant = us["customers"][0]["tenant_id"]
     answer = sim.consent(tenant, consented=False)
-    assert answer["app_consent"] == {"consented": False, "scopes": []}
+    assert answer["app_consent"] == {"consented": False, "scopes": [], "app_roles": []}
     after = next(c for c in sim.info()["regions"][0]["customers"] if c["tenant_id"] == tenant)
     assert after["app_consent"]["consented"] is False
     sim.reset()
@@ -119,7 +126,7 @@ def test_the_agent_groups_control_moves_an_agent(sim):
 @pytest.mark.parametrize(
     ("path", "body", "status"),
     [
-        ("/_sim/customers/{tenant}/relationship", {"roles": ["Global Administrator"]}, 400),
+        ("/_sim/customers/{tenant}/relationship", {"roles": ["Chief Happiness Officer"]}, 400),
         ("/_sim/customers/{tenant}/relationship", {"type": "reseller"}, 400),
         ("/_sim/customers/{tenant}/consent", {"consented": "no"}, 400),
         ("/_sim/customers/00000000-0000-0000-0000-000000000000/consent", {"consented": True}, 404),

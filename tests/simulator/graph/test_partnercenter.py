@@ -166,7 +166,7 @@ def test_a_created_customer_has_a_default_gdap_relationship_and_no_consent(cloud
     defaults = cloud.sim._call("GET", "/_sim/gdap/default-roles")["roles"]
     assert info["relationship"]["type"] == "gdap"
     assert info["relationship"]["roles"] == defaults
-    assert info["app_consent"] == {"consented": False, "scopes": []}
+    assert info["app_consent"] == {"consented": False, "scopes": [], "app_roles": []}
 
 
 def test_the_default_gdap_roles_of_new_customers_follow_the_control(cloud, pc_token):
