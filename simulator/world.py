@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from simulator import gdap
+from simulator import access, gdap
 
 DEMO_PASSWORD = "Sim-Passw0rd!"
 
@@ -362,13 +362,16 @@ class World:
         return tenant.id == agent.tenant_id or self.relationship_live(tenant, agent.tenant_id, now)
 
     def app_access(self, app: App, tenant_id: str, now: float) -> bool:
-        """Home tenant, or preconsented (AdminAgents) + active + propagated relationship."""
+        """Home tenant, or the app's service principal is there (consent, or DAP's AdminAgents
+        preconsent) and the partner's relationship is active and has propagated."""
         tenant = self.tenants.get(tenant_id)
         if tenant is None:
             return False
         if tenant.id == app.home_tenant_id:
             return True
-        return app.preconsented and self.relationship_live(tenant, app.home_tenant_id, now)
+        return access.app_present(app, tenant) and self.relationship_live(
+            tenant, app.home_tenant_id, now
+        )
 
     def create_customer(
         self,

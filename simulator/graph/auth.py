@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from simulator.graph.errors import GraphError, forbidden, throttled
+from simulator import access
+from simulator.graph.errors import GraphError, forbidden, intune_forbidden, throttled
 from simulator.tokens import GRAPH_AUDIENCES, InvalidToken, verify_access_token
 
 if TYPE_CHECKING:
@@ -53,6 +54,24 @@ GROUP_MEMBER_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Direc
 # members with a delegated token even though the demo app asks for no write scope.
 ADMIN_ROLE = "Portal.Admin"
 
+# Entra roles a delegated caller from the partner needs in a customer tenant (through GDAP;
+# Global Administrator, which DAP gives AdminAgents, includes them all). The simulator's own
+# table, kept apart from the portal's: it is the ruler the portal is measured against.
+# Reference: https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference
+# Reference: https://learn.microsoft.com/partner-center/customers/gdap-least-privileged-roles-by-task
+ROLES_DIRECTORY_READ = ("Directory Readers", "Global Reader")
+ROLES_INTUNE_READ = ("Intune Administrator", "Global Reader")
+ROLES_INTUNE_WRITE = ("Intune Administrator",)
+ROLES_GROUP_MEMBER_WRITE = ("Groups Administrator", "User Administrator")
+ROLES_APPLICATIONS_READ = (
+    *ROLES_DIRECTORY_READ,
+    "Cloud Application Administrator",
+    "Application Administrator",
+)
+# Granting Graph application permissions (appRoleAssignedTo) needs Privileged Role
+# Administrator; Cloud/Application Administrator may not grant Microsoft Graph app roles.
+ROLES_APP_ROLE_ASSIGNMENT = ("Privileged Role Administrator",)
+
 
 @dataclass
 class Caller:
@@ -61,20 +80,33 @@ class Caller:
     app_id: str
     agent: Agent | None  # delegated tokens: the signed-in agent
     permissions: frozenset[str]  # scp (delegated) or roles (app-only)
+    # Delegated callers: the Entra roles the agent holds in this tenant (None: its own tenant).
+    entra_roles: frozenset[str] | None = None
 
     @property
     def delegated(self) -> bool:
         return self.agent is not None
 
-    def require(self, any_of: tuple[str, ...]) -> None:
+    def require(
+        self,
+        any_of: tuple[str, ...],
+        *,
+        roles: tuple[str, ...] = (),
+        intune: bool = False,
+    ) -> None:
+        """The token's permission (scp or roles) and, for a delegated caller in a customer
+        tenant, one of the Entra `roles` (effective permission is their intersection).
+        Intune answers its own error shape."""
         if not self.permissions & set(any_of):
-            raise forbidden()
+            raise intune_forbidden(any_of, app=True) if intune else forbidden()
+        if roles and self.delegated and not access.has_role(self.entra_roles, roles):
+            raise intune_forbidden(any_of, app=False) if intune else forbidden()
 
-    def require_write(self, any_of: tuple[str, ...]) -> None:
+    def require_write(self, any_of: tuple[str, ...], *, roles: tuple[str, ...] = ()) -> None:
         agent = self.agent
         if agent is not None and ADMIN_ROLE in agent.roles and agent.tenant_id == self.tenant.id:
             return
-        self.require(any_of)
+        self.require(any_of, roles=roles)
 
 
 def _unauthorized(message: str) -> GraphError:
@@ -113,8 +145,12 @@ def authenticate(ctx: SimContext, request: Request, *, throttle: bool = True) ->
         agent = ctx.world.agent_by_oid(str(claims.get("oid", "")))
         if agent is None or not ctx.world.delegated_access(agent, tenant.id, now):
             raise forbidden()
+        held = access.agent_roles(ctx.world, agent, tenant)
+        if held is not None and not held:
+            # The token outlived the agent's access (group or assignment removed).
+            raise forbidden()
         scopes = frozenset(str(claims.get("scp", "")).split())
-        return Caller(claims, tenant, app_id, agent, scopes)
+        return Caller(claims, tenant, app_id, agent, scopes, held)
     app = ctx.world.app(app_id)
     if app is None or not ctx.world.app_access(app, tenant.id, now):
         raise forbidden()

@@ -5,6 +5,7 @@ Reference: https://learn.microsoft.com/graph/errors
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import UTC, datetime
@@ -95,6 +96,57 @@ def forbidden() -> GraphError:
     return GraphError(
         403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
     )
+
+
+def intune_forbidden(scopes: tuple[str, ...], *, app: bool) -> GraphError:
+    """Intune's 403, not the directory's: its own JSON (`_version: 3`) inside the message.
+
+    A token without the permission: code Forbidden, "Application is not authorized ...". A
+    user without the Intune role: code UnknownError, Intune's Forbidden wrapped once more.
+    Reference: https://github.com/mondoohq/cnspec/issues/1708 (the app case, 2025)
+    Reference: https://github.com/AzureAD/microsoft-authentication-library-for-js/issues/7007
+    """
+    activity = str(uuid.uuid4())
+    url = (
+        "https://fef.msua06.manage.microsoft.com/DeviceFE/StatelessDeviceFEService/"
+        "deviceManagement/managedDevices?api-version=2024-06-14"
+    )
+    trailer = (
+        "Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - "
+        f"Activity ID: {activity} - Url: {url}"
+    )
+    if app:
+        text = (
+            "Application is not authorized to perform this operation. Application must have "
+            f"one of the following scopes: {', '.join(scopes)} - {trailer}"
+        )
+    else:
+        text = f"An error has occurred - {trailer}"
+    inner = json.dumps(
+        {
+            "_version": 3,
+            "Message": text,
+            "CustomApiErrorPhrase": "",
+            "RetryAfter": None,
+            "ErrorSourceService": "",
+            "HttpHeaders": "{}",
+        },
+        indent=2,
+    ).replace("\n", "\r\n")
+    if app:
+        return GraphError(403, "Forbidden", inner)
+    wrapped = json.dumps(
+        {
+            "ErrorCode": "Forbidden",
+            "Message": inner,
+            "Target": None,
+            "Details": None,
+            "InnerError": None,
+            "InstanceAnnotations": [],
+        },
+        separators=(",", ":"),
+    )
+    return GraphError(403, "UnknownError", wrapped)
 
 
 def throttled(retry_after: float) -> GraphError:

@@ -19,14 +19,14 @@ if TYPE_CHECKING:
 
 def managed_devices(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.MANAGED_DEVICES)
+    caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     coll = entities.managed_devices(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def managed_device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.MANAGED_DEVICES)
+    caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     data = entities.data_for(ctx, caller.tenant)
     coll = entities.managed_devices(data)
     for i in range(coll.size):
@@ -38,7 +38,7 @@ def managed_device(ctx: SimContext, request: Request, *, version: str, device_id
 
 def compliance_policies(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.DEVICE_CONFIGURATION)
+    caller.require(auth.DEVICE_CONFIGURATION, roles=auth.ROLES_INTUNE_READ, intune=True)
     coll = entities.compliance_policies(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
@@ -46,7 +46,7 @@ def compliance_policies(ctx: SimContext, request: Request, *, version: str) -> R
 def compliance_state_summary(ctx: SimContext, request: Request, *, version: str) -> Response:
     """Counts that add up to the managed devices' complianceState values."""
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.DEVICE_CONFIGURATION)
+    caller.require(auth.DEVICE_CONFIGURATION, roles=auth.ROLES_INTUNE_READ, intune=True)
     counts = entities.data_for(ctx, caller.tenant).compliance_counts()
     body = {
         "id": "deviceCompliancePolicyDeviceStateSummary",
@@ -66,7 +66,7 @@ def compliance_state_summary(ctx: SimContext, request: Request, *, version: str)
 
 def managed_device_overview(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.MANAGED_DEVICES)
+    caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     data = entities.data_for(ctx, caller.tenant)
     os_counts, states = data.os_counts(), data.compliance_counts()
     body = {

@@ -21,21 +21,21 @@ if TYPE_CHECKING:
 
 def organization(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.ORGANIZATION)
+    caller.require(auth.ORGANIZATION, roles=auth.ROLES_DIRECTORY_READ)
     coll = entities.organization(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def users(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.USERS)
+    caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
     coll = entities.users(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def users_count(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.USERS)
+    caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
     return count_response(ctx, request, entities.users(entities.data_for(ctx, caller.tenant)))
 
 
@@ -99,7 +99,7 @@ def me_member_of(ctx: SimContext, request: Request, *, version: str) -> Response
 
 def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.USERS)
+    caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
     data = entities.data_for(ctx, caller.tenant)
     index = data.user_index(key)
     if index is None:
@@ -115,13 +115,13 @@ def _groups(ctx: SimContext, caller: auth.Caller) -> entities.Collection:
 
 def groups(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.GROUPS)
+    caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
     return collection_response(ctx, request, version, _groups(ctx, caller), caller.tenant.id)
 
 
 def groups_count(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.GROUPS)
+    caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
     return count_response(ctx, request, _groups(ctx, caller))
 
 
@@ -136,7 +136,7 @@ def _find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[in
 
 def group(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.GROUPS)
+    caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
     _, row = _find_group(ctx, caller, group_id)
     return entity_response(ctx, request, version, _groups(ctx, caller), row)
 
@@ -198,7 +198,7 @@ def _directory_object(ctx: SimContext, caller: auth.Caller, object_id: str) -> d
 
 def group_members(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.GROUPS)
+    caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
     index, row = _find_group(ctx, caller, group_id)
     rows = _members(ctx, caller, index, row)
     coll = entities.rows_collection(
@@ -213,7 +213,7 @@ def group_members(ctx: SimContext, request: Request, *, version: str, group_id: 
 def add_group_member(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
     """POST /groups/{id}/members/$ref: 204, or 400 when the object already is a member."""
     caller = auth.authenticate(ctx, request)
-    caller.require_write(auth.GROUP_MEMBER_WRITE)
+    caller.require_write(auth.GROUP_MEMBER_WRITE, roles=auth.ROLES_GROUP_MEMBER_WRITE)
     index, row = _find_group(ctx, caller, group_id)
     try:
         body = json.loads(request.get_data(as_text=True) or "{}")
@@ -243,14 +243,14 @@ def add_group_member(ctx: SimContext, request: Request, *, version: str, group_i
 
 def devices(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.DEVICES)
+    caller.require(auth.DEVICES, roles=auth.ROLES_DIRECTORY_READ)
     coll = entities.devices(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.DEVICES)
+    caller.require(auth.DEVICES, roles=auth.ROLES_DIRECTORY_READ)
     coll = entities.devices(entities.data_for(ctx, caller.tenant))
     for i in range(coll.size):
         row = coll.item(i)
@@ -268,14 +268,14 @@ def contracts(ctx: SimContext, request: Request, *, version: str) -> Response:
 
 def service_principals(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.APPLICATIONS)
+    caller.require(auth.APPLICATIONS, roles=auth.ROLES_APPLICATIONS_READ)
     coll = entities.service_principals(ctx, caller.tenant)
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def service_principal(ctx: SimContext, request: Request, *, version: str, sp_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.APPLICATIONS)
+    caller.require(auth.APPLICATIONS, roles=auth.ROLES_APPLICATIONS_READ)
     coll = entities.service_principals(ctx, caller.tenant)
     for i in range(coll.size):
         row = coll.item(i)

@@ -67,7 +67,7 @@ def _applications(ctx: SimContext, tenant: Tenant) -> Any:
 
 def applications(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.APPLICATIONS)
+    caller.require(auth.APPLICATIONS, roles=auth.ROLES_APPLICATIONS_READ)
     return collection_response(
         ctx, request, version, _applications(ctx, caller.tenant), caller.tenant.id
     )
@@ -75,7 +75,7 @@ def applications(ctx: SimContext, request: Request, *, version: str) -> Response
 
 def application(ctx: SimContext, request: Request, *, version: str, app_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.APPLICATIONS)
+    caller.require(auth.APPLICATIONS, roles=auth.ROLES_APPLICATIONS_READ)
     for row in _application_rows(ctx, caller.tenant):
         if row["id"] == app_id.lower():
             return entity_response(ctx, request, version, _applications(ctx, caller.tenant), row)
@@ -93,7 +93,7 @@ def service_principal_member_of(
     ctx: SimContext, request: Request, *, version: str, sp_id: str
 ) -> Response:
     caller = auth.authenticate(ctx, request)
-    caller.require(auth.APPLICATIONS)
+    caller.require(auth.APPLICATIONS, roles=auth.ROLES_APPLICATIONS_READ)
     sp_id = sp_id.lower()
     known = {
         row["id"]
@@ -127,7 +127,7 @@ def remove_group_member(
 ) -> Response:
     """DELETE /groups/{id}/members/{objectId}/$ref: 204, or 404 when it is not a member."""
     caller = auth.authenticate(ctx, request)
-    caller.require_write(auth.GROUP_MEMBER_WRITE)
+    caller.require_write(auth.GROUP_MEMBER_WRITE, roles=auth.ROLES_GROUP_MEMBER_WRITE)
     _, row = resources._find_group(ctx, caller, group_id)
     object_id = object_id.lower()
     app = entities.partner_app(ctx.world, caller.tenant)

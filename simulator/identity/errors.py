@@ -59,9 +59,27 @@ def aadsts_body(
 class AadError(Exception):
     """Raised inside the token and authorize logic; turned into an AADSTS response."""
 
-    def __init__(self, error: str, code: int, message: str, status: int = 400) -> None:
+    def __init__(
+        self, error: str, code: int, message: str, status: int = 400, suberror: str = ""
+    ) -> None:
         super().__init__(f"AADSTS{code}: {message}")
         self.error, self.code, self.message, self.status = error, code, message, status
+        self.suberror = suberror  # e.g. consent_required, basic_action: what the user must do
+
+
+def consent_required(app: App, tenant: Tenant) -> AadError:
+    """AADSTS65001: the app has no consent (no service principal, or not for this scope).
+
+    Reference: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+    (65001 DelegationDoesNotExist) and MSAL's `suberror` values (consent_required)."""
+    return AadError(
+        "invalid_grant",
+        65001,
+        f"The user or administrator has not consented to use the application with ID "
+        f"'{app.client_id}' named '{app.display_name}'. Send an interactive authorization "
+        f"request for this user and resource. Tenant: {tenant.id}.",
+        suberror="consent_required",
+    )
 
 
 def tenant_not_found(name: str) -> AadError:

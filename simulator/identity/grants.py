@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from simulator import access
 from simulator.identity.claims import app_token_response, user_token_response
 from simulator.identity.client_auth import authenticate_client
 from simulator.identity.errors import (
     AadError,
     aadsts_error,
     app_not_found,
+    consent_required,
     entra_json,
     user_not_in_tenant,
 )
@@ -56,7 +58,12 @@ def _token(ctx: SimContext, request: Request, tenant_name: str, *, v1: bool) -> 
         body = _token_body(ctx, request, tenant_name, v1=v1)
     except AadError as exc:
         return aadsts_error(
-            exc.error, exc.code, exc.message, status=exc.status, correlation_id=correlation_id
+            exc.error,
+            exc.code,
+            exc.message,
+            status=exc.status,
+            correlation_id=correlation_id,
+            extra={"suberror": exc.suberror} if exc.suberror else None,
         )
     return entra_json(body)
 
@@ -94,10 +101,12 @@ def _token_body(ctx: SimContext, request: Request, tenant_name: str, *, v1: bool
     )
 
 
-def _requested_scopes(form: Any, fallback: str, *, tenant: Tenant | None, v1: bool) -> ScopeRequest:
+def _requested_scopes(
+    form: Any, fallback: str, *, tenant: Tenant | None, v1: bool, app: App | None = None
+) -> ScopeRequest:
     if v1:
-        return parse_resource(form.get("resource", "") or fallback, tenant=tenant)
-    return parse_scopes(form.get("scope", "") or fallback, tenant=tenant)
+        return parse_resource(form.get("resource", "") or fallback, tenant=tenant, app=app)
+    return parse_scopes(form.get("scope", "") or fallback, tenant=tenant, app=app)
 
 
 def _grant_authorization_code(
@@ -205,15 +214,16 @@ def _grant_refresh_token(
     # agent may sign in redeems it (this is how DAP/GDAP agents reach customer tenants).
     if not may_sign_in(ctx, agent, target):
         raise user_not_in_tenant(agent, target, app)
-    if target.id != app.home_tenant_id and not app.preconsented:
-        raise AadError(
-            "invalid_grant",
-            65001,
-            f"The user or administrator has not consented to use the application with ID "
-            f"'{app.client_id}' named '{app.display_name}'. Send an interactive authorization "
-            "request for this user and resource.",
-        )
-    scopes = _requested_scopes(form, "", tenant=target, v1=v1)
+    # GDAP: only through a group assigned in the customer (or AdminAgents with DAP).
+    if (
+        target.id != agent.tenant_id
+        and target.relationship_status == "active"
+        and not access.agent_roles(ctx.world, agent, target)
+    ):
+        raise user_not_in_tenant(agent, target, app)
+    if target.id != app.home_tenant_id and not access.app_present(app, target):
+        raise consent_required(app, target)
+    scopes = _requested_scopes(form, "", tenant=target, v1=v1, app=app)
     if ctx.faults.interaction_required(target.id):
         raise AadError(
             "interaction_required",
@@ -269,10 +279,12 @@ def _app_roles(ctx: SimContext, tenant: Tenant, app: App, resource: str) -> list
     if ctx.world.app_access(app, tenant.id, now):
         if tenant.id == app.home_tenant_id:
             return [*APPLICATION[resource], *PARTNER_TENANT_APPLICATION.get(resource, ())]
-        return list(APPLICATION[resource])
+        # Consented: the app roles assigned to its service principal (none: a token without
+        # roles, which Graph refuses with 403).
+        return list(access.app_roles(app, tenant, APPLICATION[resource]))
     related = (
         tenant.partner_tenant_id == app.home_tenant_id
-        and app.preconsented
+        and access.app_present(app, tenant)
         and tenant.relationship_status == "active"
     )
     # Before propagation Entra either does not know the app in the tenant yet, or issues a

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from simulator.identity.errors import AadError, invalid_scope
+from simulator import access
+from simulator.identity.errors import AadError, consent_required, invalid_scope
 from simulator.tokens import (
     GRAPH_AUDIENCE,
     GRAPH_AUDIENCES,
@@ -19,7 +20,7 @@ from simulator.tokens import (
 from simulator.world import APP_PERMISSIONS, PARTNER_TENANT_APP_PERMISSIONS
 
 if TYPE_CHECKING:
-    from simulator.world import Tenant
+    from simulator.world import App, Tenant
 
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 # Delegated permissions each resource grants to the partner app (".default" = all of them).
@@ -57,11 +58,20 @@ class ScopeRequest:
 
 
 def delegated(resource: str, tenant: Tenant | None) -> tuple[str, ...]:
-    """Delegated permissions granted for `resource` in `tenant` (more in the partner's own)."""
+    """Delegated permissions the app requests for `resource` (more in the partner's own)."""
     granted = DELEGATED[resource]
     if tenant is not None and tenant.kind == "partner":
         granted = (*granted, *PARTNER_TENANT_APPLICATION.get(resource, ()))
     return granted
+
+
+def granted_in(resource: str, tenant: Tenant | None, app: App | None) -> tuple[str, ...]:
+    """What of those the tenant has granted the app: in a customer, Graph's delegated grants
+    are the consent's (Partner Center application consent, or DAP's preconsent)."""
+    requested = delegated(resource, tenant)
+    if app is None or tenant is None or tenant.kind != "customer" or resource != GRAPH_AUDIENCE:
+        return requested
+    return access.delegated_grants(app, tenant, requested)
 
 
 def canonical_resource(name: str) -> str | None:
@@ -81,7 +91,7 @@ def _split_scope(scope: str) -> tuple[str, str]:
     return resource, permission
 
 
-def parse_scopes(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
+def parse_scopes(raw: str, *, tenant: Tenant | None = None, app: App | None = None) -> ScopeRequest:
     scopes = raw.split()
     oidc = tuple(s for s in scopes if s in OIDC_SCOPES)
     others = [s for s in scopes if s not in OIDC_SCOPES]
@@ -113,17 +123,24 @@ def parse_scopes(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
         )
     ((resource, permissions),) = resources.items()
     allowed = delegated(resource, tenant)
+    in_tenant = granted_in(resource, tenant, app)
     if ".default" in permissions:
-        granted: tuple[str, ...] = allowed
+        granted: tuple[str, ...] = in_tenant
     else:
         unknown = [p for p in permissions if p.lower() not in {a.lower() for a in allowed}]
         if unknown:
             raise invalid_scope(unknown[0])
-        granted = tuple(a for a in allowed if a.lower() in {p.lower() for p in permissions})
+        wanted = {p.lower() for p in permissions}
+        if app is not None and tenant is not None and wanted - {g.lower() for g in in_tenant}:
+            # Registered, but this tenant never consented to it.
+            raise consent_required(app, tenant)
+        granted = tuple(a for a in in_tenant if a.lower() in wanted)
     return ScopeRequest(resource, granted, tuple(others), oidc)
 
 
-def parse_resource(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
+def parse_resource(
+    raw: str, *, tenant: Tenant | None = None, app: App | None = None
+) -> ScopeRequest:
     """The v1 `resource=` parameter (default Graph, like the seed's sign-in)."""
     resource = canonical_resource(raw) if raw else GRAPH_AUDIENCE
     if resource is None:
@@ -132,4 +149,4 @@ def parse_resource(raw: str, *, tenant: Tenant | None = None) -> ScopeRequest:
             500011,
             f"The resource principal named {raw} was not found in the tenant.",
         )
-    return ScopeRequest(resource, delegated(resource, tenant), (), ("openid",))
+    return ScopeRequest(resource, granted_in(resource, tenant, app), (), ("openid",))

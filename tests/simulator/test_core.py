@@ -7,6 +7,7 @@ import time
 import jwt
 import pytest
 
+from simulator import gdap
 from simulator.config import SeedConfig
 from simulator.context import SimContext
 from simulator.faults import FaultConfigError, Faults
@@ -89,6 +90,10 @@ def test_a_new_customer_propagates_after_the_delay_and_its_domain_is_unique():
         now=1000.0,
     )
 
+    assert not world.app_access(region.app, tenant.id, now=1100.0)
+    # Propagated, but a created customer has no consent: the app is not there yet.
+    assert not world.app_access(region.app, tenant.id, now=1180.0)
+    tenant.app_consent = gdap.AppConsent(True, ["User.Read.All"], ["User.Read.All"])
     assert not world.app_access(region.app, tenant.id, now=1100.0)
     assert world.app_access(region.app, tenant.id, now=1180.0)
     with pytest.raises(ValueError):

@@ -72,6 +72,7 @@ def test_a_token_issued_before_propagation_keeps_failing_until_a_new_one_is_fetc
     )
     assert created.status_code == 201, created.text
     tenant = created.json()["id"]
+    cloud.sim.consent(tenant, consented=True)  # a created customer starts without consent
     early = cloud.token(tenant)
     assert cloud.get("/v1.0/users", early).status_code == 403
     time.sleep(1.2)

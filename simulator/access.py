@@ -1,0 +1,93 @@
+"""Who may do what in a customer tenant, as Entra decides it: the agent's roles there (GDAP
+access assignments of their groups, or AdminAgents with DAP) and the app's state there
+(service principal, delegated grants, app roles).
+
+Token issuance (simulator/identity/grants.py) and Graph's checks (simulator/graph/auth.py) both
+ask this module, so the two never disagree.
+
+Reference: https://learn.microsoft.com/partner-center/customers/gdap-introduction
+Reference: https://learn.microsoft.com/partner-center/customers/gdap-assign-microsoft-entra-roles
+Reference: https://learn.microsoft.com/partner-center/marketplace-offers/multi-tenant-app-consent
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simulator import gdap
+
+if TYPE_CHECKING:
+    from simulator.world import Agent, App, Tenant, World
+
+# DAP: AdminAgents members act as Global Administrator of every DAP customer.
+DAP_ROLE = "Global Administrator"
+DAP_TYPES = ("dap", "gdap+dap")
+
+
+def in_admin_agents(agent: Agent) -> bool:
+    """The partner's AdminAgents group: the agents with a portal role (the rule the
+    simulator's partner groups follow, see simulator/graph/resources.py `_members`)."""
+    return bool(agent.roles)
+
+
+def agent_roles(world: World, agent: Agent, tenant: Tenant) -> frozenset[str] | None:
+    """Entra role names the agent holds in `tenant`; None in the agent's own tenant (not
+    bounded by a relationship); empty where it holds none (no access at all).
+
+    Only an active relationship counts, and only active access assignments of groups the
+    agent is a member of; roles an assignment names but the relationship lost do not."""
+    if tenant.id == agent.tenant_id:
+        return None
+    if tenant.partner_tenant_id != agent.tenant_id or tenant.relationship_status != "active":
+        return frozenset()
+    roles: set[str] = set()
+    if tenant.relationship_type in DAP_TYPES and in_admin_agents(agent):
+        roles.add(DAP_ROLE)
+    region = world.region(tenant.region)
+    groups = {g.id for g in gdap.groups_of(region, agent)} if region else set()
+    for rel in tenant.relationships:
+        if rel.status != "active":
+            continue
+        for assignment in rel.assignments:
+            if assignment.status == "active" and assignment.group_id in groups:
+                roles.update(gdap.role_names([r for r in assignment.roles if r in rel.roles]))
+    return frozenset(roles)
+
+
+def has_role(held: frozenset[str] | None, any_of: tuple[str, ...]) -> bool:
+    """Whether roles held (None: own tenant, unbounded) include one of `any_of`; Global
+    Administrator includes every role."""
+    return held is None or DAP_ROLE in held or bool(held & set(any_of))
+
+
+def _dap_preconsented(app: App, tenant: Tenant) -> bool:
+    return app.preconsented and tenant.relationship_type in DAP_TYPES
+
+
+def app_present(app: App, tenant: Tenant) -> bool:
+    """The app's service principal exists in the tenant: its home tenant, a consent
+    (Partner Center's application consent), or DAP's AdminAgents preconsent."""
+    return (
+        tenant.id == app.home_tenant_id
+        or tenant.app_consent.consented
+        or _dap_preconsented(app, tenant)
+    )
+
+
+def delegated_grants(app: App, tenant: Tenant, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Delegated permissions granted to the app in a customer tenant (`default`: what the
+    app requests, which DAP preconsent grants and the home tenant has)."""
+    if tenant.id == app.home_tenant_id:
+        return default
+    if tenant.app_consent.consented:
+        return tuple(tenant.app_consent.scopes)
+    return default if _dap_preconsented(app, tenant) else ()
+
+
+def app_roles(app: App, tenant: Tenant, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Application permissions assigned to the app's service principal in a customer tenant."""
+    if tenant.id == app.home_tenant_id:
+        return default
+    if tenant.app_consent.consented:
+        return tuple(r for r in tenant.app_consent.app_roles if r in default)
+    return default if _dap_preconsented(app, tenant) else ()
