@@ -380,10 +380,28 @@ def check_customer_probe(region: Region) -> CheckResult:
             "Entra would not give the app a token in your first GDAP customer's tenant.",
             error=str(exc),
             fix="The app needs consent in each GDAP customer (Partner Center application "
-            "consent), or AdminAgents membership for DAP customers.",
+            'consent: "Consent the app" on the customer\'s access page), or AdminAgents '
+            "membership for DAP customers.",
             facts=facts,
         )
-    return CheckResult(Status.OK, "The app gets a token in a customer tenant.", facts=facts)
+    try:
+        # A token is not enough: one without app roles is refused by every Graph call.
+        graph_as_app(region=region, tenant_id=tenant).get_page(
+            "/organization", params={"$select": "id"}
+        )
+    except MicrosoftError as exc:
+        return CheckResult(
+            Status.FAIL,
+            "The app gets a token in your first GDAP customer's tenant, but Microsoft Graph "
+            "refuses it: the app has no application permissions (app roles) there.",
+            error=str(exc),
+            fix="Consent the app again from the customer's access page: it assigns the app "
+            "roles after Partner Center's consent.",
+            facts=facts,
+        )
+    return CheckResult(
+        Status.OK, "The app gets a token in a customer tenant and Graph accepts it.", facts=facts
+    )
 
 
 @dataclass(frozen=True)

@@ -99,11 +99,25 @@ def test_the_customer_probe_gets_a_token_in_a_real_customer_tenant(regions, worl
 
 
 def test_the_customer_probe_fails_where_the_app_gets_no_token_in_the_customer(regions, sim):
-    # Without AdminAgents membership (DAP preconsent) the app gets no token in customers.
-    sim.session.post(f"{sim.base_url}/_sim/regions/us/revoke-preconsent", timeout=10)
+    probed = run_check(region=regions["us"], key="customerprobe").facts["customer"]
+    # A GDAP customer without the app's consent: Entra has no service principal for it.
+    sim.consent(probed, consented=False)
 
     result = run_check(region=regions["us"], key="customerprobe")
 
     assert result.status == Status.FAIL
-    assert "token" in result.summary and result.facts["customer"]
+    assert "token" in result.summary and result.facts["customer"] == probed
+    assert "AADSTS700016" in result.error
     assert "consent" in result.fix
+
+
+def test_the_customer_probe_fails_where_the_token_carries_no_app_roles(regions, sim):
+    probed = run_check(region=regions["us"], key="customerprobe").facts["customer"]
+    # Consented (the service principal is there) but no app role assigned to it.
+    sim.consent(probed, consented=True, app_roles=[])
+
+    result = run_check(region=regions["us"], key="customerprobe")
+
+    assert result.status == Status.FAIL
+    assert "app roles" in result.summary
+    assert "Authorization_RequestDenied" in result.error or "403" in result.error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from .conftest import PARTNER_CENTER, SimClient, graph_error
@@ -51,10 +52,31 @@ def test_the_customer_with_an_expired_relationship_is_forbidden(cloud: SimClient
     assert graph_error(response)["code"] == "Authorization_RequestDenied"
 
 
-def test_an_app_token_without_the_needed_role_is_forbidden(cloud: SimClient):
+def test_an_app_token_without_the_needed_role_is_forbidden_in_intunes_own_shape(
+    cloud: SimClient,
+):
+    """Intune answers code Forbidden with its JSON (`_version: 3`) in the message, naming the
+    scopes. Reference: https://github.com/mondoohq/cnspec/issues/1708 (a 2025 capture)."""
     token = cloud.mint(cloud.customer()["tenant_id"], roles=["User.Read.All"])
     assert cloud.get("/v1.0/users?$top=1", token).status_code == 200
     response = cloud.get("/v1.0/deviceManagement/managedDevices", token)
+    assert response.status_code == 403
+    error = graph_error(response)
+    assert error["code"] == "Forbidden"
+    inner = json.loads(error["message"])
+    assert inner["_version"] == 3
+    assert inner["Message"].startswith("Application is not authorized to perform this operation")
+    assert "DeviceManagementManagedDevices.Read.All" in inner["Message"]
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+def test_a_directory_read_without_the_permission_is_authorization_request_denied(
+    cloud: SimClient,
+):
+    token = cloud.mint(
+        cloud.customer()["tenant_id"], roles=["DeviceManagementManagedDevices.Read.All"]
+    )
+    response = cloud.get("/v1.0/users?$top=1", token)
     assert response.status_code == 403
     assert graph_error(response)["code"] == "Authorization_RequestDenied"
 
