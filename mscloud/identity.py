@@ -11,7 +11,9 @@ endpoint, and lets `requests` exceptions through.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,19 +37,22 @@ _HTTP_CACHE_LOCK = threading.Lock()
 # AADSTS codes that mean "a user must come back through /authorize".
 INTERACTION_CODES = {50076, 50079, 50158, 65001, 70008, 700082, 50173, 50078, 53003, 530003}
 _INTERACTION_ERRORS = {"interaction_required", "consent_required", "login_required"}
-# The app (or the scope asked for) has no consent in the tenant: 65001 delegated; 7000229
-# (no service principal) and 700016 (app not found in the directory) for client credentials.
-NOT_CONSENTED_CODES = {65001, 7000229, 700016}
+# The app (or the scope asked for) has no consent in the tenant: 65001 delegated (with
+# `suberror: consent_required`); 7000229 (no service principal) and 700016 (app not found in
+# the directory) for client credentials; 90099 (the app is not authorized in the customer
+# tenant for the partner's delegated admins). The fix is consent, never waiting or /authorize.
+NOT_CONSENTED_CODES = {65001, 7000229, 700016, 90099}
+_CONSENT_SUBERRORS = {"consent_required"}
 UNKNOWN_TENANT_CODES = {90002}
 _UNAVAILABLE_ERRORS = {"server_error", "temporarily_unavailable"}
 
 
-def _kind_of(error: str, codes: list[int]) -> ErrorKind:
-    """The kind of Entra's answer, from its `error` and `error_codes`."""
+def _kind_of(error: str, codes: list[int], suberror: str = "") -> ErrorKind:
+    """The kind of Entra's answer, from its `error`, `error_codes` and `suberror`."""
     found = set(codes)
     if error in _UNAVAILABLE_ERRORS:
         return ErrorKind.UNAVAILABLE
-    if found & NOT_CONSENTED_CODES:
+    if found & NOT_CONSENTED_CODES or suberror in _CONSENT_SUBERRORS:
         return ErrorKind.NOT_CONSENTED
     if error in _INTERACTION_ERRORS or found & INTERACTION_CODES:
         return ErrorKind.INTERACTION_REQUIRED
@@ -68,12 +73,16 @@ class IdentityError(MicrosoftError):
         codes: list[int] | None = None,
         *,
         kind: ErrorKind | None = None,
+        suberror: str = "",
     ) -> None:
         self.error = error
         self.description = description.split("\r\n")[0].split("\n")[0]
         self.codes = codes or []
+        self.suberror = suberror
         super().__init__(
-            self.description or error, code=error, kind=kind or _kind_of(error, self.codes)
+            self.description or error,
+            code=error,
+            kind=kind or _kind_of(error, self.codes, suberror),
         )
 
     @property
@@ -86,15 +95,20 @@ class IdentityError(MicrosoftError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             _restore_identity,
-            (type(self), self.error, self.description, self.codes, self.kind),
+            (type(self), self.error, self.description, self.codes, self.kind, self.suberror),
         )
 
 
 def _restore_identity(
-    cls: type[IdentityError], error: str, description: str, codes: list[int], kind: ErrorKind
+    cls: type[IdentityError],
+    error: str,
+    description: str,
+    codes: list[int],
+    kind: ErrorKind,
+    suberror: str = "",
 ) -> IdentityError:
     copy = IdentityError.__new__(cls)
-    IdentityError.__init__(copy, error, description, codes, kind=kind)
+    IdentityError.__init__(copy, error, description, codes, kind=kind, suberror=suberror)
     return copy
 
 
@@ -153,13 +167,31 @@ def raise_for_result(result: dict | None) -> dict:
         raise InteractionRequired("no_account", "No signed-in account is available.")
     if "error" in result:
         codes = result.get("error_codes") or []
-        cls = (
-            InteractionRequired
-            if result["error"] in _INTERACTION_ERRORS or INTERACTION_CODES.intersection(codes)
-            else IdentityError
+        suberror = str(result.get("suberror") or "")
+        kind = _kind_of(result["error"], codes, suberror)
+        # Not consented is not an interaction: the agent at /authorize cannot consent for the
+        # customer, so it is an IdentityError whose kind offers consent as the fix.
+        interactive = kind != ErrorKind.NOT_CONSENTED and (
+            result["error"] in _INTERACTION_ERRORS or INTERACTION_CODES.intersection(codes)
         )
-        raise cls(result["error"], result.get("error_description", ""), codes)
+        cls = InteractionRequired if interactive else IdentityError
+        raise cls(result["error"], result.get("error_description", ""), codes, suberror=suberror)
     return result
+
+
+def access_token_roles(token: str) -> list[str]:
+    """The `roles` claim of an access token we just received from Entra over TLS.
+
+    Decoded WITHOUT verifying the signature: a diagnostic of what Entra granted (which app
+    roles a client-credentials token carries), never a decision about who the caller is.
+    The token itself is never logged or stored."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return []
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return [str(r) for r in roles] if isinstance(roles, list) else []
 
 
 class ConfidentialApp:
@@ -229,6 +261,18 @@ class ConfidentialApp:
         self._app.remove_tokens_for_client()
         for key in [k for k in list(self._http_cache) if isinstance(k, str)]:
             if key.startswith("POST "):
+                self._http_cache.pop(key, None)
+
+    def refusals_forget(self) -> None:
+        """Drop MSAL's remembered HTTP 400s of this app's token endpoint (its tenant) only,
+        keeping its tokens: after a consent the same refresh-token request must reach Entra
+        again at once, not be answered from MSAL's 60-second memory of "not consented"."""
+        endpoint = getattr(self._app.authority, "token_endpoint", "")
+        if not endpoint:
+            return
+        prefix = f"POST {endpoint}"
+        for key in [k for k in list(self._http_cache) if isinstance(k, str)]:
+            if key.startswith(prefix) and key.endswith(" 400"):
                 self._http_cache.pop(key, None)
 
 

@@ -1,4 +1,5 @@
-"""Partner Center client: the customers list (continuation paging) and customer creation."""
+"""Partner Center client: the customers list (continuation paging), customer creation, and
+application consent per customer (the Control Panel Vendor API)."""
 
 from __future__ import annotations
 
@@ -119,6 +120,55 @@ class PartnerCenterClient:
         return self._call(
             "POST", f"{self._root}/customers", headers=headers, json=payload, idempotent=True
         )
+
+    # -- application consent (Control Panel Vendor API) -------------------------------------
+    # Reference: https://learn.microsoft.com/partner-center/developer/control-panel-vendor-apis
+    # These need an App+User token (`user_impersonation`) of an agent in AdminAgents; an
+    # app-only token or another agent is refused (HTTP 401 / 403, PartnerCenterForbidden).
+
+    def create_application_consent(
+        self,
+        customer_id: str,
+        *,
+        application_id: str,
+        grants: list[dict[str, str]],
+        display_name: str = "",
+        request_id: str | None = None,
+    ) -> dict:
+        """Consent `application_id` in the customer tenant with `grants`
+        (`[{"enterpriseApplicationId": <resource app id>, "scope": "A,B"}]`): Partner Center
+        creates its service principal and delegated grants there. An existing consent answers
+        HTTP 409 (PartnerCenterConflict), as CIPP and Microsoft's samples treat it."""
+        body: dict[str, Any] = {"applicationId": application_id, "applicationGrants": grants}
+        if display_name:
+            body["displayName"] = display_name
+        rid = request_id or self._new_id()
+        return self._call(
+            "POST",
+            self._consents_url(customer_id),
+            headers={"MS-RequestId": rid, "MS-CorrelationId": rid},
+            json=body,
+            # Partner Center deduplicates on MS-RequestId, and a second consent is a 409.
+            idempotent=True,
+        )
+
+    def list_application_consents(self, customer_id: str) -> list[dict]:
+        """The customer's application consents (`applicationId`, `applicationGrants`, …)."""
+        body = self._call(
+            "GET",
+            self._consents_url(customer_id),
+            headers={"MS-CorrelationId": self._new_id()},
+        )
+        items = body.get("items") if isinstance(body.get("items"), list) else body.get("value")
+        return [i for i in items or [] if isinstance(i, dict)]
+
+    def delete_application_consent(self, customer_id: str, application_id: str) -> None:
+        """Remove the consent (Partner Center answers 204); the service principal goes too."""
+        url = f"{self._consents_url(customer_id)}/{quote(str(application_id), safe='')}"
+        self._call("DELETE", url, headers={"MS-CorrelationId": self._new_id()})
+
+    def _consents_url(self, customer_id: str) -> str:
+        return f"{self._root}/customers/{quote(str(customer_id), safe='')}/applicationconsents"
 
     def _follow(self, link: Any) -> tuple[str, str | None]:
         if not isinstance(link, dict) or not isinstance(link.get("uri"), str):

@@ -10,14 +10,13 @@ client-credentials token, then Graph as the app. A failure keeps Microsoft's exa
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mscloud.errors import ErrorKind, MicrosoftError, safe_text
 from mscloud.graph import GraphClient
 from mscloud.identity import IdentityError
+from mscloud.identity import access_token_roles as token_roles
 from regions.clients import (
     app_token,
     app_token_drop,
@@ -176,20 +175,6 @@ def _member_of(graph: GraphClient, sp_id: str, group_id: str) -> bool:
             "tenant, then check again.",
         ) from None
     return False
-
-
-def token_roles(token: str) -> list[str]:
-    """The `roles` claim of an access token we just received from Entra over TLS.
-
-    Decoded WITHOUT verifying: only to read what was granted, never to trust an identity.
-    The token itself is never logged or stored."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return []
-    roles = claims.get("roles") if isinstance(claims, dict) else None
-    return [str(r) for r in roles] if isinstance(roles, list) else []
 
 
 # --------------------------------------------------------------------------- the checks

@@ -36,7 +36,20 @@ def _refusal(error: str, code: int) -> dict:
 @pytest.mark.parametrize(
     ("answer", "cls", "kind"),
     [
-        (_refusal("invalid_grant", 65001), InteractionRequired, ErrorKind.NOT_CONSENTED),
+        # Not consented is no interaction: the agent at /authorize cannot consent for the
+        # customer, so the portal offers "Consent the app" instead of a redirect.
+        (_refusal("invalid_grant", 65001), IdentityError, ErrorKind.NOT_CONSENTED),
+        (
+            {**_refusal("invalid_grant", 65001), "suberror": "consent_required"},
+            IdentityError,
+            ErrorKind.NOT_CONSENTED,
+        ),
+        (
+            {"error": "invalid_grant", "error_codes": [50000], "suberror": "consent_required"},
+            IdentityError,
+            ErrorKind.NOT_CONSENTED,
+        ),
+        (_refusal("invalid_grant", 90099), IdentityError, ErrorKind.NOT_CONSENTED),
         (_refusal("invalid_grant", 50076), InteractionRequired, ErrorKind.INTERACTION_REQUIRED),
         (_refusal("invalid_client", 7000229), IdentityError, ErrorKind.NOT_CONSENTED),
         (_refusal("unauthorized_client", 700016), IdentityError, ErrorKind.NOT_CONSENTED),
@@ -181,3 +194,21 @@ def test_a_token_endpoint_server_error_is_unavailable(https_fake, pki):
 
     assert caught.value.transient
     assert https_fake.seen[-1].path == f"/{TENANT}/oauth2/v2.0/token"
+
+
+def test_a_consent_required_suberror_survives_pickling():
+    with pytest.raises(IdentityError) as caught:
+        raise_for_result(
+            {"error": "invalid_grant", "error_codes": [1], "suberror": "consent_required"}
+        )
+
+    copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own object
+
+    assert (copy.kind, copy.suberror) == (ErrorKind.NOT_CONSENTED, "consent_required")
+
+
+def test_token_roles_are_read_without_verifying_and_garbage_gives_none():
+    from mscloud.identity import access_token_roles
+
+    assert access_token_roles("not-a-jwt") == []
+    assert access_token_roles("e30.eyJyb2xlcyI6WyJBIiwiQiJdfQ.") == ["A", "B"]
