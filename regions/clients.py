@@ -1,23 +1,31 @@
 """The one place that turns a Region (+ a session, + a tenant) into a ready Microsoft client.
 
 Graph as the agent (delegated, from the session's tokens), Graph as the app (client
-credentials), Partner Center as the app, and fresh tokens for retries. It is the only reader
-of the GRAPH_* settings; the token caches are `regions.token_caches`, the MSAL app
-`regions.msal_app`. Callers never build MSAL apps or HTTP sessions themselves.
+credentials), Partner Center as the app or as the agent (App+User), and fresh tokens for
+retries. It is the only reader of the GRAPH_* settings; the token caches are
+`regions.token_caches`, the MSAL app `regions.msal_app`, a signed-in user's tokens lent to one
+background run `regions.delegation`. Callers never build MSAL apps or HTTP sessions themselves.
 
 # Reference: https://learn.microsoft.com/en-us/graph/auth-cloudsolutionprovider
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/partner-center-authentication
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
 from mscloud.graph import GraphClient
 from mscloud.http import shared_session
-from mscloud.identity import InteractionRequired, TokenCache
+from mscloud.identity import (
+    InteractionRequired,
+    SerializableTokenCache,
+    TokenCache,
+    access_token_roles,
+)
 from mscloud.identity import openid_configuration as _openid_configuration
 from mscloud.partnercenter import PartnerCenterClient
 from regions import token_caches
@@ -25,6 +33,52 @@ from regions.models import Region
 from regions.msal_app import region_app
 
 # --------------------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True)
+class UserTokens:
+    """Where one signed-in user's MSAL cache lives: the session, or a per-run grant
+    (regions.delegation). `load` gives the cache and the home account id; `save` writes the
+    cache back (called always; it writes only when the cache changed)."""
+
+    load: Callable[[], tuple[SerializableTokenCache, str | None]]
+    save: Callable[[SerializableTokenCache], None]
+
+
+def session_tokens(session: SessionBase) -> UserTokens:
+    def load() -> tuple[SerializableTokenCache, str | None]:
+        return token_caches.session_cache_load(session), token_caches.session_account(session)
+
+    return UserTokens(load=load, save=lambda cache: token_caches.session_cache_save(session, cache))
+
+
+def user_token(
+    *,
+    tokens: UserTokens,
+    region: Region,
+    tenant_id: str,
+    scopes: list[str],
+    force_refresh: bool = False,
+    forget_refusals: bool = False,
+) -> str:
+    """A delegated token of the user for `scopes` at `tenant_id`'s authority, redeeming the
+    refresh token there when needed (DAP/GDAP). Raises InteractionRequired / IdentityError.
+
+    `force_refresh` skips the cached access token; `forget_refusals` also drops MSAL's
+    60-second memory of this tenant's refusals, so a request after a consent reaches Entra."""
+    cache, home_account_id = tokens.load()
+    if not home_account_id:
+        raise InteractionRequired("no_account", "The session holds no signed-in account.")
+    try:
+        app = region_app(region, tenant=tenant_id, token_cache=cache)
+        if forget_refusals:
+            app.refusals_forget()
+        result = app.token_silent(
+            scopes=scopes, home_account_id=home_account_id, force_refresh=force_refresh
+        )
+    finally:
+        tokens.save(cache)
+    return result["access_token"]
 
 
 def delegated_token(
@@ -35,19 +89,13 @@ def delegated_token(
 
     `force_refresh` skips the cached access token (Graph said 401: it was revoked or expired
     early) and redeems the refresh token once."""
-    home_account_id = token_caches.session_account(session)
-    if not home_account_id:
-        raise InteractionRequired("no_account", "The session holds no signed-in account.")
-    cache = token_caches.session_cache_load(session)
-    try:
-        result = region_app(region, tenant=tenant_id, token_cache=cache).token_silent(
-            scopes=region.graph_scopes,
-            home_account_id=home_account_id,
-            force_refresh=force_refresh,
-        )
-    finally:
-        token_caches.session_cache_save(session, cache)
-    return result["access_token"]
+    return user_token(
+        tokens=session_tokens(session),
+        region=region,
+        tenant_id=tenant_id,
+        scopes=region.graph_scopes,
+        force_refresh=force_refresh,
+    )
 
 
 def _tenant(region: Region, tenant_id: str | None) -> str:
@@ -63,6 +111,14 @@ def app_token(
     cache, http_cache = token_caches.app_cache(region, tenant)
     app = region_app(region, tenant=tenant, token_cache=cache, http_cache=http_cache)
     return app.token_for_client(scopes=scopes or region.graph_scopes)["access_token"]
+
+
+def app_token_roles(*, region: Region, tenant_id: str) -> list[str]:
+    """The app roles (application permissions) of the app's token in `tenant_id`, read from
+    its `roles` claim without verifying it: a diagnostic (which permissions client
+    credentials get there), from the per-tenant cache while the token lives. Raises
+    IdentityError when Entra issues none (not consented: NOT_CONSENTED)."""
+    return access_token_roles(app_token(region=region, tenant_id=tenant_id))
 
 
 def app_token_drop(*, region: Region, tenant_id: str | None = None) -> None:
@@ -120,19 +176,47 @@ def graph_with_token(
     )
 
 
-def graph_as_agent(*, session: SessionBase, region: Region, tenant_id: str) -> GraphClient:
-    """Delegated: the agent's token for the customer tenant (DAP/GDAP), from the session."""
+def graph_for_user(
+    *, tokens: UserTokens, region: Region, tenant_id: str, fresh: bool = False
+) -> GraphClient:
+    """Delegated Graph in `tenant_id` with the user's tokens (session or grant).
+
+    `fresh`: the client's first token is a new one (no cached token, no remembered refusal):
+    after a consent, a token issued before it lacks the newly granted scopes."""
+    pending = [fresh]
 
     def token() -> str:
-        return delegated_token(session=session, region=region, tenant_id=tenant_id)
+        renew, pending[0] = pending[0], False
+        return user_token(
+            tokens=tokens,
+            region=region,
+            tenant_id=tenant_id,
+            scopes=region.graph_scopes,
+            force_refresh=renew,
+            forget_refusals=renew,
+        )
 
     def refreshed() -> str:
         # Graph said 401: redeem the refresh token once; a second 401 is the caller's error.
-        return delegated_token(
-            session=session, region=region, tenant_id=tenant_id, force_refresh=True
+        return user_token(
+            tokens=tokens,
+            region=region,
+            tenant_id=tenant_id,
+            scopes=region.graph_scopes,
+            force_refresh=True,
         )
 
     return graph_with_token(region=region, token=token, on_unauthorized=refreshed)
+
+
+def graph_as_agent(
+    *, session: SessionBase, region: Region, tenant_id: str, fresh: bool = False
+) -> GraphClient:
+    """Delegated: the agent's token for the customer tenant (DAP/GDAP), from the session.
+    `fresh`: see `graph_for_user`."""
+    return graph_for_user(
+        tokens=session_tokens(session), region=region, tenant_id=tenant_id, fresh=fresh
+    )
 
 
 def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient:
@@ -148,6 +232,49 @@ def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient
         return token()
 
     return graph_with_token(region=region, token=token, on_unauthorized=renewed)
+
+
+def partner_center_with_token(
+    *,
+    region: Region,
+    token: Callable[[], str],
+    on_unauthorized: Callable[[], str | None] | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_attempts: int | None = None,
+) -> PartnerCenterClient:
+    """A Partner Center client for the region with the portal's timeouts and retry budget."""
+    return PartnerCenterClient(
+        base_url=region.partner_center_base_url,
+        token=token,
+        session=shared_session(region.tls_verify),
+        timeout=settings.GRAPH_TIMEOUT if timeout is None else timeout,
+        max_attempts=settings.GRAPH_MAX_ATTEMPTS if max_attempts is None else max_attempts,
+        on_unauthorized=on_unauthorized,
+    )
+
+
+def partner_center_for_user(*, tokens: UserTokens, region: Region) -> PartnerCenterClient:
+    """App+User Partner Center: the user's delegated `user_impersonation` token at the
+    partner tenant (application consent needs it; app-only tokens are refused there)."""
+    tenant = str(region.partner_tenant_id)
+
+    def token(force_refresh: bool = False) -> str:
+        return user_token(
+            tokens=tokens,
+            region=region,
+            tenant_id=tenant,
+            scopes=region.partner_center_user_scopes,
+            force_refresh=force_refresh,
+        )
+
+    return partner_center_with_token(
+        region=region, token=token, on_unauthorized=lambda: token(force_refresh=True)
+    )
+
+
+def partner_center_as_agent(*, session: SessionBase, region: Region) -> PartnerCenterClient:
+    """App+User Partner Center as the agent signed in to `session`."""
+    return partner_center_for_user(tokens=session_tokens(session), region=region)
 
 
 def partner_center_as_app(
@@ -167,11 +294,10 @@ def partner_center_as_app(
         app_token_drop(region=region)
         return token()
 
-    return PartnerCenterClient(
-        base_url=region.partner_center_base_url,
+    return partner_center_with_token(
+        region=region,
         token=token,
-        session=shared_session(region.tls_verify),
-        timeout=settings.GRAPH_TIMEOUT if timeout is None else timeout,
-        max_attempts=settings.GRAPH_MAX_ATTEMPTS if max_attempts is None else max_attempts,
         on_unauthorized=refreshed,
+        timeout=timeout,
+        max_attempts=max_attempts,
     )

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal import crypto
+from regions.permissions import CONSENT_SCOPES, CUSTOMER_APP_ROLES
 
 
 class Cloud(models.TextChoices):
@@ -232,6 +233,21 @@ class Region(models.Model):
         return [f"{self.partner_center_resource.rstrip('/')}/.default"]
 
     @property
+    def partner_center_user_scopes(self) -> list[str]:
+        """App+User (delegated) Partner Center: what application consent needs."""
+        return [f"{self.partner_center_resource.rstrip('/')}/user_impersonation"]
+
+    @property
+    def consent_scopes(self) -> list[str]:
+        """Delegated Graph scopes a customer's application consent grants the app."""
+        return list(CONSENT_SCOPES)
+
+    @property
+    def customer_app_roles(self) -> list[str]:
+        """Graph application permissions the app needs in each customer (client credentials)."""
+        return list(CUSTOMER_APP_ROLES)
+
+    @property
     def tls_verify(self) -> str | None:
         return self.ca_bundle or None
 
@@ -251,3 +267,26 @@ class RegionDomain(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.domain = self.domain.strip().lower()
         super().save(*args, **kwargs)
+
+
+class DelegatedGrant(models.Model):
+    """A signed-in user's tokens (their MSAL cache and account), lent to one background run
+    that must act as them, e.g. consenting every customer as the admin who asked for it.
+
+    Encrypted at rest like a session's cache; deleted when the run ends, and refused (then
+    purged) after `expires_at`. Task messages carry the run's id, never this row's content.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="grants")
+    purpose = models.CharField(max_length=64)
+    granted_by = models.CharField(max_length=256, blank=True)
+    tokens_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} grant of {self.granted_by or 'someone'}"
