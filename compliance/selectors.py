@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from compliance.models import ComplianceSnapshot, ComplianceSweep, ComplianceTrendPoint
-from customers.models import Customer, RelationshipStatus
+from customers.models import ConsentState, Customer, RelationshipStatus
 from regions.models import Region
 
 ALL_REGIONS = "all"
@@ -84,6 +84,16 @@ def compliance_dashboard(*, region: Region | None, regions: list[Region]) -> Das
         in_grace_period=Sum("compliance__in_grace_period"),
         stale_devices=Sum("compliance__stale"),
         failed=Count("pk", filter=Q(compliance__last_ok=False)),
+        # Drift: the app worked there, then its consent or app roles were removed.
+        consent_lost=Count(
+            "pk",
+            filter=Q(consent_lost_at__isnull=False) & ~Q(consent_state=ConsentState.CONSENTED),
+        ),
+        not_consented=Count(
+            "pk",
+            filter=Q(relationship_status=RelationshipStatus.ACTIVE)
+            & Q(consent_state__in=[ConsentState.NOT_CONSENTED, ConsentState.NO_APP_ROLES]),
+        ),
     )
     devices = totals["devices"] or 0
     totals["rate"] = (totals["compliant"] or 0) / devices if devices else None

@@ -26,6 +26,9 @@ GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
 INTUNE_ADMIN = "3a2c62db-5318-420d-8d74-23affee5d9d5"
+CLOUD_APP_ADMIN = "158c047a-c907-4556-b7ef-446551a6b5f7"
+APP_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 # Roles whose permissions include reading users, groups and devices.
 _DIRECTORY_READ = (
     DIRECTORY_READERS,
@@ -60,6 +63,24 @@ NEEDS: tuple[Need, ...] = (
 )
 
 
+# "Consent the app" (customers/consent.py): Partner Center's consent needs AdminAgents, not a
+# GDAP role; assigning Microsoft Graph app roles in the customer needs Privileged Role
+# Administrator (Cloud Application / Application Administrator may not grant Graph's app
+# roles), reading the service principals Cloud Application Administrator (or a reader role).
+# Reference: https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-approleassignedto
+CONSENT_NEED = Need(
+    "consent",
+    "Consent the app (assign its app roles)",
+    (PRIVILEGED_ROLE_ADMIN, GLOBAL_ADMIN),
+    (PRIVILEGED_ROLE_ADMIN,),
+)
+CONSENT_ROLES_NEEDED = (
+    "membership of your partner tenant's AdminAgents group (Partner Center's consent), and in "
+    "this customer, through your GDAP groups, Privileged Role Administrator with Cloud "
+    "Application Administrator or Application Administrator"
+)
+
+
 @dataclass(frozen=True)
 class PageAccess:
     need: Need
@@ -85,6 +106,7 @@ class CustomerAccess:
     reason: str
     groups: tuple[GroupRoles, ...]
     pages: tuple[PageAccess, ...]
+    consent: PageAccess | None = None  # may the agent's GDAP roles assign the app's roles?
 
 
 def customer_access(*, customer: Customer, agent_groups: dict[str, str]) -> CustomerAccess:
@@ -124,6 +146,7 @@ def customer_access(*, customer: Customer, agent_groups: dict[str, str]) -> Cust
             for gid, ids in sorted(held.items(), key=lambda item: agent_groups[item[0]])
         ),
         tuple(PageAccess(need, bool(roles.intersection(need.any_of))) for need in NEEDS),
+        PageAccess(CONSENT_NEED, bool(roles.intersection(CONSENT_NEED.any_of))),
     )
 
 
@@ -173,4 +196,24 @@ def _gdap_known(customer: Customer) -> bool:
     return (
         customer.relationship_type in gdap_only
         and customer.gdap_relationships.filter(status__in=["active", "expiring"]).exists()
+    )
+
+
+def consent_refusal(*, session: SessionBase, customer: Customer) -> str | None:
+    """The sentence to show instead of consenting when the stored relationships already tell
+    that the agent's GDAP roles cannot assign the app's roles in `customer`; None when they
+    can or the portal cannot tell (DAP, groups unknown): Microsoft then decides."""
+    if not _gdap_known(customer):
+        return None
+    try:
+        access = access_read(session=session, customer=customer)
+    except MicrosoftError as exc:
+        log.info("groups of the agent unknown, consent not checked in advance: %s", exc.kind)
+        return None
+    if access.consent is None or access.consent.allowed:
+        return None
+    return (
+        f"Your partner security groups hold no role in {customer.name} that can give the app "
+        f"its app roles: it needs {access.consent.missing}. Ask your admin to add you to a "
+        "group that this customer's GDAP relationship assigns that role, then consent again."
     )

@@ -28,13 +28,16 @@ log = logging.getLogger(__name__)
 CustomerView = Callable[..., HttpResponse]
 
 
-def customer_view(page: str) -> Callable[[CustomerView], Callable[..., HttpResponse]]:
+def customer_view(
+    page: str, *, role: Role = Role.AGENT
+) -> Callable[[CustomerView], Callable[..., HttpResponse]]:
     """Wrap a view taking (request, customer, graph, **kwargs) for the URL's tenant id:
     `graph` is Microsoft Graph as the signed-in agent in that customer's tenant, built only
-    after the guard passed (it asks for a token on its first call, not before)."""
+    after the guard passed (it asks for a token on its first call, not before). `role`: the
+    portal role the view needs (admins for consent)."""
 
     def decorator(view: CustomerView) -> Callable[..., HttpResponse]:
-        @role_required(Role.AGENT)
+        @role_required(role)
         @wraps(view)
         def wrapper(request: HttpRequest, tenant_id: str, **kwargs: object) -> HttpResponse:
             # The isolation boundary comes first: no token, no Graph call before it.

@@ -23,6 +23,26 @@ class RelationshipType(models.TextChoices):
     NONE = "none", "None"
 
 
+class ConsentState(models.TextChoices):
+    """Whether the region's app works app-only in the customer (client credentials), as last
+    checked: by the customer sync (an app token per customer) or by "Consent the app"."""
+
+    CONSENTED = "consented", "Consented"
+    NO_APP_ROLES = "no_app_roles", "Consented, app roles missing"
+    NOT_CONSENTED = "not_consented", "Not consented"
+    UNKNOWN = "unknown", "Not checked yet"
+
+
+# The consent fields of a Customer: audited before/after by customers/consent.py.
+CONSENT_FIELDS = (
+    "consent_state",
+    "consent_checked_at",
+    "consent_scopes",
+    "consent_app_roles",
+    "consent_lost_at",
+)
+
+
 class Customer(models.Model):
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="customers")
     tenant_id = models.UUIDField(unique=True)
@@ -37,6 +57,16 @@ class Customer(models.Model):
     )
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The app in the customer's tenant (DESIGN.md "GDAP and consent").
+    consent_state = models.CharField(
+        max_length=16, choices=ConsentState.choices, default=ConsentState.UNKNOWN
+    )
+    consent_checked_at = models.DateTimeField(null=True, blank=True)
+    consent_scopes = models.JSONField(default=list, blank=True)  # delegated, as consented
+    consent_app_roles = models.JSONField(default=list, blank=True)  # in the app's token
+    # When a check first found a consented customer no longer consented (drift); cleared
+    # when it works again.
+    consent_lost_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -105,3 +135,51 @@ class SyncRun(LeasedRun):
 
     def __str__(self) -> str:
         return f"sync {self.region_id} {self.status}"
+
+
+class ConsentRun(LeasedRun):
+    """ "Consent every customer that lacks it" for one region, as the admin who asked: their
+    tokens are lent to the run through a delegated grant (regions.delegation), ended at the end."""
+
+    run_noun = "consent job"
+    lease_setting = "CONSENT_RUN_LEASE_SECONDS"
+    max_attempts_setting = "CONSENT_RUN_MAX_ATTEMPTS"
+
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.CASCADE, related_name="consent_runs"
+    )
+    grant_id = models.UUIDField(null=True, blank=True)
+    step = models.CharField(max_length=100, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            unfinished_constraint(field="region", name="consentrun_one_unfinished_per_region")
+        ]
+
+    def __str__(self) -> str:
+        return f"consent job {self.region_id} {self.status}"
+
+
+class ConsentResult(models.Model):
+    """One customer of a consent job: pending until done, then its outcome in a sentence."""
+
+    run = models.ForeignKey(ConsentRun, on_delete=models.CASCADE, related_name="results")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, blank=True)  # customers.consent.ConsentKind; "" pending
+    ok = models.BooleanField(default=False)
+    message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["customer__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer"], name="consentresult_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.kind or 'pending'}"

@@ -2,8 +2,9 @@
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import User
+from accounts.models import Role, User
 from customers.models import Customer
+from regions.models import Region
 
 
 def customer_list(*, user: User, q: str = "") -> QuerySet[Customer]:
@@ -13,3 +14,12 @@ def customer_list(*, user: User, q: str = "") -> QuerySet[Customer]:
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(default_domain__icontains=q))
     return qs.order_by("name", "tenant_id")
+
+
+def region_admins(*, region: Region, limit: int = 5) -> list[User]:
+    """Who can consent the app for the region's customers (the portal's admins there)."""
+    return list(
+        User.objects.filter(region=region, role=Role.ADMIN, is_active=True).order_by(
+            "display_name", "upn"
+        )[:limit]
+    )

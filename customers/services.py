@@ -13,15 +13,19 @@ throttling model.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from customers.consent import ConsentProbe, consent_probe
 from customers.models import (
+    ConsentState,
     Customer,
     GdapRelationship,
     RelationshipStatus,
@@ -75,6 +79,7 @@ class _Seen:
     relationships: list[dict[str, Any]] = field(default_factory=list)
 
     dap: bool = False  # Partner Center says the partner holds DAP (asked only without GDAP)
+    consent: ConsentProbe | None = None  # checked only where the relationship is active
 
     @property
     def type(self) -> str:
@@ -192,9 +197,30 @@ def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
         entry = seen.setdefault(tid, _Seen())
         entry.domain = contract.get("defaultDomainName") or entry.domain
         entry.name = entry.name or contract.get("displayName") or ""
-    _progress(run, "Reading DAP customers", 80)
+    _progress(run, "Reading DAP customers", 75)
     _read_dap(region, seen, run)
+    _progress(run, "Checking app consent", 82)
+    _read_consent(region, seen, run)
     return seen
+
+
+def _read_consent(region: Region, seen: dict[str, _Seen], run: SyncRun) -> None:
+    """Per active customer: does the app get a client-credentials token there, with which
+    roles (customers/consent.py `consent_probe`)? Drift (consent removed in the tenant) shows
+    here. At most one token request per customer per token lifetime (tokens are cached per
+    tenant), no Graph request; a few customers at a time."""
+    active = [tid for tid, entry in seen.items() if entry.status == RelationshipStatus.ACTIVE]
+    if not active:
+        return
+    workers = max(1, min(settings.CUSTOMER_SYNC_CONSENT_CONCURRENCY, len(active)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="consent-probe") as pool:
+        for tid, probe in zip(
+            active,
+            pool.map(lambda t: consent_probe(region=region, tenant_id=t), active),
+            strict=True,
+        ):
+            _beat(run)
+            seen[tid].consent = probe
 
 
 def _read_dap(region: Region, seen: dict[str, _Seen], run: SyncRun) -> None:
@@ -277,9 +303,14 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
         log.warning(
             "%d customers of region %s belong to another region", len(other_regions), region.slug
         )
-    existing = set(
-        str(t) for t in Customer.objects.filter(region=region).values_list("tenant_id", flat=True)
-    )
+    known = {
+        str(c["tenant_id"]): c
+        for c in Customer.objects.filter(region=region).values(
+            "tenant_id", "consent_state", "consent_checked_at", "consent_app_roles",
+            "consent_lost_at",
+        )
+    }  # fmt: skip
+    existing = set(known)
     rows = [
         Customer(
             region=region,
@@ -290,6 +321,7 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
             relationship_end_at=entry.end,
             relationship_type=entry.type,
             synced_at=now,
+            **_consent_fields(known.get(tid), entry.consent, now),
         )
         for tid, entry in seen.items()
         if tid not in {str(t) for t in other_regions}
@@ -307,6 +339,10 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
                 "relationship_end_at",
                 "relationship_type",
                 "synced_at",
+                "consent_state",
+                "consent_checked_at",
+                "consent_app_roles",
+                "consent_lost_at",
             ],
         )
         # Customers no longer listed keep their row (history, audit) but lose the relationship.
@@ -320,6 +356,33 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
         )
     created = sum(1 for r in rows if str(r.tenant_id) not in existing)
     return created, len(rows) - created
+
+
+def _consent_fields(
+    before: dict[str, Any] | None, probe: ConsentProbe | None, now: datetime
+) -> dict[str, Any]:
+    """The consent fields after this sync: the probe's answer, or what was known (not
+    checked: no active relationship, or Entra could not say). A consented customer found
+    not working any more gets `consent_lost_at` (drift), kept until it works again."""
+    kept = {
+        "consent_state": (before or {}).get("consent_state", ConsentState.UNKNOWN),
+        "consent_checked_at": (before or {}).get("consent_checked_at"),
+        "consent_app_roles": (before or {}).get("consent_app_roles", []),
+        "consent_lost_at": (before or {}).get("consent_lost_at"),
+    }
+    if probe is None:
+        return kept
+    lost_at = kept["consent_lost_at"]
+    if probe.state == ConsentState.CONSENTED:
+        lost_at = None
+    elif kept["consent_state"] == ConsentState.CONSENTED:
+        lost_at = now
+    return {
+        "consent_state": probe.state,
+        "consent_checked_at": now,
+        "consent_app_roles": list(probe.app_roles),
+        "consent_lost_at": lost_at,
+    }
 
 
 def _relationships_replace(region: Region, seen: dict[str, _Seen], now: datetime) -> None:

@@ -4,8 +4,16 @@ import logging
 from collections.abc import Callable
 
 from celery import shared_task
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import transaction
 
-from customers.models import SyncRun
+from customers.consent_jobs import (
+    consent_grants_tidy,
+    consent_run_start,
+    consent_runs_abandoned,
+    customers_consent,
+)
+from customers.models import ConsentRun, SyncRun
 from customers.services import customers_sync, syncs_abandoned
 from portal.queueing import enqueue_after_commit
 from portal.runs import run_request
@@ -52,3 +60,35 @@ def customers_sync_watch() -> None:
     """Periodic: send again the syncs nobody works on (dead worker, lost message)."""
     for run_id in syncs_abandoned():
         sync_run_enqueue(run_id)
+
+
+@shared_task(acks_late=True)
+def customers_consent_run(run_id: int) -> None:
+    """A consent job; its message carries the run id only (the grant id is on the run)."""
+    customers_consent(run_id=run_id)
+
+
+def consent_run_request(
+    *,
+    region: Region,
+    session: SessionBase,
+    requested_by: str,
+    audit: Callable[[ConsentRun], None] | None = None,
+) -> tuple[ConsentRun | None, bool]:
+    """Start the region's consent job as the signed-in admin (their tokens lent to it) or join
+    the unfinished one; a new one is audited and queued. (None, False): nothing to consent."""
+    with transaction.atomic():
+        run, created = consent_run_start(region=region, session=session, requested_by=requested_by)
+        if created and run is not None:
+            if audit is not None:
+                audit(run)
+            enqueue_after_commit(customers_consent_run, run.pk, what=ConsentRun.run_noun)
+    return run, created
+
+
+@shared_task(acks_late=True)
+def customers_consent_watch() -> None:
+    """Periodic: send again the consent jobs nobody works on; end and purge stale grants."""
+    for run_id in consent_runs_abandoned():
+        enqueue_after_commit(customers_consent_run, run_id, what=ConsentRun.run_noun)
+    consent_grants_tidy()

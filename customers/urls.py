@@ -9,6 +9,10 @@ urlpatterns = [
     path("customers/", views.customer_list_view, name="customer_list"),
     path("customers/sync/", views.sync_start_view, name="customer_sync"),
     path("customers/sync/<int:run_id>/", views.sync_status_view, name="customer_sync_status"),
+    path("customers/consent/", views.consent_all_view, name="customer_consent_all"),
+    path(
+        "customers/consent/<int:run_id>/", views.consent_run_view, name="customer_consent_run"
+    ),
     path("customers/<tenant:tenant_id>/", views.overview_view, name="customer_overview"),
     path("customers/<tenant:tenant_id>/users/", views.users_view, name="customer_users"),
     path("customers/<tenant:tenant_id>/groups/", views.groups_view, name="customer_groups"),
@@ -19,6 +23,11 @@ urlpatterns = [
     ),
     path("customers/<tenant:tenant_id>/devices/", views.devices_view, name="customer_devices"),
     path("customers/<tenant:tenant_id>/access/", views.access_view, name="customer_access"),
+    path(
+        "customers/<tenant:tenant_id>/access/consent/",
+        views.consent_view,
+        name="customer_consent",
+    ),
     path(
         "customers/<tenant:tenant_id>/managed-devices/",
         views.managed_devices_view,

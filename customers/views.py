@@ -2,20 +2,23 @@
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
 from audit.services import audit_record
 from customers import directory
-from customers.access import access_read
+from customers.access import CONSENT_ROLES_NEEDED, access_read
+from customers.consent import consent_by_agent
+from customers.consent_jobs import customers_lacking_consent
 from customers.decorators import customer_view
-from customers.models import Customer, SyncRun
-from customers.selectors import customer_list
-from customers.tasks import sync_run_request
+from customers.models import ConsentRun, Customer, SyncRun
+from customers.selectors import customer_list, region_admins
+from customers.tasks import consent_run_request, sync_run_request
 from mscloud.graph import GraphClient
 
 LIST_PAGE_SIZE = 25
@@ -28,11 +31,11 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     last_sync = SyncRun.objects.filter(region_id=request.user.region_id).first()
-    return render(
-        request,
-        "customers/list.html",
-        {"page": page, "q": q, "nav": "customers", "sync": last_sync},
-    )
+    context = {"page": page, "q": q, "nav": "customers", "sync": last_sync}
+    if request.user.has_role(Role.ADMIN) and request.user.region is not None:
+        context["lacking_consent"] = customers_lacking_consent(region=request.user.region).count()
+        context["consent_run"] = ConsentRun.objects.filter(region_id=request.user.region_id).first()
+    return render(request, "customers/list.html", context)
 
 
 @require_POST
@@ -137,11 +140,84 @@ def managed_devices_view(
     return render(request, "customers/managed_devices.html", context)
 
 
+# The outcome of "Consent the app", shown once on the access page after the redirect.
+_CONSENT_OUTCOME = "_consent_outcome"
+
+
+def _access_page(
+    request: HttpRequest, customer: Customer, *, status: int = 200, **extra: object
+) -> HttpResponse:
+    access = access_read(session=request.session, customer=customer)
+    shown = request.session.pop(_CONSENT_OUTCOME, None)
+    if shown and shown.get("tenant") == str(customer.tenant_id):
+        extra.setdefault("outcome", shown)
+    context = {
+        "customer": customer,
+        "tab": "access",
+        "access": access,
+        "may_consent": request.user.has_role(Role.ADMIN),
+        "consent_needs": CONSENT_ROLES_NEEDED,
+        "admins": region_admins(region=customer.region),
+        **extra,
+    }
+    return render(request, "customers/access.html", context, status=status)
+
+
 @customer_view("access")
 def access_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
-    access = access_read(session=request.session, customer=customer)
-    return render(
-        request,
-        "customers/access.html",
-        {"customer": customer, "tab": "access", "access": access},
+    return _access_page(request, customer)
+
+
+@require_POST
+@customer_view("consent", role=Role.ADMIN)
+def consent_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    if request.POST.get("confirm") != "yes":
+        problem = {
+            "ok": False,
+            "message": "Tick the confirmation first: consenting gives the portal's app "
+            f"permissions in {customer.name}'s tenant.",
+        }
+        return _access_page(request, customer, status=400, outcome=problem)
+    outcome = consent_by_agent(
+        session=request.session, customer=customer, user=request.user, request=request
     )
+    request.session[_CONSENT_OUTCOME] = {
+        "tenant": str(customer.tenant_id),
+        "ok": outcome.ok,
+        "kind": str(outcome.kind),
+        "message": outcome.message,
+    }
+    return redirect("customer_access", tenant_id=customer.tenant_id)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def consent_all_view(request: HttpRequest) -> HttpResponse:
+    region = request.user.region
+    if region is None or not region.active:
+        return HttpResponse(
+            "Your region is switched off, so the app cannot be consented. Ask your admin.",
+            status=403,
+        )
+    run, _ = consent_run_request(
+        region=region,
+        session=request.session,
+        requested_by=str(request.user),
+        audit=lambda run: audit_record(
+            action="customers.consent_all", request=request, detail={"run": run.pk}
+        ),
+    )
+    if run is None:
+        messages.info(request, "Every customer with an active relationship is consented.")
+        return redirect("customer_list")
+    return redirect("customer_consent_run", run_id=run.pk)
+
+
+@role_required(Role.ADMIN)
+def consent_run_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(ConsentRun, pk=run_id, region_id=request.user.region_id)
+    results = run.results.select_related("customer")
+    context = {"run": run, "results": results, "nav": "customers"}
+    if request.headers.get("HX-Request"):
+        return render(request, "customers/_consent_run.html", context)
+    return render(request, "customers/consent_run.html", context)

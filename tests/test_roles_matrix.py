@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from compliance.models import ComplianceSweep
-from customers.models import Customer, SyncRun
+from customers.models import ConsentRun, Customer, SyncRun
 from regions.clients import graph_as_app
 from regions.models import Region
 from tests.conftest import HOST
@@ -76,6 +76,15 @@ MATRIX: dict[str, Row] = {
     ),
     "customers/<tenant:tenant_id>/compliance/": Row("/customers/{tenant}/compliance/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/access/": Row("/customers/{tenant}/access/", AGENT_PAGE),
+    # Consenting runs as the signed-in admin; without the ticked confirmation it explains
+    # itself (400) and calls nobody.
+    "customers/<tenant:tenant_id>/access/consent/": Row(
+        "/customers/{tenant}/access/consent/",
+        (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 400),
+        "POST",
+    ),
+    "customers/consent/": Row("/customers/consent/", ADMIN_PAGE, "POST"),
+    "customers/consent/<int:run_id>/": Row("/customers/consent/{consent_run}/", ADMIN_PAGE),
     "compliance/": Row("/compliance/", MANAGER_PAGE),
     "compliance/export.csv": Row("/compliance/export.csv", MANAGER_PAGE),
     "compliance/sweeps/": Row("/compliance/sweeps/", MANAGER_PAGE, "POST"),
@@ -172,6 +181,11 @@ def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> 
         "group": group,
         "run": str(SyncRun.objects.create(region=regions["us"], requested_by="test").pk),
         "sweep": str(ComplianceSweep.objects.create(requested_by="test").pk),
+        "consent_run": str(
+            ConsentRun.objects.create(
+                region=regions["us"], requested_by="test", status=ConsentRun.Status.DONE
+            ).pk
+        ),
         "region": "us",
     }
 

@@ -194,6 +194,31 @@ CELERY_BEAT_SCHEDULE["sync-customers-watch"] = {
     "options": {"expires": CUSTOMER_SYNC_WATCH_SECONDS},
 }
 
+# The customer sync asks for an app token per customer (cached per tenant for its lifetime) to
+# see whether the app still works there (consent drift); this many at once.
+CUSTOMER_SYNC_CONSENT_CONCURRENCY = env.int("CUSTOMER_SYNC_CONSENT_CONCURRENCY", default=8)
+
+# App consent (customers/consent.py). Partner Center's consent reaches the customer tenant
+# after a propagation delay that may be minutes: "Consent the app" on a page waits at most
+# CONSENT_WAIT_SECONDS (then says to run it again later), a background consent job
+# CONSENT_RUN_WAIT_SECONDS per customer; polls start CONSENT_POLL_FIRST_SECONDS apart and
+# double up to CONSENT_POLL_MAX_SECONDS.
+CONSENT_WAIT_SECONDS = env.float("CONSENT_WAIT_SECONDS", default=30)
+CONSENT_RUN_WAIT_SECONDS = env.float("CONSENT_RUN_WAIT_SECONDS", default=600)
+CONSENT_POLL_FIRST_SECONDS = env.float("CONSENT_POLL_FIRST_SECONDS", default=2)
+CONSENT_POLL_MAX_SECONDS = env.float("CONSENT_POLL_MAX_SECONDS", default=30)
+# A consent job's lease (beats between customers and while waiting) and attempts limit; the
+# admin's tokens lent to it live at most CONSENT_GRANT_TTL_SECONDS.
+CONSENT_RUN_LEASE_SECONDS = env.int("CONSENT_RUN_LEASE_SECONDS", default=120)
+CONSENT_RUN_MAX_ATTEMPTS = env.int("CONSENT_RUN_MAX_ATTEMPTS", default=3)
+CONSENT_GRANT_TTL_SECONDS = env.int("CONSENT_GRANT_TTL_SECONDS", default=4 * 3600)
+CONSENT_RUN_WATCH_SECONDS = env.int("CONSENT_RUN_WATCH_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["consent-runs-watch"] = {
+    "task": "customers.tasks.customers_consent_watch",
+    "schedule": CONSENT_RUN_WATCH_SECONDS,
+    "options": {"expires": CONSENT_RUN_WATCH_SECONDS},
+}
+
 # Compliance sweeps (compliance/): how often is in CELERY_BEAT_SCHEDULE above.
 # Customers read at once per sweep (threads); 20 matches the pooled HTTP session's size.
 COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)

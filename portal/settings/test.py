@@ -37,3 +37,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files come from the finders (no collectstatic in development and tests).
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Consent waits for propagation in tests only as long as the simulator's delay set per test.
+CONSENT_WAIT_SECONDS = 8
+CONSENT_RUN_WAIT_SECONDS = 15
+CONSENT_POLL_FIRST_SECONDS = 0.2
+CONSENT_POLL_MAX_SECONDS = 1

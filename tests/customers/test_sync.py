@@ -216,8 +216,8 @@ def test_the_sync_beats_as_it_reads_each_page_and_at_every_step(
         next(r for r in world["regions"] if r["slug"] == "us")["customers"]
     )
     # One per step: four Graph reads (customers, relationships, access assignments,
-    # contracts), the DAP lookup in Partner Center, and the save.
-    assert beats.count(0) == 6
+    # contracts), the DAP lookup in Partner Center, the consent check, and the save.
+    assert beats.count(0) == 7
 
 
 @pytest.mark.django_db
