@@ -332,7 +332,7 @@ def consent_customer(
 def consent_by_agent(
     *, session: SessionBase, customer: Customer, user: Any, request: Any = None
 ) -> ConsentOutcome:
-    """"Consent the app" on the access page: as the admin signed in to `session`, refused in
+    """ "Consent the app" on the access page: as the admin signed in to `session`, refused in
     advance (and audited) when the synced GDAP assignments show their roles cannot do it."""
     region = customer.region
     refusal = consent_refusal(session=session, customer=customer)

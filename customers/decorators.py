@@ -64,7 +64,7 @@ def customer_view(
             except MicrosoftError as exc:
                 message, status = explain(exc, customer)
                 log.info("graph call for %s failed: %s", customer.tenant_id, exc)
-                return _problem(request, customer, page, message, status)
+                return _problem(request, customer, page, message, status, kind=exc.kind)
 
         return wrapper
 
@@ -72,12 +72,19 @@ def customer_view(
 
 
 def _problem(
-    request: HttpRequest, customer: Customer, page: str, message: str, status: int
+    request: HttpRequest,
+    customer: Customer,
+    page: str,
+    message: str,
+    status: int,
+    *,
+    kind: str = "",
 ) -> HttpResponse:
+    # `kind` (ErrorKind): "not_consented" offers the fix, the access page's "Consent the app".
     return render(
         request,
         "customers/problem.html",
-        {"customer": customer, "tab": page, "message": message},
+        {"customer": customer, "tab": page, "message": message, "kind": str(kind)},
         status=status,
     )
 

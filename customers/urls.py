@@ -10,9 +10,7 @@ urlpatterns = [
     path("customers/sync/", views.sync_start_view, name="customer_sync"),
     path("customers/sync/<int:run_id>/", views.sync_status_view, name="customer_sync_status"),
     path("customers/consent/", views.consent_all_view, name="customer_consent_all"),
-    path(
-        "customers/consent/<int:run_id>/", views.consent_run_view, name="customer_consent_run"
-    ),
+    path("customers/consent/<int:run_id>/", views.consent_run_view, name="customer_consent_run"),
     path("customers/<tenant:tenant_id>/", views.overview_view, name="customer_overview"),
     path("customers/<tenant:tenant_id>/users/", views.users_view, name="customer_users"),
     path("customers/<tenant:tenant_id>/groups/", views.groups_view, name="customer_groups"),
