@@ -135,7 +135,14 @@ class AccessAssignment:
     group_id: str  # accessContainer.accessContainerId: a partner security group
     roles: list[str]  # template ids, a subset of the relationship's
     created: datetime
-    status: str = "active"
+    status: str = "active"  # pending → active (propagated), deleting, deleted, error
+    active_at: float | None = None  # pending ones: epoch s when they become active
+
+    def live(self, now: float) -> bool:
+        """Active, or pending and propagated by now (then it is active from here on)."""
+        if self.status == "pending" and self.active_at is not None and now >= self.active_at:
+            self.status = "active"
+        return self.status == "active"
 
 
 @dataclass
@@ -262,7 +269,16 @@ def new_relationship(
     )
 
 
-def assign(rel: GdapRelationship, group: PartnerGroup, roles: list[str], seed: int) -> None:
+def assign(
+    rel: GdapRelationship,
+    group: PartnerGroup,
+    roles: list[str],
+    seed: int,
+    *,
+    status: str = "active",
+    active_at: float | None = None,
+    created: datetime | None = None,
+) -> None:
     """Give `group` the roles of `roles` that the relationship has (assignments ⊆ relationship)."""
     raw = hashlib.sha256(f"{seed}/assignment/{rel.id}/{group.id}".encode()).digest()
     rel.assignments.append(
@@ -270,7 +286,9 @@ def assign(rel: GdapRelationship, group: PartnerGroup, roles: list[str], seed: i
             id=str(uuid.UUID(bytes=raw[:16])),
             group_id=group.id,
             roles=[r for r in roles if r in rel.roles],
-            created=rel.activated or rel.created,
+            created=created or rel.activated or rel.created,
+            status=status,
+            active_at=active_at,
         )
     )
 
@@ -346,7 +364,7 @@ def roles_by_customer(group: PartnerGroup, customers: list[Tenant]) -> dict[str,
         names: list[str] = []
         for rel in customer.relationships:
             for a in rel.assignments:
-                if a.group_id == group.id and a.status == "active":
+                if a.group_id == group.id and a.status == "active":  # pending: not yet
                     names += [n for n in role_names(a.roles) if n not in names]
         if names:
             result[customer.id] = names
