@@ -357,14 +357,18 @@ def groups_of(region: Region, agent: Agent) -> list[PartnerGroup]:
     return [g for g in region.groups if agent.object_id in g.members]
 
 
-def roles_by_customer(group: PartnerGroup, customers: list[Tenant]) -> dict[str, list[str]]:
-    """Role names the group holds in each customer (through active assignments)."""
+def roles_by_customer(
+    group: PartnerGroup, customers: list[Tenant], now: float | None = None
+) -> dict[str, list[str]]:
+    """Role names the group holds in each customer (through active assignments; pending ones
+    that have propagated by `now` count)."""
     result: dict[str, list[str]] = {}
     for customer in customers:
         names: list[str] = []
         for rel in customer.relationships:
             for a in rel.assignments:
-                if a.group_id == group.id and a.status == "active":  # pending: not yet
+                live = a.live(now) if now is not None else a.status == "active"
+                if a.group_id == group.id and live:
                     names += [n for n in role_names(a.roles) if n not in names]
         if names:
             result[customer.id] = names
