@@ -48,3 +48,11 @@ ROLE_NAMES: dict[str, str] = {
 def role_name(template_id: str) -> str:
     """The role's display name; an unknown id is shown as itself (new roles appear)."""
     return ROLE_NAMES.get(str(template_id).lower(), str(template_id))
+
+
+ROLE_IDS: dict[str, str] = {name.lower(): template_id for template_id, name in ROLE_NAMES.items()}
+
+
+def role_id(name: str) -> str | None:
+    """The template id of a role named as Entra shows it (case-insensitive), or None."""
+    return ROLE_IDS.get(name.strip().lower())

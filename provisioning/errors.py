@@ -5,9 +5,6 @@ from __future__ import annotations
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
 
-# Entra's answers while the partner relationship has not reached the tenant (REFERENCE.md).
-NOT_YET_PROPAGATED = {700016, 90099}
-
 _GRAPH_SENTENCES = {
     ErrorKind.FORBIDDEN: (
         "Microsoft Graph refused the app (HTTP 403, insufficient privileges): its token "
@@ -24,17 +21,13 @@ _GRAPH_SENTENCES = {
 def attempt_failure(exc: Exception) -> str:
     """One or two sentences: what Microsoft said and what it means here."""
     if isinstance(exc, IdentityError):
-        if exc.aadsts in NOT_YET_PROPAGATED:
-            return (
-                f"Microsoft Entra ID does not know the portal's app in this tenant yet "
-                f"(AADSTS{exc.aadsts}): the partner relationship has not reached the customer "
-                "tenant."
-            )
         if exc.kind == ErrorKind.NOT_CONSENTED:
             return (
-                f"The portal's app is not consented in this tenant (AADSTS{exc.aadsts}): it has "
-                "no service principal there, which waiting does not change. Consent the app for "
-                "this customer (Partner Center application consent), then start the checks again."
+                f"Microsoft Entra ID does not know the portal's app in this tenant "
+                f"(AADSTS{exc.aadsts}): it is not consented there (a customer created today has "
+                "no consent until one is given), or a consent just given has not reached the "
+                "tenant yet. An admin consents it on the customer's access page (“Consent the "
+                "app”); the checks then go on by themselves."
             )
         return f"Microsoft Entra ID would not issue a token: {exc.description or exc.error}."
     if isinstance(exc, MicrosoftError):

@@ -48,10 +48,13 @@ class Provisioning(models.Model):
         WAITING = "waiting", "Waiting for the partner relationship"
         RUNNING = "running", "First calls"
         RETRYING = "retrying", "Retrying with a new token"
+        # The app has no service principal in the tenant: waiting for a consent (an admin's
+        # "Consent the app"), checked again with a new token every few minutes.
+        NEEDS_CONSENT = "needs_consent", "Waiting for the app's consent"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
-    UNFINISHED = (Status.WAITING, Status.RUNNING, Status.RETRYING)
+    UNFINISHED = (Status.WAITING, Status.RUNNING, Status.RETRYING, Status.NEEDS_CONSENT)
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="provisionings"
@@ -84,7 +87,7 @@ class Provisioning(models.Model):
             unfinished_constraint(
                 field="customer",
                 name="provisioning_one_unfinished_per_customer",
-                statuses=["waiting", "running", "retrying"],
+                statuses=["waiting", "running", "retrying", "needs_consent"],
             )
         ]
 

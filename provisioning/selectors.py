@@ -30,13 +30,14 @@ class ProvisioningView:
         return not self.run.finished
 
 
-_LABELS = ("Waiting for the partner relationship", "First calls", "Ready")
+_LABELS = ("Waiting for the partner relationship", "App consent", "First calls", "Ready")
 _STEP_STATES = {
-    Status.WAITING: ("active", "todo", "todo"),
-    Status.RUNNING: ("done", "active", "todo"),
-    Status.RETRYING: ("done", "active", "todo"),
-    Status.READY: ("done", "done", "done"),
-    Status.FAILED: ("done", "failed", "todo"),
+    Status.WAITING: ("active", "todo", "todo", "todo"),
+    Status.NEEDS_CONSENT: ("done", "active", "todo", "todo"),
+    Status.RUNNING: ("done", "done", "active", "todo"),
+    Status.RETRYING: ("done", "done", "active", "todo"),
+    Status.READY: ("done", "done", "done", "done"),
+    Status.FAILED: ("done", "done", "failed", "todo"),
 }
 
 
@@ -50,7 +51,10 @@ def provisioning_view(*, customer: Customer) -> ProvisioningView | None:
     if run is None:
         return None
     seconds_left = None
-    if run.status in (Status.WAITING, Status.RETRYING) and run.next_attempt_at:
+    if (
+        run.status in (Status.WAITING, Status.RETRYING, Status.NEEDS_CONSENT)
+        and run.next_attempt_at
+    ):
         seconds_left = max(0, math.ceil((run.next_attempt_at - timezone.now()).total_seconds()))
     first = "Customer created" if run.kind == Provisioning.Kind.CREATED else "Invitation accepted"
     states = _STEP_STATES[Status(run.status)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from customers.models import Customer, RelationshipStatus
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
 from portal.runs import LeaseLost, fenced_update, row_compare_and_set, run_start
+from provisioning.access import access_assign
 from provisioning.errors import attempt_failure, gave_up
 from provisioning.first_calls import first_calls_run
 from provisioning.models import CustomerCreation, Provisioning
@@ -221,7 +222,10 @@ def provisioning_claim_due() -> tuple[int, int] | None:
             run = (
                 Provisioning.objects.select_for_update(skip_locked=True)
                 .filter(
-                    Q(status__in=[Status.WAITING, Status.RETRYING], next_attempt_at__lte=now)
+                    Q(
+                        status__in=[Status.WAITING, Status.RETRYING, Status.NEEDS_CONSENT],
+                        next_attempt_at__lte=now,
+                    )
                     | Q(status=Status.RUNNING, lease_until__lt=now)
                 )
                 .order_by("next_attempt_at", "pk")
@@ -287,7 +291,16 @@ def provisioning_attempt(*, provisioning_id: int, attempt: int) -> Provisioning 
         return None
     customer = run.customer
     tenant_id = str(customer.tenant_id)
+    results = dict(run.results or {})
     try:
+        if run.kind == Provisioning.Kind.CREATED and results.get("access", {}).get("state") not in (
+            "assigned",
+            "not_configured",
+        ):
+            # Partner Center assigns no partner group: give the region's groups their roles.
+            results["access"] = access_assign(region=customer.region, tenant_id=tenant_id)
+            if not _record_results(run, attempt, results):
+                return None
         # Every attempt starts from a new token, in whichever worker process it runs: a token
         # issued before the relationship propagated lacks the preconsented roles for its whole
         # lifetime, and MSAL replays an identical refusal (HTTP 400) for 60 s.
@@ -295,6 +308,8 @@ def provisioning_attempt(*, provisioning_id: int, attempt: int) -> Provisioning 
         calls = first_calls_run(region=customer.region, tenant_id=tenant_id)
     except MicrosoftError as exc:
         log.info("provisioning %s attempt %s failed: %s", run.pk, attempt, exc)
+        if exc.kind == ErrorKind.NOT_CONSENTED and _consent_unknown(run, attempt):
+            return _needs_consent(run, attempt, attempt_failure(exc))
         return _attempt_failed(run, attempt, attempt_failure(exc))
     except Exception as exc:
         log.exception("provisioning %s attempt %s crashed", run.pk, attempt)
@@ -310,7 +325,7 @@ def provisioning_attempt(*, provisioning_id: int, attempt: int) -> Provisioning 
             finished_at=timezone.now(),
             last_error="",
             verified_domains=calls.verified_domains,
-            results=calls.results,
+            results={**results, **calls.results},
             next_attempt_at=None,
             lease_until=None,
         ):
@@ -335,6 +350,85 @@ def _record(run: Provisioning, attempt: int, **changes: Any) -> bool:
         setattr(run, name, value)
     run.attempt = attempt
     return True
+
+
+def _record_results(run: Provisioning, attempt: int, results: dict[str, Any]) -> bool:
+    """Keep what a step found (e.g. the access assignments) while the attempt goes on."""
+    try:
+        fenced_update(
+            Provisioning.objects.filter(pk=run.pk, status=Status.RUNNING, attempt=attempt),
+            results=results,
+        )
+    except LeaseLost:
+        return False
+    run.results = results
+    return True
+
+
+def _consent_unknown(run: Provisioning, attempt: int) -> bool:
+    """Whether "the app is not there" (700016, 7000229, 65001) means waiting for a consent
+    rather than for propagation. Entra says the same in both cases. A customer created today
+    has no consent until one is given: wait for it, unless one was given since (then the
+    refusal is its propagation, retried like any authorization error). An invitation's tenant
+    may well be consented: retry first, and wait for a consent once the retries are spent."""
+    if run.kind == Provisioning.Kind.CREATED and not (run.results or {}).get("consent_seen"):
+        return True
+    return attempt >= run.max_attempts
+
+
+def _needs_consent(run: Provisioning, attempt: int, reason: str) -> Provisioning | None:
+    """The app is not consented in the tenant: waiting does not fix it, a consent does.
+
+    Look again with a new token every PROVISIONING_CONSENT_POLL_SECONDS (an admin's "Consent
+    the app" also makes the run due at once), each look with the full retry budget after it;
+    fail once PROVISIONING_CONSENT_WAIT_SECONDS have passed since the first refusal."""
+    now = timezone.now()
+    results = dict(run.results or {})
+    since = results.setdefault("consent_wait_since", now.isoformat())
+    waited = (now - datetime.fromisoformat(since)).total_seconds()
+    if waited >= settings.PROVISIONING_CONSENT_WAIT_SECONDS:
+        changes: dict[str, Any] = {
+            "status": Status.FAILED,
+            "last_error": gave_up(reason, attempt),
+            "finished_at": now,
+            "next_attempt_at": None,
+            "lease_until": None,
+            "results": results,
+        }
+    else:
+        changes = {
+            "status": Status.NEEDS_CONSENT,
+            "last_error": reason,
+            "lease_until": None,
+            "next_attempt_at": now + timedelta(seconds=settings.PROVISIONING_CONSENT_POLL_SECONDS),
+            # A consent poll is not a spent retry: the budget starts again after each.
+            "max_attempts": max(run.max_attempts, attempt + settings.PROVISIONING_MAX_ATTEMPTS),
+            "results": results,
+        }
+    with transaction.atomic():
+        if not _record(run, attempt, **changes):
+            return None
+        if changes["status"] == Status.FAILED:
+            _audit(run, "customer.provisioning_failed")
+    return run
+
+
+def provisioning_consented(*, customer: Customer) -> int:
+    """The app was just consented in the customer: the unfinished run knows it (the next
+    "app not there" is the consent propagating), and one waiting for it is due now."""
+    changed = 0
+    with transaction.atomic():
+        for run in Provisioning.objects.select_for_update().filter(
+            customer=customer, status__in=Provisioning.UNFINISHED
+        ):
+            run.results = {**(run.results or {}), "consent_seen": True}
+            fields = ["results"]
+            if run.status == Status.NEEDS_CONSENT:
+                run.next_attempt_at = timezone.now()
+                fields.append("next_attempt_at")
+            run.save(update_fields=fields)
+            changed += 1
+    return changed
 
 
 def _attempt_failed(run: Provisioning, attempt: int, reason: str) -> Provisioning | None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils import timezone
 
+from regions.access_template import access_template_parse, access_template_text
 from regions.certificates import CertificateError, certificate_expiry, check_key_pair
 from regions.models import (
     CLOUD_PRESETS,
@@ -109,6 +110,17 @@ class RegionForm(forms.ModelForm):
         "to keep the current key.",
     )
 
+    new_customer_access = forms.CharField(
+        label="Partner groups given access in each customer the portal creates",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}),
+        help_text="One partner security group per line: its object id, a colon, then the "
+        "Entra roles it gets, comma-separated, e.g. “1b2c…: Directory Readers, Helpdesk "
+        "Administrator”. Only roles the new customer's GDAP relationship has are given. "
+        "Empty: nobody but the app reaches a new customer until you assign groups in Partner "
+        "Center.",
+    )
+
     class Meta:
         model = Region
         fields = CONFIGURED_FIELDS
@@ -150,6 +162,7 @@ class RegionForm(forms.ModelForm):
                     "client_secret_expires_on", region.client_secret_expires_at.date()
                 )
             self.initial.setdefault("certificate_pem", region.certificate_pem)
+            self.initial["new_customer_access"] = access_template_text(region.new_customer_access)
 
     @property
     def endpoint_fields(self) -> list[forms.BoundField]:
@@ -191,6 +204,12 @@ class RegionForm(forms.ModelForm):
         if errors:
             raise forms.ValidationError(errors)
         return domains
+
+    def clean_new_customer_access(self) -> list[dict[str, Any]]:
+        try:
+            return access_template_parse(self.cleaned_data.get("new_customer_access") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].lower()

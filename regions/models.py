@@ -60,6 +60,7 @@ CONFIGURED_FIELDS: tuple[str, ...] = (
     "ca_bundle",
     "client_id",
     "credential_type",
+    "new_customer_access",
 )
 
 # Reference: https://learn.microsoft.com/en-us/graph/deployments
@@ -147,6 +148,11 @@ class Region(models.Model):
     ca_bundle = models.CharField(
         max_length=500, blank=True, help_text="CA bundle path for TLS (empty: system CAs)"
     )
+    # GDAP access the portal gives the partner's security groups in each customer it creates:
+    # [{"group_id": "<partner security group object id>", "roles": ["<role template id>"]}].
+    # Partner Center assigns no group on its own, so without this nobody reaches a new
+    # customer. Written by regions.services.region_save (regionadmin's form parses it).
+    new_customer_access = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

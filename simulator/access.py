@@ -30,7 +30,9 @@ def in_admin_agents(agent: Agent) -> bool:
     return bool(agent.roles)
 
 
-def agent_roles(world: World, agent: Agent, tenant: Tenant) -> frozenset[str] | None:
+def agent_roles(
+    world: World, agent: Agent, tenant: Tenant, now: float | None = None
+) -> frozenset[str] | None:
     """Entra role names the agent holds in `tenant`; None in the agent's own tenant (not
     bounded by a relationship); empty where it holds none (no access at all).
 
@@ -49,7 +51,8 @@ def agent_roles(world: World, agent: Agent, tenant: Tenant) -> frozenset[str] | 
         if rel.status != "active":
             continue
         for assignment in rel.assignments:
-            if assignment.status == "active" and assignment.group_id in groups:
+            live = assignment.live(now) if now is not None else assignment.status == "active"
+            if live and assignment.group_id in groups:
                 roles.update(gdap.role_names([r for r in assignment.roles if r in rel.roles]))
     return frozenset(roles)
 

@@ -84,7 +84,7 @@ def _groups(ctx: SimContext, region: Region) -> list[dict[str, Any]]:
             "name": g.display_name,
             "id": g.id,
             "members": [a.username for a in ctx.world.agents.values() if a.object_id in g.members],
-            "roles_by_customer": gdap.roles_by_customer(g, customers),
+            "roles_by_customer": gdap.roles_by_customer(g, customers, ctx.now()),
         }
         for g in region.groups
     ]

@@ -135,7 +135,14 @@ class AccessAssignment:
     group_id: str  # accessContainer.accessContainerId: a partner security group
     roles: list[str]  # template ids, a subset of the relationship's
     created: datetime
-    status: str = "active"
+    status: str = "active"  # pending → active (propagated), deleting, deleted, error
+    active_at: float | None = None  # pending ones: epoch s when they become active
+
+    def live(self, now: float) -> bool:
+        """Active, or pending and propagated by now (then it is active from here on)."""
+        if self.status == "pending" and self.active_at is not None and now >= self.active_at:
+            self.status = "active"
+        return self.status == "active"
 
 
 @dataclass
@@ -262,7 +269,16 @@ def new_relationship(
     )
 
 
-def assign(rel: GdapRelationship, group: PartnerGroup, roles: list[str], seed: int) -> None:
+def assign(
+    rel: GdapRelationship,
+    group: PartnerGroup,
+    roles: list[str],
+    seed: int,
+    *,
+    status: str = "active",
+    active_at: float | None = None,
+    created: datetime | None = None,
+) -> None:
     """Give `group` the roles of `roles` that the relationship has (assignments ⊆ relationship)."""
     raw = hashlib.sha256(f"{seed}/assignment/{rel.id}/{group.id}".encode()).digest()
     rel.assignments.append(
@@ -270,7 +286,9 @@ def assign(rel: GdapRelationship, group: PartnerGroup, roles: list[str], seed: i
             id=str(uuid.UUID(bytes=raw[:16])),
             group_id=group.id,
             roles=[r for r in roles if r in rel.roles],
-            created=rel.activated or rel.created,
+            created=created or rel.activated or rel.created,
+            status=status,
+            active_at=active_at,
         )
     )
 
@@ -339,14 +357,18 @@ def groups_of(region: Region, agent: Agent) -> list[PartnerGroup]:
     return [g for g in region.groups if agent.object_id in g.members]
 
 
-def roles_by_customer(group: PartnerGroup, customers: list[Tenant]) -> dict[str, list[str]]:
-    """Role names the group holds in each customer (through active assignments)."""
+def roles_by_customer(
+    group: PartnerGroup, customers: list[Tenant], now: float | None = None
+) -> dict[str, list[str]]:
+    """Role names the group holds in each customer (through active assignments; pending ones
+    that have propagated by `now` count)."""
     result: dict[str, list[str]] = {}
     for customer in customers:
         names: list[str] = []
         for rel in customer.relationships:
             for a in rel.assignments:
-                if a.group_id == group.id and a.status == "active":
+                live = a.live(now) if now is not None else a.status == "active"
+                if a.group_id == group.id and live:
                     names += [n for n in role_names(a.roles) if n not in names]
         if names:
             result[customer.id] = names

@@ -31,7 +31,11 @@ APP_PERMISSIONS: tuple[str, ...] = (
 
 # Granted (admin-consented) only in the partner tenant: the customer sync reads the GDAP
 # relationships with it; Directory.Read.All does not open them.
-PARTNER_TENANT_APP_PERMISSIONS: tuple[str, ...] = ("DelegatedAdminRelationship.Read.All",)
+PARTNER_TENANT_APP_PERMISSIONS: tuple[str, ...] = (
+    "DelegatedAdminRelationship.Read.All",
+    # Provisioning gives the partner's groups access in a new customer (accessAssignments).
+    "DelegatedAdminRelationship.ReadWrite.All",
+)
 
 _NAMESPACE = uuid.UUID("6f1c3a52-9d7e-4b8a-a1f0-2c5d8e9b7a43")
 

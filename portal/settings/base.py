@@ -250,6 +250,11 @@ CELERY_BEAT_SCHEDULE["compliance-sweep-watch"] = {
 PROVISIONING_WAIT_SECONDS = env.int("PROVISIONING_WAIT_SECONDS", default=180)
 PROVISIONING_RETRY_SECONDS = env.int("PROVISIONING_RETRY_SECONDS", default=60)
 PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=5)
+# Without the app's consent: look again (new token) this often, give up after this long.
+PROVISIONING_CONSENT_POLL_SECONDS = env.int("PROVISIONING_CONSENT_POLL_SECONDS", default=300)
+PROVISIONING_CONSENT_WAIT_SECONDS = env.int(
+    "PROVISIONING_CONSENT_WAIT_SECONDS", default=14 * 24 * 3600
+)
 # How often beat looks for due runs, and how long a claimed attempt may run before another
 # worker takes it over (the worker holding it was killed).
 PROVISIONING_TICK_SECONDS = env.float("PROVISIONING_TICK_SECONDS", default=5)

@@ -145,7 +145,7 @@ def authenticate(ctx: SimContext, request: Request, *, throttle: bool = True) ->
         agent = ctx.world.agent_by_oid(str(claims.get("oid", "")))
         if agent is None or not ctx.world.delegated_access(agent, tenant.id, now):
             raise forbidden()
-        held = access.agent_roles(ctx.world, agent, tenant)
+        held = access.agent_roles(ctx.world, agent, tenant, now)
         if held is not None and not held:
             # The token outlived the agent's access (group or assignment removed).
             raise forbidden()

@@ -9,6 +9,8 @@ Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegat
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
@@ -17,7 +19,7 @@ from simulator import gdap
 from simulator.graph import auth
 from simulator.graph.data import iso
 from simulator.graph.entities import rows_collection
-from simulator.graph.errors import GraphError, ODataError, not_found
+from simulator.graph.errors import GraphError, ODataError, bad_request, graph_json, not_found
 from simulator.graph.filters import parse_filter
 from simulator.graph.odata import Collection
 from simulator.graph.responses import collection_response, entity_response
@@ -164,6 +166,9 @@ def list_access_assignments(
     caller = auth.authenticate(ctx, request)
     caller.require(auth.RELATIONSHIPS)
     _, rel = _find(ctx, caller.tenant, rel_id)
+    now = ctx.now()
+    for a in rel.assignments:
+        a.live(now)  # a pending one that has propagated shows as active
     rows = [_assignment_item(rel, a) for a in rel.assignments]
     coll = rows_collection(
         f"{RELATIONSHIPS_SET}('{rel.id}')/accessAssignments",
@@ -196,6 +201,81 @@ def list_customers(ctx: SimContext, request: Request, *, version: str) -> Respon
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
+RELATIONSHIPS_WRITE = ("DelegatedAdminRelationship.ReadWrite.All",)
+
+
+def create_access_assignment(
+    ctx: SimContext, request: Request, *, version: str, rel_id: str
+) -> Response:
+    """POST …/{id}/accessAssignments: give a partner security group some of the
+    relationship's roles. 201 with status "pending"; it becomes active (the group's members
+    get the roles) once it has propagated, like a relationship.
+
+    # Reference: https://learn.microsoft.com/graph/api/delegatedadminrelationship-post-accessassignments
+    Delegated or application DelegatedAdminRelationship.ReadWrite.All (Read.All is not enough);
+    only on an active relationship; roles must be a subset of the relationship's; one
+    assignment per group and relationship."""
+    caller = auth.authenticate(ctx, request)
+    caller.require(RELATIONSHIPS_WRITE)
+    customer, rel = _find(ctx, caller.tenant, rel_id)
+    try:
+        body = json.loads(request.get_data(as_text=True) or "{}")
+        container = body["accessContainer"]
+        group_id = str(container["accessContainerId"]).lower()
+        kind = container.get("accessContainerType", "securityGroup")
+        roles = [str(r["roleDefinitionId"]).lower() for r in body["accessDetails"]["unifiedRoles"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise bad_request(
+            "The request body needs accessContainer.accessContainerId and "
+            "accessDetails.unifiedRoles[].roleDefinitionId.",
+            code="badRequest",
+        ) from exc
+    if kind != "securityGroup":
+        raise bad_request(f"Unsupported accessContainerType '{kind}'.", code="badRequest")
+    if _status(customer, rel, ctx.now()) != "active":
+        raise bad_request(
+            "Access assignments can only be created on an active relationship.",
+            code="badRequest",
+        )
+    region = ctx.world.region_of_tenant(caller.tenant.id)
+    if region is None or group_id not in {g.id for g in region.groups}:
+        raise bad_request(
+            f"The access container '{group_id}' is not a security group of the partner tenant.",
+            code="badRequest",
+        )
+    if not roles or any(r not in rel.roles for r in roles):
+        raise bad_request(
+            "The unified roles of an access assignment must be a subset of the roles of its "
+            "relationship.",
+            code="badRequest",
+        )
+    if any(a.group_id == group_id and a.status != "deleted" for a in rel.assignments):
+        raise GraphError(
+            409,
+            "conflict",
+            "An access assignment for this access container already exists on the relationship.",
+        )
+    now = ctx.now()
+    gdap.assign(
+        rel,
+        next(g for g in region.groups if g.id == group_id),
+        roles,
+        ctx.world.seed,
+        status="pending",
+        active_at=now + ctx.world.propagation_delay_for(customer.id),
+        created=datetime.fromtimestamp(now, UTC),
+    )
+    item = _assignment_item(rel, rel.assignments[-1])
+    return graph_json(request, {"@odata.context": _context(version, rel.id), **item}, 201)
+
+
+def _context(version: str, rel_id: str) -> str:
+    return (
+        f"https://graph.microsoft.com/{version}/$metadata#{RELATIONSHIPS_SET}('{rel_id}')"
+        "/accessAssignments/$entity"
+    )
+
+
 ROUTES = (
     ("/tenantRelationships/delegatedAdminCustomers", list_customers, ("GET",)),
     ("/tenantRelationships/delegatedAdminRelationships", list_relationships, ("GET",)),
@@ -204,5 +284,10 @@ ROUTES = (
         "/tenantRelationships/delegatedAdminRelationships/<rel_id>/accessAssignments",
         list_access_assignments,
         ("GET",),
+    ),
+    (
+        "/tenantRelationships/delegatedAdminRelationships/<rel_id>/accessAssignments",
+        create_access_assignment,
+        ("POST",),
     ),
 )

@@ -218,7 +218,7 @@ def _grant_refresh_token(
     if (
         target.id != agent.tenant_id
         and target.relationship_status == "active"
-        and not access.agent_roles(ctx.world, agent, target)
+        and not access.agent_roles(ctx.world, agent, target, ctx.now())
     ):
         raise user_not_in_tenant(agent, target, app)
     if target.id != app.home_tenant_id and not access.app_present(app, target):

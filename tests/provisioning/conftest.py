@@ -65,6 +65,15 @@ def create_customer(client: Client, **overrides: Any) -> Customer:
     return Customer.objects.get(tenant_id=tenant_id)
 
 
+def consent_given(sim: Any, customer: Customer) -> None:
+    """The app's consent in the new tenant, as an admin's "Consent the app" leaves it: the
+    simulator's state, and the portal told (what customers.consent does when it succeeds)."""
+    from customers.signals import app_consented
+
+    sim.consent(str(customer.tenant_id), consented=True)
+    app_consented.send(Customer, customer=customer)
+
+
 def wait_for(
     customer: Customer, statuses: set[str], timeout: float = 40, poll: float = 0.2
 ) -> Provisioning:

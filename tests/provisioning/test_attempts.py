@@ -7,6 +7,7 @@ hand so the token behaviour is deterministic: one process, one token cache.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,8 +24,9 @@ from provisioning.services import (
     provisioning_claim_due,
     provisioning_run_due,
 )
+from regions.access_template import access_template_parse
 from regions.clients import app_token, app_token_drop, graph_as_app
-from tests.provisioning.conftest import create_customer
+from tests.provisioning.conftest import consent_given, create_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +78,7 @@ def test_it_succeeds_on_the_first_attempt_once_the_relationship_is_there(
 ) -> None:
     sim.faults(propagation_delay=0)
     customer = create_customer(agent, domain_prefix=f"firstgo{int(time.time())}")
+    consent_given(sim, customer)
     run = _attempt(customer)
     assert (run.status, run.attempt, run.last_error) == ("ready", 1, "")
     initial = {"name": customer.default_domain, "isDefault": False, "isInitial": True}
@@ -95,6 +98,7 @@ def test_the_retry_gets_a_new_token_because_the_old_one_lacks_the_roles(
 ) -> None:
     sim.faults(propagation_delay=2, propagation_mode="no_roles")
     customer = create_customer(agent)
+    consent_given(sim, customer)
     tenant_id = str(customer.tenant_id)
     first = _attempt(customer)
     assert (first.status, first.attempt) == ("retrying", 1)
@@ -114,11 +118,12 @@ def test_the_retry_is_not_answered_by_msals_remembered_refusal(
 ) -> None:
     sim.faults(propagation_delay=2, propagation_mode="aadsts")
     customer = create_customer(agent)
+    consent_given(sim, customer)
     tenant_id = str(customer.tenant_id)
     first = _attempt(customer)
     assert first.status == "retrying"
     assert "AADSTS700016" in first.last_error
-    assert "has not reached the customer tenant" in first.last_error
+    assert "has not reached the tenant yet" in first.last_error
     _until_propagated(2)
     sent = _token_requests(sim, tenant_id)
     # MSAL replays the identical HTTP 400 for 60 s without asking Entra ...
@@ -140,12 +145,13 @@ def test_it_fails_after_the_last_attempt_with_the_reason(
     agent: Client, sim: Any, fast: Any
 ) -> None:
     fast.PROVISIONING_MAX_ATTEMPTS = 2
-    sim.faults(propagation_delay=3600)
+    sim.faults(propagation_delay=3600, propagation_mode="no_roles")
     customer = create_customer(agent)
+    consent_given(sim, customer)
     assert _attempt(customer).status == "retrying"
     run = _attempt(customer)
     assert (run.status, run.attempt) == ("failed", 2)
-    assert "AADSTS700016" in run.last_error
+    assert "HTTP 403" in run.last_error
     assert "Gave up after 2 attempts" in run.last_error
     event = AuditEvent.objects.get(action="customer.provisioning_failed")
     assert (event.actor, event.tenant_id) == ("provisioning", customer.tenant_id)
@@ -167,6 +173,7 @@ def test_a_killed_workers_attempt_is_taken_over_after_its_lease(agent: Client, f
 def test_the_outcome_of_a_lost_claim_is_not_recorded(agent: Client, sim: Any, fast: Any) -> None:
     sim.faults(propagation_delay=0)
     customer = create_customer(agent)
+    consent_given(sim, customer)
     run = _due(customer)
     provisioning_claim_due()
     Provisioning.objects.filter(pk=run.pk).update(lease_until=timezone.now())
@@ -193,6 +200,85 @@ def test_run_due_works_through_every_due_run(agent: Client, sim: Any, fast: Any)
     sim.faults(propagation_delay=0)
     customers = [create_customer(agent) for _ in range(3)]
     for customer in customers:
+        consent_given(sim, customer)
         _due(customer)
     assert provisioning_run_due() == 3
     assert {c.provisionings.get().status for c in customers} == {"ready"}
+
+
+def test_a_created_customer_without_consent_waits_for_one_and_says_how(
+    agent: Client, sim: Any, fast: Any
+) -> None:
+    fast.PROVISIONING_CONSENT_POLL_SECONDS = 3600
+    sim.faults(propagation_delay=0)
+    customer = create_customer(agent)
+    run = _attempt(customer)
+    # Entra does not know the app there: no retry every 60 s, a wait for the consent.
+    assert run.status == "needs_consent"
+    assert "AADSTS700016" in run.last_error and "Consent the app" in run.last_error
+    assert run.next_attempt_at > timezone.now() + timedelta(minutes=59)
+    assert provisioning_claim_due() is None
+    page = agent.get(f"/customers/{customer.tenant_id}/provisioning/").content.decode()
+    assert "not consented in this tenant yet" in page
+    assert f"/customers/{customer.tenant_id}/access/" in page
+    # An admin consents: the run is due at once and finishes with a new token.
+    consent_given(sim, customer)
+    claimed = provisioning_claim_due()
+    assert claimed is not None
+    done = provisioning_attempt(provisioning_id=claimed[0], attempt=claimed[1])
+    assert done is not None and done.status == "ready", done.last_error
+
+
+def test_waiting_for_consent_gives_up_after_the_configured_time(
+    agent: Client, sim: Any, fast: Any
+) -> None:
+    fast.PROVISIONING_CONSENT_WAIT_SECONDS = 0
+    sim.faults(propagation_delay=0)
+    customer = create_customer(agent)
+    run = _attempt(customer)
+    assert run.status == "failed"
+    assert "Gave up after 1 attempt" in run.last_error
+    assert AuditEvent.objects.filter(action="customer.provisioning_failed").count() == 1
+
+
+def test_the_region_s_partner_groups_get_access_in_the_new_customer(
+    agent: Client, sim: Any, fast: Any, world: Any
+) -> None:
+    sim.faults(propagation_delay=0)
+    customer = create_customer(agent)
+    consent_given(sim, customer)
+    region = customer.region
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    helpdesk = next(g for g in us["groups"] if g["name"] == "Helpdesk agents")
+    region.new_customer_access = access_template_parse(
+        f"{helpdesk['id']}: Directory Readers, Helpdesk Administrator, Intune Administrator"
+    )
+    region.save(update_fields=["new_customer_access"])
+    run = _attempt(customer)
+    assert run.status == "ready", run.last_error
+    [group] = run.results["access"]["groups"]
+    # Graph answers 201 with the assignment pending; it is active once it has propagated.
+    assert group["group_id"] == helpdesk["id"] and group["result"] == "pending"
+    # A created customer's default relationship has no Intune Administrator to give.
+    assert group["roles"] == ["Directory Readers", "Helpdesk Administrator"]
+    assert group["missing"] == ["Intune Administrator"]
+    after = next(r for r in sim.info()["regions"] if r["slug"] == "us")
+    roles = next(g for g in after["groups"] if g["id"] == helpdesk["id"])["roles_by_customer"]
+    assert roles[str(customer.tenant_id)] == ["Directory Readers", "Helpdesk Administrator"]
+    page = agent.get(f"/customers/{customer.tenant_id}/provisioning/").content.decode()
+    assert helpdesk["id"] in page and "Intune Administrator" in page
+
+
+def test_without_groups_configured_the_page_says_nobody_reaches_the_customer(
+    agent: Client, sim: Any, fast: Any
+) -> None:
+    sim.faults(propagation_delay=0)
+    customer = create_customer(agent)
+    consent_given(sim, customer)
+    customer.region.new_customer_access = []
+    customer.region.save(update_fields=["new_customer_access"])
+    run = _attempt(customer)
+    assert run.status == "ready"
+    assert run.results["access"]["state"] == "not_configured"
+    page = agent.get(f"/customers/{customer.tenant_id}/provisioning/").content.decode()
+    assert "no agent can open this customer" in page

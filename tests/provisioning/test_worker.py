@@ -16,7 +16,7 @@ from customers.models import Customer
 from provisioning.models import Provisioning
 from provisioning.tasks import provisioning_tick
 from tests.celeryproc import start_worker
-from tests.provisioning.conftest import create_customer, wait_for
+from tests.provisioning.conftest import consent_given, create_customer, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -39,6 +39,7 @@ def test_it_succeeds_on_the_first_attempt_after_the_wait(
     fast.PROVISIONING_WAIT_SECONDS = 3
     sim.faults(propagation_delay=1)
     customer = create_customer(agent)
+    consent_given(sim, customer)
     page = _status_page(agent, customer)
     assert "Waiting for the partner relationship" in page
     assert 'data-countdown="' in page and 'hx-trigger="every 2s"' in page
@@ -63,6 +64,7 @@ def test_it_succeeds_only_on_the_retry_with_a_new_token(
     # the refusal for 60 s. Only a new token from Entra succeeds.
     sim.faults(propagation_delay=3, propagation_mode=mode)
     customer = create_customer(agent)
+    consent_given(sim, customer)
     retrying = wait_for(customer, {"retrying"} | FINISHED)
     assert retrying.status == "retrying"
     page = _status_page(agent, customer)
@@ -78,14 +80,14 @@ def test_it_fails_after_the_last_attempt_and_the_page_says_why(
     provisioning_celery: Any, agent: Client, sim: Any, fast: Any
 ) -> None:
     fast.PROVISIONING_RETRY_SECONDS = 1
-    sim.faults(propagation_delay=3600)
+    sim.faults(propagation_delay=3600, propagation_mode="no_roles")
     customer = create_customer(agent)
+    consent_given(sim, customer)
     run = wait_for(customer, FINISHED)
     assert (run.status, run.attempt) == ("failed", 3)
     page = agent.get(f"/customers/{customer.tenant_id}/provisioning/").content.decode()
     assert "Provisioning failed after 3 attempts" in page
-    assert "AADSTS700016" in page
-    assert "the partner relationship has not reached the customer tenant" in page
+    assert "HTTP 403" in page
     assert "AdminAgents" in page  # what to do next
     assert 'data-testid="provisioning-again"' in page
     assert len(_requests_for(sim, str(customer.tenant_id), "token")) == 3
@@ -99,6 +101,7 @@ def test_a_tick_delivered_twice_to_two_workers_makes_one_set_of_first_calls(
     second = start_worker(provisioning_queue, "provisioning-second")
     try:
         customer = create_customer(agent)
+        consent_given(sim, customer)
         time.sleep(4)
         # Beat's own ticks plus a burst of duplicates, taken by two workers at once.
         for _ in range(6):
@@ -125,6 +128,7 @@ def test_a_worker_killed_mid_attempt_does_not_stop_the_job(
         fast.PROVISIONING_WAIT_SECONDS = 3600  # beat's worker must not take it first
         sim.faults(propagation_delay=0)
         customer = create_customer(agent)
+        consent_given(sim, customer)
         tenant_id = str(customer.tenant_id)
         # Entra answers this tenant slowly: the attempt is under way when the worker dies.
         sim.faults(tenant=tenant_id, latency_ms=20000)
@@ -160,3 +164,17 @@ def test_an_accepted_invitation_runs_the_same_delayed_flow(
     assert (run.status, run.attempt) == ("ready", 2), run.last_error
     page = agent.get(f"/customers/{customer.tenant_id}/provisioning/").content.decode()
     assert "Invitation accepted" in page and "Ready" in page
+
+
+def test_a_worker_waits_for_the_consent_and_finishes_right_after_it(
+    provisioning_celery: Any, agent: Client, sim: Any, fast: Any
+) -> None:
+    fast.PROVISIONING_CONSENT_POLL_SECONDS = 3600
+    sim.faults(propagation_delay=0)
+    customer = create_customer(agent)
+    run = wait_for(customer, {"needs_consent"} | FINISHED)
+    assert run.status == "needs_consent", run.last_error
+    assert "Consent the app" in _status_page(agent, customer)
+    consent_given(sim, customer)
+    run = wait_for(customer, FINISHED)
+    assert run.status == "ready", run.last_error

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mscloud.errors import MicrosoftError
 from mscloud.http import json_get
+from regions.access_template import access_template_parse
 from regions.models import Cloud, Region
 from regions.selectors import region_find
 from regions.services import region_save
@@ -36,6 +37,33 @@ class Command(BaseCommand):
             self.stdout.write(f"region {saved.slug}: {saved.name} ({region['partner_domain']})")
 
 
+# What the demo gives its partner groups in each customer it creates (an admin edits it later).
+_DEMO_ACCESS = {
+    "Helpdesk agents": (
+        "Directory Readers",
+        "Helpdesk Administrator",
+        "User Administrator",
+        "Intune Administrator",
+    ),
+    "Portal admins": (
+        "Directory Readers",
+        "Global Reader",
+        "User Administrator",
+        "Cloud Application Administrator",
+        "Privileged Role Administrator",
+    ),
+}
+
+
+def _demo_access(sim_region: dict[str, Any]) -> list[dict[str, Any]]:
+    lines = [
+        f"{g['id']}: {', '.join(_DEMO_ACCESS[g['name']])}"
+        for g in sim_region.get("groups", [])
+        if g.get("name") in _DEMO_ACCESS
+    ]
+    return access_template_parse("\n".join(lines))
+
+
 def _save(sim_region: dict[str, Any], *, endpoints: dict[str, str], ca_bundle: str) -> Region:
     """Create or update the region by slug, with exactly the simulator's sign-in domain."""
     slug, app = sim_region["slug"], sim_region["app"]
@@ -50,6 +78,8 @@ def _save(sim_region: dict[str, Any], *, endpoints: dict[str, str], ca_bundle: s
     region.partner_center_base_url = endpoints["partner_center"]
     region.ca_bundle = ca_bundle
     region.active = True
+    if not region.new_customer_access:
+        region.new_customer_access = _demo_access(sim_region)
     # The same secret again is no change: re-encrypting it would log one at every start.
     secret = "" if region.client_secret == app["client_secret"] else app["client_secret"]
     return region_save(

@@ -3,6 +3,7 @@ partner's security groups, served only with DelegatedAdminRelationship.Read.All.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.simharness import Simulator
 
-from .conftest import SimClient, graph_error
+from .conftest import PARTNER_CENTER, SimClient, graph_error
 
 RELATIONSHIPS = "/v1.0/tenantRelationships/delegatedAdminRelationships"
 CUSTOMERS = "/v1.0/tenantRelationships/delegatedAdminCustomers"
@@ -206,3 +207,73 @@ def test_the_sim_document_matches_what_graph_serves(cloud, partner_token):
     agents = {a["username"]: a for a in cloud.info["agents"]}
     assert agents["agent@contosopartners.com"]["groups"] == ["Helpdesk agents"]
     assert agents["l1@contosopartners.com"]["groups"] == ["L1 no Intune"]
+
+
+def _created_customer(cloud: SimClient) -> str:
+    from .test_graph_access import _new_customer  # the Partner Center body the tests share
+
+    pc = cloud.token(cloud.us["partner_tenant_id"], PARTNER_CENTER)
+    created = cloud.session.post(
+        f"{cloud.partner_center}/v1/customers",
+        json=_new_customer(f"assign{len(cloud.sim.info()['regions'][0]['customers'])}"),
+        headers={"Authorization": f"Bearer {pc}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def _assignment_body(group_id: str, *role_ids: str) -> dict[str, Any]:
+    return {
+        "accessContainer": {"accessContainerId": group_id, "accessContainerType": "securityGroup"},
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": r} for r in role_ids]},
+    }
+
+
+def test_an_access_assignment_is_pending_then_gives_the_group_its_roles(cloud, partner_token):
+    """Reference: https://learn.microsoft.com/graph/api/delegatedadminrelationship-post-accessassignments
+    (201; status pending until it is active; ReadWrite.All, application permission allowed)."""
+    cloud.sim.faults(propagation_delay=1)
+    tenant = _created_customer(cloud)
+    time.sleep(1.1)  # the relationship itself has propagated
+    rel = relationship_of(cloud, partner_token, tenant)
+    helpdesk = next(g for g in cloud.us["groups"] if g["name"] == "Helpdesk agents")
+    path = f"{RELATIONSHIPS}/{rel['id']}/accessAssignments"
+    created = cloud.post(path, partner_token, _assignment_body(helpdesk["id"], DIRECTORY_READERS))
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "pending"
+    time.sleep(1.1)
+    [listed] = cloud.get(path, partner_token).json()["value"]
+    assert listed["status"] == "active"
+    roles = next(g for g in cloud.sim.info()["regions"][0]["groups"] if g["id"] == helpdesk["id"])
+    assert roles["roles_by_customer"][tenant] == ["Directory Readers"]
+
+
+def test_an_access_assignment_is_refused_what_graph_refuses(cloud, partner_token):
+    cloud.sim.faults(propagation_delay=0)
+    tenant = _created_customer(cloud)
+    rel = relationship_of(cloud, partner_token, tenant)
+    path = f"{RELATIONSHIPS}/{rel['id']}/accessAssignments"
+    helpdesk = next(g for g in cloud.us["groups"] if g["name"] == "Helpdesk agents")
+    # A role the relationship does not have (created customers: no Intune Administrator).
+    assert (
+        cloud.post(path, partner_token, _assignment_body(helpdesk["id"], INTUNE_ADMIN)).status_code
+        == 400
+    )
+    # Not a partner security group.
+    stranger = "00000000-0000-0000-0000-0000000000aa"
+    assert (
+        cloud.post(path, partner_token, _assignment_body(stranger, DIRECTORY_READERS)).status_code
+        == 400
+    )
+    ok = cloud.post(path, partner_token, _assignment_body(helpdesk["id"], DIRECTORY_READERS))
+    assert ok.status_code == 201
+    again = cloud.post(path, partner_token, _assignment_body(helpdesk["id"], DIRECTORY_READERS))
+    assert again.status_code == 409
+    # Read.All only: the write is refused.
+    read_only = cloud.mint(
+        cloud.us["partner_tenant_id"], roles=["DelegatedAdminRelationship.Read.All"]
+    )
+    refused = cloud.post(path, read_only, _assignment_body(helpdesk["id"], DIRECTORY_READERS))
+    assert refused.status_code == 403
+    assert graph_error(refused)["code"] == "Authorization_RequestDenied"
