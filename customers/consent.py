@@ -39,6 +39,7 @@ from audit.changes import field_changes, field_snapshot
 from audit.services import audit_record
 from customers.access import consent_refusal
 from customers.models import CONSENT_FIELDS, ConsentState, Customer, RelationshipStatus
+from customers.signals import app_consented
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.graph import GraphClient
 from mscloud.identity import IdentityError, InteractionRequired
@@ -299,7 +300,15 @@ def consent_complete(
         request=request,
         detail=audit_detail,
     )
+    if outcome.kind in _CONSENT_GIVEN:
+        # Provisioning listens: a new customer waiting for consent goes on at once, and its
+        # next "app not there" is the consent propagating, not a missing consent.
+        app_consented.send(Customer, customer=customer)
     return outcome
+
+
+# Partner Center holds the consent: done, or still reaching the tenant.
+_CONSENT_GIVEN = (ConsentKind.CONSENTED, ConsentKind.NOT_PROPAGATED, ConsentKind.NOT_EFFECTIVE)
 
 
 def consent_customer(

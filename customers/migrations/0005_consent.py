@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0004_gdap_relationships"),
-        ("regions", "0004_delegated_grant"),
+        ("regions", "0005_delegated_grant"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("regions", "0003_partner_center_resource_dod"),
+        ("regions", "0004_new_customer_access"),
     ]
 
     operations = [
