@@ -123,9 +123,9 @@ _SENTENCES: dict[ConsentKind, str] = {
         "in again (with multi-factor authentication) and retry."
     ),
     ConsentKind.UNAVAILABLE: (
-        "{detail} The app was not consented in {name} yet; try again in a minute."
+        "{detail}. The app was not consented in {name} yet; try again in a minute."
     ),
-    ConsentKind.FAILED: "Consenting the app in {name} failed: {detail}",
+    ConsentKind.FAILED: "Consenting the app in {name} failed: {detail}.",
 }
 
 
