@@ -33,8 +33,8 @@ _HTTP_CACHE: dict = {}
 _HTTP_CACHE_LOCK = threading.Lock()
 
 # AADSTS codes that mean "a user must come back through /authorize".
-INTERACTION_CODES = {50076, 50079, 50158, 65001, 70008, 700082, 50173, 50078, 53003, 530003}
-_INTERACTION_ERRORS = {"interaction_required", "consent_required", "login_required"}
+INTERACTION_CODES = {50076, 50079, 50158, 70008, 700082, 50173, 50078, 53003, 530003}
+_INTERACTION_ERRORS = {"interaction_required", "login_required"}
 # The app (or the scope asked for) has no consent in the tenant: 65001 delegated; 7000229
 # (no service principal) and 700016 (app not found in the directory) for client credentials.
 NOT_CONSENTED_CODES = {65001, 7000229, 700016}
@@ -153,6 +153,20 @@ def raise_for_result(result: dict | None) -> dict:
         raise InteractionRequired("no_account", "No signed-in account is available.")
     if "error" in result:
         codes = result.get("error_codes") or []
+        if (
+            65001 in codes
+            or result.get("suberror") == "consent_required"
+            or result["error"] == "consent_required"
+        ):
+            # No consent in that tenant: sending the agent to /authorize would not help (a
+            # partner's agent cannot consent for a customer there); an admin consents the app.
+            # Reference: https://learn.microsoft.com/entra/msal/python/advanced/msal-error-handling-python
+            raise IdentityError(
+                result["error"],
+                result.get("error_description", ""),
+                codes,
+                kind=ErrorKind.NOT_CONSENTED,
+            )
         cls = (
             InteractionRequired
             if result["error"] in _INTERACTION_ERRORS or INTERACTION_CODES.intersection(codes)

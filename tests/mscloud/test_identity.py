@@ -36,7 +36,12 @@ def _refusal(error: str, code: int) -> dict:
 @pytest.mark.parametrize(
     ("answer", "cls", "kind"),
     [
-        (_refusal("invalid_grant", 65001), InteractionRequired, ErrorKind.NOT_CONSENTED),
+        (_refusal("invalid_grant", 65001), IdentityError, ErrorKind.NOT_CONSENTED),
+        (
+            {**_refusal("invalid_grant", 65001), "suberror": "consent_required"},
+            IdentityError,
+            ErrorKind.NOT_CONSENTED,
+        ),
         (_refusal("invalid_grant", 50076), InteractionRequired, ErrorKind.INTERACTION_REQUIRED),
         (_refusal("invalid_client", 7000229), IdentityError, ErrorKind.NOT_CONSENTED),
         (_refusal("unauthorized_client", 700016), IdentityError, ErrorKind.NOT_CONSENTED),
