@@ -36,6 +36,7 @@ class Target:
     customer_id: int
     tenant_id: str
     region: Region
+    relationship_status: str = "active"  # as the last sync stored it: explains a refusal
 
 
 @dataclass
@@ -177,6 +178,26 @@ _TOKEN_FAILURES: dict[ErrorKind | None, _Failure] = {
 }
 
 
+# With an active relationship: app-only access depends only on the app's consent and roles.
+_APP_STATE_FAILURES: dict[tuple[bool, ErrorKind], _Failure] = {
+    (True, ErrorKind.NOT_CONSENTED): _Failure(
+        "not_consented",
+        "The portal's app is not consented in this customer's tenant ({error}{code}): it has "
+        "no service principal there, so no app token is issued. Consent the app on the "
+        "customer's “My access” page; waiting does not help.",
+        transient=False,
+    ),
+    (False, ErrorKind.FORBIDDEN): _Failure(
+        "forbidden",
+        "Microsoft Graph refused the app's token for Intune data (HTTP 403): the app is "
+        "consented but holds no Intune application permission (app role) in this tenant, or "
+        "lost it. Consent the app again on the customer's “My access” page: it assigns the "
+        "app roles.",
+        transient=False,
+    ),
+}
+
+
 def _classify(exc: Exception, target: Target) -> _Failure:
     """What went wrong, as one sentence for the dashboard, and whether to try again now."""
     if not isinstance(exc, MicrosoftError):
@@ -189,6 +210,9 @@ def _classify(exc: Exception, target: Target) -> _Failure:
     token = isinstance(exc, IdentityError)
     table = _TOKEN_FAILURES if token else _GRAPH_FAILURES
     failure = table.get(exc.kind) or table[None]
+    if target.relationship_status == "active":
+        # The relationship is live, so a refusal is the app's own state in the tenant.
+        failure = _APP_STATE_FAILURES.get((token, exc.kind), failure)
     code = f", AADSTS{exc.aadsts}" if token and exc.aadsts else ""
     message = failure.message.format(
         error=exc.error if token else exc,

@@ -154,7 +154,13 @@ def sweep_targets() -> list[Target]:
     """Every swept customer of every active region, regions loaded once."""
     customers = swept_customers().select_related("region").order_by("region_id", "pk")
     return [
-        Target(customer_id=c.pk, tenant_id=str(c.tenant_id), region=c.region) for c in customers
+        Target(
+            customer_id=c.pk,
+            tenant_id=str(c.tenant_id),
+            region=c.region,
+            relationship_status=c.relationship_status,
+        )
+        for c in customers
     ]
 
 

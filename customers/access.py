@@ -172,6 +172,14 @@ def page_refusal(*, session: SessionBase, customer: Customer, page: str) -> str 
 
     Only the stored, synced relationships decide here; when the agent's groups cannot be
     read, Microsoft decides (the page is tried)."""
+    awaiting = _awaiting_approval(customer)
+    if awaiting:
+        # Nothing reaches the tenant before the customer approves: say so, call no one.
+        return (
+            f"{customer.name} has not approved the GDAP relationship yet, so no agent of yours "
+            "can open this customer. Send their Global Administrator the invitation link below; "
+            "the next customer sync notices the approval and starts the checks by itself."
+        )
     need = _NEEDS_BY_PAGE.get(_PAGE_ALIASES.get(page, page))
     if need is None or not _gdap_known(customer):
         return None
@@ -188,6 +196,14 @@ def page_refusal(*, session: SessionBase, customer: Customer, page: str) -> str 
         f"{need.label.lower()}: it needs {verdict.missing}. Ask your admin to add you to a "
         "group that this customer's GDAP relationship assigns that role."
     )
+
+
+def _awaiting_approval(customer: Customer) -> bool:
+    """Relationships only awaiting the customer's approval (none active: DAP aside)."""
+    if customer.relationship_type == RelationshipType.DAP:
+        return False
+    statuses = set(customer.gdap_relationships.values_list("status", flat=True))
+    return "approvalPending" in statuses and not statuses & {"active", "expiring", "activating"}
 
 
 def _gdap_known(customer: Customer) -> bool:

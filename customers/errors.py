@@ -43,8 +43,8 @@ _TOKEN: dict[ErrorKind | None, tuple[str, int]] = {
     ErrorKind.TIMEOUT: _UNREACHABLE,
     ErrorKind.NOT_CONSENTED: (
         "The portal's app is not consented in {name}'s tenant ({reason}), so Microsoft issues "
-        "no token for it there. Ask your portal admin to consent the app for this customer; "
-        "waiting does not help.",
+        "no token for it there. An admin of your region consents it on this customer's "
+        "“My access” page (Consent the app); waiting does not help.",
         403,
     ),
     None: (
@@ -55,8 +55,20 @@ _TOKEN: dict[ErrorKind | None, tuple[str, int]] = {
 }
 
 
+# AADSTS50020 at a customer: the agent is in no partner security group its relationship assigns.
+_NO_GROUP = (
+    "Microsoft lets your account into {name}'s tenant only through a partner security group "
+    "that its GDAP relationship assigns, and you are in none of them ({reason}). “My access” "
+    "shows your groups; ask your admin to add you to one that has access here.",
+    403,
+)
+
+
 def explain(exc: MicrosoftError, customer: Customer) -> tuple[str, int]:
     """(message, HTTP status for our page) for a failed Microsoft call."""
+    if isinstance(exc, IdentityError) and exc.aadsts == 50020:
+        sentence, status = _NO_GROUP
+        return sentence.format(name=customer.name, reason=exc.description or exc.error), status
     table = _TOKEN if isinstance(exc, IdentityError) else _GRAPH
     sentence, status = table.get(exc.kind) or table[None]
     return (

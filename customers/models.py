@@ -108,6 +108,18 @@ class GdapRelationship(models.Model):
         return self.display_name or self.relationship_id
 
     @property
+    def invitation_url(self) -> str:
+        """The link the customer's admin opens to approve a relationship awaiting approval
+        (Microsoft's documented URI template; the global admin center), else ""."""
+        if self.status != "approvalPending":
+            return ""
+        # Reference: https://learn.microsoft.com/graph/api/resources/delegatedadminrelationships-api-overview
+        return (
+            "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/"
+            f"granularAdminRelationships/{self.relationship_id}"
+        )
+
+    @property
     def auto_extends(self) -> bool:
         return bool(self.auto_extend) and self.auto_extend != "PT0S"
 

@@ -13,6 +13,7 @@ throttling model.
 from __future__ import annotations
 
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from customers.models import (
     RelationshipType,
     SyncRun,
 )
+from customers.signals import relationship_accepted
 from mscloud.errors import MicrosoftError
 from mscloud.graph import BatchRequest, GraphClient
 from portal.runs import (
@@ -128,7 +130,13 @@ def customers_sync(*, run_id: int) -> SyncRun | None:
             # Under the run's row lock and only while this worker holds the lease; the fenced
             # finish rolls the upsert back should the lock be a no-op (SQLite) and we lost it.
             run_lock(run)
+            accepted = _accepted(region, seen)
             created, updated = _upsert(region, seen)
+            for customer in Customer.objects.filter(region=region, tenant_id__in=accepted):
+                # After the commit: a listener that starts work must see the synced rows.
+                transaction.on_commit(
+                    lambda c=customer: relationship_accepted.send(Customer, customer=c)
+                )
             run_finish(
                 run,
                 status=SyncRun.Status.DONE,
@@ -383,6 +391,31 @@ def _consent_fields(
         "consent_app_roles": list(probe.app_roles),
         "consent_lost_at": lost_at,
     }
+
+
+# A relationship the customer approved since the last sync (it went past approval).
+_APPROVED = {"active", "activating"}
+
+
+def _accepted(region: Region, seen: dict[str, _Seen]) -> list[str]:
+    """Customers with a relationship that awaited approval at the last sync and no longer
+    does: the customer accepted the invitation (its tenant now needs the delayed first calls).
+    """
+    pending = set(
+        GdapRelationship.objects.filter(
+            customer__region=region, status="approvalPending"
+        ).values_list("customer__tenant_id", "relationship_id")
+    )
+    if not pending:
+        return []
+    return sorted(
+        {
+            tid
+            for tid, entry in seen.items()
+            for rel in entry.relationships
+            if rel["status"] in _APPROVED and (uuid.UUID(tid), rel["relationship_id"]) in pending
+        }
+    )
 
 
 def _relationships_replace(region: Region, seen: dict[str, _Seen], now: datetime) -> None:

@@ -35,8 +35,8 @@ _HTTP_CACHE: dict = {}
 _HTTP_CACHE_LOCK = threading.Lock()
 
 # AADSTS codes that mean "a user must come back through /authorize".
-INTERACTION_CODES = {50076, 50079, 50158, 65001, 70008, 700082, 50173, 50078, 53003, 530003}
-_INTERACTION_ERRORS = {"interaction_required", "consent_required", "login_required"}
+INTERACTION_CODES = {50076, 50079, 50158, 70008, 700082, 50173, 50078, 53003, 530003}
+_INTERACTION_ERRORS = {"interaction_required", "login_required"}
 # The app (or the scope asked for) has no consent in the tenant: 65001 delegated (with
 # `suberror: consent_required`); 7000229 (no service principal) and 700016 (app not found in
 # the directory) for client credentials; 90099 (the app is not authorized in the customer
@@ -52,7 +52,7 @@ def _kind_of(error: str, codes: list[int], suberror: str = "") -> ErrorKind:
     found = set(codes)
     if error in _UNAVAILABLE_ERRORS:
         return ErrorKind.UNAVAILABLE
-    if found & NOT_CONSENTED_CODES or suberror in _CONSENT_SUBERRORS:
+    if found & NOT_CONSENTED_CODES or _CONSENT_SUBERRORS & {suberror, error}:
         return ErrorKind.NOT_CONSENTED
     if error in _INTERACTION_ERRORS or found & INTERACTION_CODES:
         return ErrorKind.INTERACTION_REQUIRED
@@ -171,6 +171,7 @@ def raise_for_result(result: dict | None) -> dict:
         kind = _kind_of(result["error"], codes, suberror)
         # Not consented is not an interaction: the agent at /authorize cannot consent for the
         # customer, so it is an IdentityError whose kind offers consent as the fix.
+        # Reference: https://learn.microsoft.com/entra/msal/python/advanced/msal-error-handling-python
         interactive = kind != ErrorKind.NOT_CONSENTED and (
             result["error"] in _INTERACTION_ERRORS or INTERACTION_CODES.intersection(codes)
         )

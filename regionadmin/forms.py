@@ -162,7 +162,8 @@ class RegionForm(forms.ModelForm):
                     "client_secret_expires_on", region.client_secret_expires_at.date()
                 )
             self.initial.setdefault("certificate_pem", region.certificate_pem)
-            self.initial["new_customer_access"] = access_template_text(region.new_customer_access)
+        # The lines people edit, never the stored JSON (a new region's [] included).
+        self.initial["new_customer_access"] = access_template_text(region.new_customer_access)
 
     @property
     def endpoint_fields(self) -> list[forms.BoundField]:

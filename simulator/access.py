@@ -67,12 +67,13 @@ def _dap_preconsented(app: App, tenant: Tenant) -> bool:
     return app.preconsented and tenant.relationship_type in DAP_TYPES
 
 
-def app_present(app: App, tenant: Tenant) -> bool:
+def app_present(app: App, tenant: Tenant, now: float | None = None) -> bool:
     """The app's service principal exists in the tenant: its home tenant, a consent
-    (Partner Center's application consent), or DAP's AdminAgents preconsent."""
+    (Partner Center's application consent, once propagated by `now`), or DAP's AdminAgents
+    preconsent."""
     return (
         tenant.id == app.home_tenant_id
-        or tenant.app_consent.consented
+        or tenant.app_consent.present(now)
         or _dap_preconsented(app, tenant)
     )
 

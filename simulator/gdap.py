@@ -173,6 +173,14 @@ class AppConsent:
     consented: bool
     scopes: list[str] = field(default_factory=list)
     app_roles: list[str] = field(default_factory=list)
+    # Partner Center's consent reaches the tenant after a delay (epoch s; None: at once).
+    effective_at: float | None = None
+
+    def present(self, now: float | None) -> bool:
+        """The service principal exists (a consent that has propagated by `now`)."""
+        if not self.consented:
+            return False
+        return self.effective_at is None or now is None or now >= self.effective_at
 
 
 @dataclass

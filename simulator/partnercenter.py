@@ -87,6 +87,7 @@ def _partner(ctx: SimContext, request: Request) -> Tenant:
     if tenant is None:
         raise PartnerCenterError(401, 401, "Unauthorized: unknown tenant.")
     request.environ["sim.tenant"] = tenant.id
+    request.environ["sim.pc_claims"] = claims
     app_id = str(claims.get("appid") or claims.get("azp") or "")
     retry_after = ctx.faults.throttle(app_id, tenant.id, kind="partnercenter")
     if retry_after is not None:
@@ -208,6 +209,8 @@ def _lower_keys(value: Any) -> Any:
     # Partner Center's JSON binding is case-insensitive (CompanyProfile == companyProfile).
     if isinstance(value, dict):
         return {str(k).lower(): _lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v) for v in value]
     return value
 
 
@@ -338,8 +341,149 @@ def _password() -> str:
     return f"Sim{secrets.token_hex(4)}{upper}{secrets.randbelow(10)}"
 
 
+# ----- application consent (the Control Panel Vendor API) --------------------------------
+# Reference: https://learn.microsoft.com/partner-center/developer/control-panel-vendor-apis
+# Reference: https://learn.microsoft.com/graph/auth-cloudsolutionprovider (consent per customer)
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+
+
+def _consent_caller(ctx: SimContext, request: Request, customer_id: str) -> tuple[Tenant, Tenant]:
+    """(partner, customer) for an application-consent call: an App+User token of an agent in
+    the partner's AdminAgents, and a customer of that partner with an active relationship."""
+    from simulator import access  # the GDAP rules, shared with token issuance and Graph
+
+    partner = _partner(ctx, request)
+    claims = request.environ["sim.pc_claims"]
+    agent = ctx.world.agent_by_oid(str(claims.get("oid", "")))
+    if claims.get("idtyp") != "user" or agent is None:
+        raise PartnerCenterError(
+            403,
+            900101,
+            "Application consent needs an App+User token: app-only authentication is not "
+            "supported for this operation.",
+        )
+    if not access.in_admin_agents(agent):
+        raise PartnerCenterError(
+            403, 900101, "The user is not authorized: it must be an admin agent of the partner."
+        )
+    tenant = ctx.world.find_tenant(customer_id)
+    if tenant is None or tenant.partner_tenant_id != partner.id:
+        raise PartnerCenterError(404, 600026, "Customer not found.")
+    if tenant.relationship_status != "active":
+        raise PartnerCenterError(
+            403, 900102, "The partner has no active admin relationship with the customer."
+        )
+    return partner, tenant
+
+
+def _consent_body(ctx: SimContext, tenant: Tenant) -> dict[str, Any]:
+    region = ctx.world.region_of_tenant(tenant.id)
+    app_id = region.app.client_id if region else ""
+    return {
+        "applicationId": app_id,
+        "applicationGrants": [
+            {
+                "enterpriseApplicationId": GRAPH_APP_ID,
+                "scope": ",".join(tenant.app_consent.scopes),
+            }
+        ],
+        "attributes": {"objectType": "ApplicationConsent"},
+    }
+
+
+def create_application_consent(ctx: SimContext, request: Request, customer_id: str) -> Response:
+    """POST …/applicationconsents: the app's service principal and delegated grants in the
+    customer; effective once propagated (like a relationship). 409 if it already exists."""
+    from simulator import gdap
+    from simulator.identity.scopes import DELEGATED
+    from simulator.tokens import GRAPH_AUDIENCE
+
+    try:
+        partner, tenant = _consent_caller(ctx, request, customer_id)
+        try:
+            body = _lower_keys(json.loads(request.get_data(as_text=True) or "{}"))
+            app_id = str(body["applicationid"]).lower()
+            grants = body["applicationgrants"]
+            if not isinstance(grants, list) or not grants:
+                raise ValueError
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PartnerCenterError(
+                400, 2000, "applicationId and applicationGrants are required."
+            ) from exc
+        region = ctx.world.region_of_tenant(partner.id)
+        if region is None or app_id != region.app.client_id.lower():
+            raise PartnerCenterError(
+                400, 2000, f"Application {app_id} is not a multi-tenant app of the partner."
+            )
+        scopes: list[str] = []
+        for grant in grants:
+            resource = str((grant or {}).get("enterpriseapplicationid", "")).lower()
+            if resource != GRAPH_APP_ID:
+                raise PartnerCenterError(
+                    400, 2000, f"Unsupported enterpriseApplicationId {resource or '(none)'}."
+                )
+            for scope in str(grant.get("scope", "")).split(","):
+                name = scope.strip()
+                if not name:
+                    continue
+                if name not in DELEGATED[GRAPH_AUDIENCE]:
+                    raise PartnerCenterError(400, 2000, f"Invalid scope {name}.")
+                if name not in scopes:
+                    scopes.append(name)
+        if not scopes:
+            raise PartnerCenterError(400, 2000, "applicationGrants name no scope.")
+        if tenant.app_consent.consented:
+            raise PartnerCenterError(
+                409, 2004, "Permission entry already exists: the application is consented."
+            )
+    except PartnerCenterError as exc:
+        return _error(request, exc)
+    now = ctx.now()
+    tenant.app_consent = gdap.AppConsent(
+        True,
+        scopes,
+        [],
+        effective_at=now + ctx.world.propagation_delay_for(tenant.id),
+    )
+    return _pc_json(request, _consent_body(ctx, tenant), 201)
+
+
+def list_application_consents(ctx: SimContext, request: Request, customer_id: str) -> Response:
+    try:
+        _, tenant = _consent_caller(ctx, request, customer_id)
+    except PartnerCenterError as exc:
+        return _error(request, exc)
+    items = [_consent_body(ctx, tenant)] if tenant.app_consent.consented else []
+    return _pc_json(
+        request,
+        {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}},
+    )
+
+
+def delete_application_consent(
+    ctx: SimContext, request: Request, customer_id: str, app_id: str
+) -> Response:
+    """DELETE …/applicationconsents/{appId}: 204, the service principal and its grants gone."""
+    from simulator import gdap
+
+    try:
+        partner, tenant = _consent_caller(ctx, request, customer_id)
+        region = ctx.world.region_of_tenant(partner.id)
+        mine = region is not None and app_id.lower() == region.app.client_id.lower()
+        if not mine or not tenant.app_consent.consented:
+            raise PartnerCenterError(404, 600039, "Application consent not found.")
+    except PartnerCenterError as exc:
+        return _error(request, exc)
+    tenant.app_consent = gdap.AppConsent(False)
+    return Response(status=204, headers=_ids(request))
+
+
 def url_rules() -> list[Rule]:
+    consents = "/partnercenter/v1/customers/<customer_id>/applicationconsents"
     return [
+        Rule(consents, endpoint=create_application_consent, methods=["POST"]),
+        Rule(consents, endpoint=list_application_consents, methods=["GET"]),
+        Rule(f"{consents}/<app_id>", endpoint=delete_application_consent, methods=["DELETE"]),
         Rule("/partnercenter/v1/customers", endpoint=list_customers, methods=["GET"]),
         Rule("/partnercenter/v1/customers", endpoint=create_customer, methods=["POST"]),
         Rule("/partnercenter/v1/customers/<customer_id>", endpoint=get_customer, methods=["GET"]),

@@ -373,7 +373,7 @@ class World:
             return False
         if tenant.id == app.home_tenant_id:
             return True
-        return access.app_present(app, tenant) and self.relationship_live(
+        return access.app_present(app, tenant, now) and self.relationship_live(
             tenant, app.home_tenant_id, now
         )
 

@@ -296,13 +296,17 @@ MICROSOFT_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 
 def service_principals(ctx: SimContext, tenant: Tenant) -> Collection:
     world = ctx.world
+    from simulator.graph.service_principals import graph_app_roles
+
+    graph_sp = _sp(
+        guid_from(digest(world.seed, tenant.id, "sp", GRAPH_APP_ID)),
+        GRAPH_APP_ID,
+        "Microsoft Graph",
+        MICROSOFT_TENANT,
+    )
+    graph_sp["appRoles"] = graph_app_roles()
     rows = [
-        _sp(
-            guid_from(digest(world.seed, tenant.id, "sp", GRAPH_APP_ID)),
-            GRAPH_APP_ID,
-            "Microsoft Graph",
-            MICROSOFT_TENANT,
-        ),
+        graph_sp,
         _sp(
             guid_from(digest(world.seed, tenant.id, "sp", PARTNER_CENTER_APP_ID)),
             PARTNER_CENTER_APP_ID,

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph import batch, intune, relationships, resources, setup_resources
+from simulator.graph import (
+    batch,
+    intune,
+    relationships,
+    resources,
+    service_principals,
+    setup_resources,
+)
 from simulator.graph.errors import GraphError, error_response
 
 if TYPE_CHECKING:
@@ -71,6 +78,7 @@ def resource_rules() -> list[Rule]:
             *relationships.ROUTES,
             *RESOURCE_ROUTES,
             *setup_resources.ROUTES,
+            *service_principals.ROUTES,
         )
     ]
 

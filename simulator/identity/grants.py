@@ -221,7 +221,7 @@ def _grant_refresh_token(
         and not access.agent_roles(ctx.world, agent, target, ctx.now())
     ):
         raise user_not_in_tenant(agent, target, app)
-    if target.id != app.home_tenant_id and not access.app_present(app, target):
+    if target.id != app.home_tenant_id and not access.app_present(app, target, ctx.now()):
         raise consent_required(app, target)
     scopes = _requested_scopes(form, "", tenant=target, v1=v1, app=app)
     if ctx.faults.interaction_required(target.id):
@@ -284,7 +284,7 @@ def _app_roles(ctx: SimContext, tenant: Tenant, app: App, resource: str) -> list
         return list(access.app_roles(app, tenant, APPLICATION[resource]))
     related = (
         tenant.partner_tenant_id == app.home_tenant_id
-        and access.app_present(app, tenant)
+        and access.app_present(app, tenant, now)
         and tenant.relationship_status == "active"
     )
     # Before propagation Entra either does not know the app in the tenant yet, or issues a

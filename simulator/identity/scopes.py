@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 # Delegated permissions each resource grants to the partner app (".default" = all of them).
 DELEGATED: dict[str, tuple[str, ...]] = {
-    GRAPH_AUDIENCE: ("User.Read", *APP_PERMISSIONS),
+    # Application.Read.All + AppRoleAssignment.ReadWrite.All: an admin gives the app its app
+    # roles in a customer after Partner Center's consent (granted there only if consented).
+    GRAPH_AUDIENCE: (
+        "User.Read",
+        *APP_PERMISSIONS,
+        "Application.Read.All",
+        "AppRoleAssignment.ReadWrite.All",
+    ),
     PARTNER_CENTER_AUDIENCE: ("user_impersonation",),
 }
 # Application permissions (app roles) each resource grants for client_credentials.

@@ -10,10 +10,15 @@ from typing import Any
 import pytest
 
 from customers.models import Customer
+from customers.services import customers_sync, sync_run_start
 
 # The worker + beat fixtures live with the provisioning tests; importing them makes them
 # available here without touching the shared browser conftest.
-from tests.provisioning.conftest import provisioning_celery, provisioning_queue  # noqa: F401
+from tests.provisioning.conftest import (  # noqa: F401
+    consent_given,
+    provisioning_celery,
+    provisioning_queue,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -83,6 +88,9 @@ def test_an_agent_creates_a_customer_and_follows_its_provisioning_live(
     page.get_by_test_id("create-submit").click()
     page.wait_for_url(f"{live_server.url}/customers/*/provisioning/")
     customer = Customer.objects.get(default_domain=f"{prefix}.onmicrosoft.com")
+    # A customer created today has no consent: an admin gives it meanwhile (the consent
+    # page has its own tests), so the run goes on from the wait to the first calls.
+    consent_given(sim, customer)
     password = page.get_by_test_id("initial-password").inner_text()
     assert password
     shown = page.get_by_test_id("initial-credentials").inner_text()
@@ -127,10 +135,11 @@ def test_an_agent_creates_a_customer_and_follows_its_provisioning_live(
     assert not ours, ours
 
 
-def test_an_agent_starts_the_checks_after_an_accepted_invitation_from_the_overview(
+def test_the_overview_shows_the_invitation_link_and_the_sync_starts_the_checks_on_approval(
     page: Any,
     live_server: Any,
     customers: Any,
+    regions: Any,
     sim: Any,
     settings: Any,
     browser_sign_in: Any,
@@ -138,14 +147,34 @@ def test_an_agent_starts_the_checks_after_an_accepted_invitation_from_the_overvi
 ) -> None:
     settings.PROVISIONING_WAIT_SECONDS = 2
     customer = customers["us"][0]
+    tenant_id = str(customer.tenant_id)
+    sim.relationship(tenant_id, status="approvalPending")
+    _sync(regions["us"])
     browser_sign_in(page, AGENT)
-    page.goto(f"{live_server.url}/customers/{customer.tenant_id}/")
+    page.goto(f"{live_server.url}/customers/{tenant_id}/")
+    # Known before any call: nothing reaches the tenant until the customer approves.
+    assert (
+        "has not approved the GDAP relationship"
+        in page.get_by_test_id("graph-problem").inner_text()
+    )
+    link = page.get_by_test_id("invitation-link").first
+    assert link.get_attribute("href").startswith(
+        "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/"
+        "granularAdminRelationships/"
+    )
+    assert customer.provisionings.count() == 0  # no manual "they accepted" button any more
+    shot(page, "provisioning-invitation-link")
     sim.faults(propagation_delay=1)
-    sim.accept_invitation(str(customer.tenant_id))
-    page.get_by_test_id("invitation-accepted").click()
-    page.wait_for_selector('[data-testid="provisioning-status"][data-status="waiting"]')
-    assert "Invitation accepted" in page.get_by_test_id("provisioning-card").inner_text()
-    shot(page, "provisioning-invitation-waiting")
+    sim.accept_invitation(tenant_id)
+    _sync(regions["us"])  # the next sync sees the approval and starts the checks
+    run = customer.provisionings.get()
+    assert (run.kind, run.requested_by) == ("invitation", "customer sync")
+    page.goto(f"{live_server.url}/customers/{tenant_id}/provisioning/")
+    assert "Invitation accepted" in page.get_by_test_id("provisioning-status").inner_text()
     page.wait_for_selector('[data-testid="provisioning-status"][data-status="ready"]')
-    assert customer.provisionings.get().kind == "invitation"
     shot(page, "provisioning-invitation-ready")
+
+
+def _sync(region: Any) -> None:
+    run, _ = sync_run_start(region=region)
+    assert customers_sync(run_id=run.pk).status == "done"

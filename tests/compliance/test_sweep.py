@@ -180,3 +180,33 @@ def test_two_sweeps_started_together_run_once(world, customers):
     everyone = sum(len(v) for v in customers.values())
     assert ComplianceSnapshot.objects.filter(sweep_id=sweep_id).count() == everyone
     assert ComplianceSweep.objects.count() == 1
+
+
+def test_a_sweep_over_the_mixed_gdap_world_reports_each_customers_real_reason(
+    sim, world, customers
+):
+    region, active = _active(world)
+    gdap = [c for c in active if c["relationship"]["type"] == "gdap"]
+    unconsented, no_roles = gdap[0]["tenant_id"], gdap[1]["tenant_id"]
+    sim.consent(unconsented, consented=False)  # no service principal: no app token at all
+    sim.consent(no_roles, consented=True, app_roles=["User.Read.All"])  # no Intune app role
+    dap = next(c["tenant_id"] for c in active if c["relationship"]["type"] == "dap")
+    mlt = next(c["tenant_id"] for c in active if c["relationship"]["type"] == "mlt")
+    sweep = _run_sweep()
+
+    def snap(tenant_id: str) -> ComplianceSnapshot:
+        return ComplianceSnapshot.objects.get(sweep=sweep, customer__tenant_id=tenant_id)
+
+    refused = snap(unconsented)
+    assert (refused.ok, refused.error_kind) == (False, "not_consented")
+    assert "AADSTS700016" in refused.error and "My access" in refused.error
+    assert "wait a few minutes" not in refused.error
+    roleless = snap(no_roles)
+    assert (roleless.ok, roleless.error_kind) == (False, "forbidden")
+    assert "app role" in roleless.error and "My access" in roleless.error
+    expired = next(
+        c["tenant_id"] for c in region["customers"] if c["relationship"]["status"] == "expired"
+    )
+    assert "relationship" in snap(expired).error
+    # DAP (AdminAgents preconsent), MLT and the other consented GDAP customers are swept.
+    assert snap(dap).ok and snap(mlt).ok and snap(gdap[2]["tenant_id"]).ok

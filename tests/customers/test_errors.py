@@ -29,6 +29,23 @@ def test_an_app_without_consent_is_explained_as_such_never_as_wait_a_few_minutes
     assert "wait a few minutes" not in message
 
 
+def test_a_delegated_consent_required_is_not_consented_and_points_to_my_access():
+    # 65001 with suberror consent_required: no redirect to /authorize, an admin consents.
+    message, status = explain(_refused("invalid_grant", 65001), CUSTOMER)
+
+    assert status == 403
+    assert "not consented" in message and "My access" in message
+
+
+def test_an_agent_in_no_assigned_group_is_told_about_groups_not_to_wait():
+    # Reference: https://learn.microsoft.com/partner-center/customers/gdap-assign-microsoft-entra-roles
+    message, status = explain(_refused("invalid_grant", 50020), CUSTOMER)
+
+    assert status == 403
+    assert "partner security group" in message and "AADSTS50020" in message
+    assert "wait a few minutes" not in message
+
+
 def test_a_refused_token_keeps_entras_reason_and_the_propagation_hint():
     message, status = explain(_refused("invalid_grant", 50126), CUSTOMER)
 

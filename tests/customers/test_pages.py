@@ -276,3 +276,14 @@ def test_an_app_token_rejected_by_graph_is_replaced_once(sim, world, regions, cu
     assert graph.get("/organization")["value"]
     # 401 → the cached app token is dropped, a new one is issued, the call repeated once.
     assert _delta(before, _counters(sim)) == {"token": 1, "graph": 2}
+
+
+def test_an_unconsented_gdap_customer_says_not_consented_instead_of_sending_to_sign_in(
+    sim, sign_in, customers
+):
+    customer = customers["us"][0]
+    sim.consent(str(customer.tenant_id), consented=False)
+    response = sign_in(AGENT).get(f"/customers/{customer.tenant_id}/users/")
+    assert response.status_code == 403  # not a 302 to /authorize
+    body = response.content.decode()
+    assert "not consented" in body and "AADSTS65001" in body and "My access" in body

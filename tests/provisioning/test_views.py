@@ -91,7 +91,7 @@ def test_the_overview_shows_the_provisioning_card(agent: Client, customers: Any)
     customer = customers["us"][0]
     page = agent.get(f"/customers/{customer.tenant_id}/")
     assert b'data-testid="provisioning-card"' in page.content
-    assert b'data-testid="invitation-accepted"' in page.content
+    assert b"the customer sync notices it" in page.content  # no manual "they accepted" button
 
 
 def test_the_status_partial_polls_only_while_unfinished(

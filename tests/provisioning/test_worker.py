@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from customers.models import Customer
+from customers.services import customers_sync, sync_run_start
 from provisioning.models import Provisioning
 from provisioning.tasks import provisioning_tick
 from tests.celeryproc import start_worker
@@ -147,23 +148,33 @@ def test_a_worker_killed_mid_attempt_does_not_stop_the_job(
     assert (run.status, run.attempt) == ("ready", 2), run.last_error
 
 
-def test_an_accepted_invitation_runs_the_same_delayed_flow(
-    provisioning_celery: Any, agent: Client, sim: Any, fast: Any, customers: Any
+def test_an_accepted_invitation_found_by_the_sync_runs_the_same_delayed_flow(
+    provisioning_celery: Any, agent: Client, sim: Any, fast: Any, customers: Any, regions: Any
 ) -> None:
     fast.PROVISIONING_WAIT_SECONDS = 1
-    sim.faults(propagation_delay=3, propagation_mode="no_roles")
     customer = customers["us"][0]
-    sim.accept_invitation(str(customer.tenant_id))
-    response = agent.post(
-        f"/customers/{customer.tenant_id}/provisioning/start/", {"reason": "invitation"}
-    )
-    assert response.status_code == 302
+    tenant_id = str(customer.tenant_id)
+    sim.relationship(tenant_id, status="approvalPending")
+    _sync(regions["us"])
+    assert customer.provisionings.count() == 0
+    page = agent.get(f"/customers/{tenant_id}/").content.decode()
+    assert "granularAdminRelationships/" in page and 'data-testid="invitation-link"' in page
+    sim.faults(propagation_delay=3, propagation_mode="no_roles")
+    sim.accept_invitation(tenant_id)
+    _sync(regions["us"])
     run = customer.provisionings.get()
-    assert (run.kind, run.status) == ("invitation", "waiting")
+    assert (run.kind, run.status, run.requested_by) == ("invitation", "waiting", "customer sync")
     run = wait_for(customer, FINISHED)
     assert (run.status, run.attempt) == ("ready", 2), run.last_error
-    page = agent.get(f"/customers/{customer.tenant_id}/provisioning/").content.decode()
+    page = agent.get(f"/customers/{tenant_id}/provisioning/").content.decode()
     assert "Invitation accepted" in page and "Ready" in page
+    _sync(regions["us"])  # a later sync starts nothing new: nothing awaits approval
+    assert customer.provisionings.count() == 1
+
+
+def _sync(region: Any) -> None:
+    run, _ = sync_run_start(region=region)
+    assert customers_sync(run_id=run.pk).status == "done"
 
 
 def test_a_worker_waits_for_the_consent_and_finishes_right_after_it(

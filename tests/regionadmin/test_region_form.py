@@ -180,3 +180,37 @@ def test_changing_endpoints_requires_the_credential_again(admin_client, region_d
     assert response.status_code == 400
     assert "enter the credential again" in _errors(response)
     assert "attacker" not in Region.objects.get(slug="eu").login_host
+
+
+def test_the_groups_for_new_customers_are_saved_as_role_ids_and_shown_as_names(
+    admin_client, region_data, without_eu, world
+):
+    eu = next(r for r in world["regions"] if r["slug"] == "eu")
+    helpdesk = next(g for g in eu["groups"] if g["name"] == "Helpdesk agents")
+    access = f"{helpdesk['id']}: Directory Readers, Helpdesk Administrator"
+    response = admin_client.post("/regions/new/", region_data(new_customer_access=access))
+    assert response.status_code == 302, _errors(response)
+    region = Region.objects.get(slug="eu")
+    assert region.new_customer_access == [
+        {
+            "group_id": helpdesk["id"],
+            "roles": [
+                "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+                "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+            ],
+        }
+    ]
+    page = admin_client.get("/regions/eu/").content.decode()
+    assert access in page
+
+
+def test_a_wrong_group_line_keeps_the_form_and_names_the_line(
+    admin_client, region_data, without_eu
+):
+    page = _errors(
+        admin_client.post(
+            "/regions/new/", region_data(new_customer_access="Helpdesk: Directory Readers")
+        )
+    )
+    assert "Line 1" in page and "not a group object id" in page
+    assert not Region.objects.filter(slug="eu").exists()
