@@ -77,15 +77,18 @@ def test_an_unconsented_gdap_customer_becomes_sweepable_after_consent_the_app_wi
     assert unconsented.consent_state == ConsentState.CONSENTED
     assert "DeviceManagementManagedDevices.Read.All" in unconsented.consent_app_roles
     assert "AppRoleAssignment.ReadWrite.All" in unconsented.consent_scopes
-    # Partner Center was asked with the region's scopes, for the region's app.
+    # Partner Center was asked once, with the region's scopes: the tenant holds exactly them.
     consent_posts = [
         r
         for r in sim.requests()["requests"]
         if r["method"] == "POST" and r["path"].endswith("/applicationconsents")
     ]
-    body = consent_posts[-1]["body"]
-    assert body["applicationId"] == region["app"]["client_id"]
-    assert "Application.Read.All" in body["applicationGrants"][0]["scope"]
+    assert [r["status"] for r in consent_posts] == [201]
+    state = next(
+        c for c in _us(sim.info())["customers"] if c["tenant_id"] == str(unconsented.tenant_id)
+    )["app_consent"]
+    assert set(state["scopes"]) == set(unconsented.region.consent_scopes)
+    assert set(state["app_roles"]) == set(unconsented.region.customer_app_roles)
     # No other step: the next sweep reaches the customer with app-only tokens.
     sweep, _ = sweep_start(requested_by="test")
     compliance_sweep(sweep_id=sweep.pk)
