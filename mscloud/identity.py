@@ -264,6 +264,22 @@ class ConfidentialApp:
             if key.startswith("POST "):
                 self._http_cache.pop(key, None)
 
+    def access_tokens_forget(self, *, home_account_id: str) -> None:
+        """Drop the account's cached access tokens for this app's tenant (refresh tokens
+        stay). MSAL keys access tokens by the scopes Entra granted: after a consent changed
+        them, an older token with fewer scopes would still be found first for the same
+        request, so the next request must redeem the refresh token anew."""
+        cache = self._app.token_cache
+        realm = getattr(self._app.authority, "tenant", "")
+        for entry in list(
+            cache.search(
+                TokenCache.CredentialType.ACCESS_TOKEN,
+                query={"home_account_id": home_account_id, "client_id": self._app.client_id},
+            )
+        ):
+            if not realm or str(entry.get("realm", "")).lower() == str(realm).lower():
+                cache.remove_at(entry)
+
     def refusals_forget(self) -> None:
         """Drop MSAL's remembered HTTP 400s of this app's token endpoint (its tenant) only,
         keeping its tokens: after a consent the same refresh-token request must reach Entra

@@ -65,7 +65,8 @@ def user_token(
     refresh token there when needed (DAP/GDAP). Raises InteractionRequired / IdentityError.
 
     `force_refresh` skips the cached access token; `forget_refusals` also drops MSAL's
-    60-second memory of this tenant's refusals, so a request after a consent reaches Entra."""
+    60-second memory of this tenant's refusals and the account's access tokens there, so a
+    request after a consent reaches Entra and later ones use the token it gave."""
     cache, home_account_id = tokens.load()
     if not home_account_id:
         raise InteractionRequired("no_account", "The session holds no signed-in account.")
@@ -73,6 +74,7 @@ def user_token(
         app = region_app(region, tenant=tenant_id, token_cache=cache)
         if forget_refusals:
             app.refusals_forget()
+            app.access_tokens_forget(home_account_id=home_account_id)
         result = app.token_silent(
             scopes=scopes, home_account_id=home_account_id, force_refresh=force_refresh
         )

@@ -239,3 +239,26 @@ def test_the_app_token_endpoint_refuses_an_app_only_partner_center_consent(sim, 
         timeout=10,
     )
     assert answer.status_code in (401, 403), answer.text
+
+
+def test_an_old_consent_without_the_scopes_to_assign_roles_is_replaced_and_then_works(
+    sim, world, customers, sign_in
+):
+    info = _gdap_customer(world, 1)
+    reads = ["Directory.Read.All", "User.Read.All"]
+    sim.consent(info["tenant_id"], consented=True, scopes=reads, app_roles=[])
+    sim.faults(propagation_delay=1)
+    customer = Customer.objects.get(tenant_id=info["tenant_id"])
+    client = sign_in(ADMIN)
+
+    html = _consent(client, customer).content.decode()
+
+    assert 'data-kind="consented"' in html, html.split('data-testid="consent-result"')[-1][:600]
+    paths = [
+        (r["method"], r["status"])
+        for r in sim.requests()["requests"]
+        if "applicationconsents" in r["path"]
+    ]
+    assert ("DELETE", 204) in paths and ("POST", 409) in paths and ("POST", 201) in paths
+    state = next(c for c in _us(sim.info())["customers"] if c["tenant_id"] == info["tenant_id"])
+    assert "AppRoleAssignment.ReadWrite.All" in state["app_consent"]["scopes"]
