@@ -12,6 +12,7 @@ Reference: https://learn.microsoft.com/partner-center/marketplace-offers/multi-t
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 from simulator import gdap
@@ -63,11 +64,26 @@ def has_role(held: frozenset[str] | None, any_of: tuple[str, ...]) -> bool:
     return held is None or DAP_ROLE in held or bool(held & set(any_of))
 
 
+# Partner Center's application consent (the Control Panel Vendor API) acts in the customer as
+# the signed-in agent: an AdminAgents member who also holds, through a GDAP group, one of
+# these roles there (Global Administrator, which DAP gives AdminAgents, counts too).
+# Reference: https://learn.microsoft.com/powershell/partnercenter/exchange-online-gdap-app
+# ("A GDAP relationship ... that has one of the following roles: Global admin, Privileged
+# role admin, Cloud application admin" and "a member of the AdminAgents group as well").
+ROLES_APP_CONSENT = ("Cloud Application Administrator", "Privileged Role Administrator")
+
+
+def may_consent(world: World, agent: Agent, tenant: Tenant, now: float) -> bool:
+    """Whether Partner Center's application consent in `tenant` succeeds for this agent."""
+    held = agent_roles(world, agent, tenant, now)
+    return in_admin_agents(agent) and held is not None and has_role(held, ROLES_APP_CONSENT)
+
+
 def _dap_preconsented(app: App, tenant: Tenant) -> bool:
     return app.preconsented and tenant.relationship_type in DAP_TYPES
 
 
-def app_present(app: App, tenant: Tenant, now: float | None = None) -> bool:
+def app_present(app: App, tenant: Tenant, now: float | None) -> bool:
     """The app's service principal exists in the tenant: its home tenant, a consent
     (Partner Center's application consent, once propagated by `now`), or DAP's AdminAgents
     preconsent."""
@@ -78,20 +94,42 @@ def app_present(app: App, tenant: Tenant, now: float | None = None) -> bool:
     )
 
 
-def delegated_grants(app: App, tenant: Tenant, default: tuple[str, ...]) -> tuple[str, ...]:
+def service_principal_id(app: App, tenant_id: str) -> str:
+    """The object id of the app's service principal in a tenant: the `oid` of its app-only
+    tokens there and its `id` in Graph's /servicePrincipals (one value, as in Entra)."""
+    if tenant_id == app.home_tenant_id:
+        return app.sp_object_id
+    return str(uuid.uuid5(uuid.UUID(app.sp_object_id), tenant_id))
+
+
+def delegated_grants(
+    app: App, tenant: Tenant, default: tuple[str, ...], now: float | None
+) -> tuple[str, ...]:
     """Delegated permissions granted to the app in a customer tenant (`default`: what the
     app requests, which DAP preconsent grants and the home tenant has)."""
     if tenant.id == app.home_tenant_id:
         return default
-    if tenant.app_consent.consented:
+    if tenant.app_consent.present(now):
         return tuple(tenant.app_consent.scopes)
     return default if _dap_preconsented(app, tenant) else ()
 
 
-def app_roles(app: App, tenant: Tenant, default: tuple[str, ...]) -> tuple[str, ...]:
-    """Application permissions assigned to the app's service principal in a customer tenant."""
+def assigned_app_roles(
+    app: App, tenant: Tenant, default: tuple[str, ...], now: float | None
+) -> tuple[str, ...]:
+    """Every application permission assigned to the app's service principal in the tenant,
+    as Graph lists its appRoleAssignments (`default`: what the home tenant and DAP's
+    preconsent give)."""
     if tenant.id == app.home_tenant_id:
         return default
-    if tenant.app_consent.consented:
-        return tuple(r for r in tenant.app_consent.app_roles if r in default)
+    if tenant.app_consent.present(now):
+        return tuple(tenant.app_consent.app_roles)
     return default if _dap_preconsented(app, tenant) else ()
+
+
+def app_roles(
+    app: App, tenant: Tenant, default: tuple[str, ...], now: float | None
+) -> tuple[str, ...]:
+    """Application permissions the app's client-credentials tokens carry in a tenant: the
+    assigned ones among those the app registers (`default`)."""
+    return tuple(r for r in assigned_app_roles(app, tenant, default, now) if r in default)

@@ -6,6 +6,7 @@ each one in the request log (kind from the path, tenant from the handler or the 
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -23,7 +24,7 @@ from simulator import control, partnercenter
 from simulator.graph import routes as graph_routes
 from simulator.identity import routes as identity_routes
 from simulator.identity.errors import aadsts_error
-from simulator.reqlog import kind_of
+from simulator.reqlog import WRITE_METHODS, kind_of, without_passwords
 from simulator.responses import json_response
 from simulator.tokens import unverified_claims
 
@@ -90,6 +91,17 @@ def _injected_error(kind: str) -> Response:
     )
 
 
+def _logged_body(request: Request) -> Any:
+    """What a Partner Center write sent, for /_sim/requests: its JSON without passwords."""
+    raw = request.get_data(as_text=True)  # cached: the handler read it already
+    if not raw.strip():
+        return None
+    try:
+        return without_passwords(json.loads(raw))
+    except ValueError:
+        return raw[:2000]
+
+
 class SimApp:
     """One WSGI app over a URL map; handlers get (ctx, request, **values)."""
 
@@ -130,6 +142,9 @@ class SimApp:
         return response
 
     def _record(self, request: Request, response: Response, kind: str, tenant: str | None) -> None:
+        body = None
+        if kind == "partnercenter" and request.method in WRITE_METHODS:
+            body = _logged_body(request)
         self.ctx.log.record(
             method=request.method,
             path=request.path,
@@ -137,6 +152,7 @@ class SimApp:
             status=response.status_code,
             kind=kind,
             caller=request.environ.get("sim.caller"),
+            body=body,
         )
 
     def dispatch(self, request: Request) -> Response:

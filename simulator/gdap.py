@@ -165,22 +165,29 @@ class AppConsent:
     """The app in one customer tenant.
 
     consented: its service principal exists there (Partner Center's application consent, or
-    an admin's consent); scopes: the delegated permissions granted (oauth2PermissionGrant);
-    app_roles: the application permissions assigned to its service principal
-    (appRoleAssignedTo), which client credentials need — none means a token without roles.
+    an admin's consent), or will once `effective_at` has passed; scopes: the delegated
+    permissions granted (oauth2PermissionGrant); app_roles: the application permissions
+    assigned to its service principal (appRoleAssignedTo), which client credentials need —
+    none means a token without roles.
     """
 
     consented: bool
     scopes: list[str] = field(default_factory=list)
     app_roles: list[str] = field(default_factory=list)
-    # Partner Center's consent reaches the tenant after a delay (epoch s; None: at once).
+    # Partner Center's consent reaches the tenant after the propagation delay, like a new
+    # relationship (epoch s; None: in effect already, as seeded or set through /_sim/).
     effective_at: float | None = None
+    display_name: str = ""  # the name Partner Center's consent was given (its displayName)
+    assigned_at: dict[str, float] = field(default_factory=dict)  # app role -> epoch s
 
     def present(self, now: float | None) -> bool:
-        """The service principal exists (a consent that has propagated by `now`)."""
+        """The service principal exists: consented, and propagated by `now` (None: only a
+        consent already in effect counts — never one still on its way)."""
         if not self.consented:
             return False
-        return self.effective_at is None or now is None or now >= self.effective_at
+        if self.effective_at is None:
+            return True
+        return now is not None and now >= self.effective_at
 
 
 @dataclass

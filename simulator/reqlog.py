@@ -28,6 +28,20 @@ def kind_of(path: str) -> str:
     return "other"
 
 
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def without_passwords(value: Any) -> Any:
+    """The JSON with every key naming a password dropped, at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: without_passwords(v) for k, v in value.items() if "password" not in str(k).lower()
+        }
+    if isinstance(value, list):
+        return [without_passwords(v) for v in value]
+    return value
+
+
 class RequestLog:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._lock = threading.Lock()
@@ -43,6 +57,7 @@ class RequestLog:
         status: int,
         kind: str,
         caller: str | None = None,
+        body: Any = None,
     ) -> None:
         # `caller`: whose token it was (the user's oid, or "app:<appid>") — lets a test prove
         # that every Graph request carried the token of the session that caused it.
@@ -54,6 +69,8 @@ class RequestLog:
             "kind": kind,
             "caller": caller,
         }
+        if body is not None:
+            entry["body"] = body  # Partner Center writes: the JSON sent, passwords removed
         with self._lock:
             self._counters[kind] += 1
             self._entries.append(entry)

@@ -7,6 +7,8 @@ import weakref
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from simulator import access
+from simulator.graph import permissions
 from simulator.graph.data import TenantData, TenantInfo, digest, guid_from, iso, tenant_data
 from simulator.graph.odata import Collection
 from simulator.tokens import GRAPH_APP_ID, PARTNER_CENTER_APP_ID
@@ -295,16 +297,18 @@ MICROSOFT_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 
 
 def service_principals(ctx: SimContext, tenant: Tenant) -> Collection:
+    """Service principals of a tenant: Microsoft Graph's (with its appRoles and delegated
+    scopes, always there) and Partner Center's; the partner app's in its home tenant, and in
+    a customer only while the app is there (consent propagated, or DAP's preconsent)."""
     world = ctx.world
-    from simulator.graph.service_principals import graph_app_roles
-
     graph_sp = _sp(
         guid_from(digest(world.seed, tenant.id, "sp", GRAPH_APP_ID)),
         GRAPH_APP_ID,
         "Microsoft Graph",
         MICROSOFT_TENANT,
     )
-    graph_sp["appRoles"] = graph_app_roles()
+    graph_sp["appRoles"] = permissions.app_roles()
+    graph_sp["oauth2PermissionScopes"] = permissions.oauth2_permission_scopes()
     rows = [
         graph_sp,
         _sp(
@@ -315,17 +319,18 @@ def service_principals(ctx: SimContext, tenant: Tenant) -> Collection:
         ),
     ]
     app = partner_app(world, tenant)
-    if app is not None:
-        rows.append(_sp(app.sp_object_id, app.client_id, app.display_name, app.home_tenant_id))
-    elif tenant.partner_tenant_id:
-        # In a customer tenant the partner's app appears once preconsent reached it.
+    if app is None and tenant.partner_tenant_id:
         region = next(
             (r for r in world.regions if r.partner_tenant_id == tenant.partner_tenant_id), None
         )
-        if region and world.app_access(region.app, tenant.id, ctx.now()):
+        if region and access.app_present(region.app, tenant, ctx.now()):
             app = region.app
-            oid = str(guid_from(digest(world.seed, tenant.id, "sp", app.client_id)))
-            rows.append(_sp(oid, app.client_id, app.display_name, app.home_tenant_id))
+    if app is not None:
+        oid = access.service_principal_id(app, tenant.id)
+        rows.append(_sp(oid, app.client_id, app.display_name, app.home_tenant_id))
+    for row in rows:
+        row.setdefault("appRoles", [])
+        row.setdefault("oauth2PermissionScopes", [])
     return rows_collection("servicePrincipals", "microsoft.graph.servicePrincipal", rows)
 
 

@@ -266,24 +266,6 @@ def contracts(ctx: SimContext, request: Request, *, version: str) -> Response:
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
-def service_principals(ctx: SimContext, request: Request, *, version: str) -> Response:
-    caller = auth.authenticate(ctx, request)
-    caller.require(auth.APPLICATIONS, roles=auth.ROLES_APPLICATIONS_READ)
-    coll = entities.service_principals(ctx, caller.tenant)
-    return collection_response(ctx, request, version, coll, caller.tenant.id)
-
-
-def service_principal(ctx: SimContext, request: Request, *, version: str, sp_id: str) -> Response:
-    caller = auth.authenticate(ctx, request)
-    caller.require(auth.APPLICATIONS, roles=auth.ROLES_APPLICATIONS_READ)
-    coll = entities.service_principals(ctx, caller.tenant)
-    for i in range(coll.size):
-        row = coll.item(i)
-        if row["id"] == sp_id.lower():
-            return entity_response(ctx, request, version, coll, row)
-    raise not_found(sp_id)
-
-
 def unknown_segment(ctx: SimContext, request: Request, *, version: str, rest: str) -> Response:
     """What Graph answers for a path it does not serve (here: one the simulator lacks)."""
     raise GraphError(

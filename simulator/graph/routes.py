@@ -55,8 +55,6 @@ RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
     ("/devices", resources.devices, ("GET",)),
     ("/devices/<device_id>", resources.device, ("GET",)),
     ("/contracts", resources.contracts, ("GET",)),
-    ("/servicePrincipals", resources.service_principals, ("GET",)),
-    ("/servicePrincipals/<sp_id>", resources.service_principal, ("GET",)),
     ("/deviceManagement/managedDevices", intune.managed_devices, ("GET",)),
     ("/deviceManagement/managedDevices/<device_id>", intune.managed_device, ("GET",)),
     ("/deviceManagement/deviceCompliancePolicies", intune.compliance_policies, ("GET",)),

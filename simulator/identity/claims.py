@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import uuid
 from typing import TYPE_CHECKING, Any
 
+from simulator import access
 from simulator.signing import b64url
 from simulator.tokens import access_token_issuer
 
@@ -180,11 +180,7 @@ def app_token_response(
     """The client_credentials answer: an app-only access token with the app's roles."""
     iat, exp = _token_times(ctx, tenant.id)
     # The app's service principal in a customer tenant is its own object there.
-    sp_oid = (
-        app.sp_object_id
-        if tenant.id == app.home_tenant_id
-        else str(uuid.uuid5(uuid.UUID(app.sp_object_id), tenant.id))
-    )
+    sp_oid = access.service_principal_id(app, tenant.id)
     claims = {
         "aud": resource,
         "iss": access_token_issuer(tenant.id),

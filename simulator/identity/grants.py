@@ -102,11 +102,17 @@ def _token_body(ctx: SimContext, request: Request, tenant_name: str, *, v1: bool
 
 
 def _requested_scopes(
-    form: Any, fallback: str, *, tenant: Tenant | None, v1: bool, app: App | None = None
+    form: Any,
+    fallback: str,
+    *,
+    tenant: Tenant | None,
+    v1: bool,
+    app: App | None = None,
+    now: float | None = None,
 ) -> ScopeRequest:
     if v1:
-        return parse_resource(form.get("resource", "") or fallback, tenant=tenant, app=app)
-    return parse_scopes(form.get("scope", "") or fallback, tenant=tenant, app=app)
+        return parse_resource(form.get("resource", "") or fallback, tenant=tenant, app=app, now=now)
+    return parse_scopes(form.get("scope", "") or fallback, tenant=tenant, app=app, now=now)
 
 
 def _grant_authorization_code(
@@ -223,7 +229,7 @@ def _grant_refresh_token(
         raise user_not_in_tenant(agent, target, app)
     if target.id != app.home_tenant_id and not access.app_present(app, target, ctx.now()):
         raise consent_required(app, target)
-    scopes = _requested_scopes(form, "", tenant=target, v1=v1, app=app)
+    scopes = _requested_scopes(form, "", tenant=target, v1=v1, app=app, now=ctx.now())
     if ctx.faults.interaction_required(target.id):
         raise AadError(
             "interaction_required",
@@ -281,7 +287,7 @@ def _app_roles(ctx: SimContext, tenant: Tenant, app: App, resource: str) -> list
             return [*APPLICATION[resource], *PARTNER_TENANT_APPLICATION.get(resource, ())]
         # Consented: the app roles assigned to its service principal (none: a token without
         # roles, which Graph refuses with 403).
-        return list(access.app_roles(app, tenant, APPLICATION[resource]))
+        return list(access.app_roles(app, tenant, APPLICATION[resource], now))
     related = (
         tenant.partner_tenant_id == app.home_tenant_id
         and access.app_present(app, tenant, now)

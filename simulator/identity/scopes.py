@@ -72,13 +72,16 @@ def delegated(resource: str, tenant: Tenant | None) -> tuple[str, ...]:
     return granted
 
 
-def granted_in(resource: str, tenant: Tenant | None, app: App | None) -> tuple[str, ...]:
+def granted_in(
+    resource: str, tenant: Tenant | None, app: App | None, now: float | None = None
+) -> tuple[str, ...]:
     """What of those the tenant has granted the app: in a customer, Graph's delegated grants
-    are the consent's (Partner Center application consent, or DAP's preconsent)."""
+    are the consent's (Partner Center application consent once propagated by `now`, or DAP's
+    preconsent)."""
     requested = delegated(resource, tenant)
     if app is None or tenant is None or tenant.kind != "customer" or resource != GRAPH_AUDIENCE:
         return requested
-    return access.delegated_grants(app, tenant, requested)
+    return access.delegated_grants(app, tenant, requested, now)
 
 
 def canonical_resource(name: str) -> str | None:
@@ -98,7 +101,9 @@ def _split_scope(scope: str) -> tuple[str, str]:
     return resource, permission
 
 
-def parse_scopes(raw: str, *, tenant: Tenant | None = None, app: App | None = None) -> ScopeRequest:
+def parse_scopes(
+    raw: str, *, tenant: Tenant | None = None, app: App | None = None, now: float | None = None
+) -> ScopeRequest:
     scopes = raw.split()
     oidc = tuple(s for s in scopes if s in OIDC_SCOPES)
     others = [s for s in scopes if s not in OIDC_SCOPES]
@@ -130,7 +135,7 @@ def parse_scopes(raw: str, *, tenant: Tenant | None = None, app: App | None = No
         )
     ((resource, permissions),) = resources.items()
     allowed = delegated(resource, tenant)
-    in_tenant = granted_in(resource, tenant, app)
+    in_tenant = granted_in(resource, tenant, app, now)
     if ".default" in permissions:
         granted: tuple[str, ...] = in_tenant
     else:
@@ -146,7 +151,7 @@ def parse_scopes(raw: str, *, tenant: Tenant | None = None, app: App | None = No
 
 
 def parse_resource(
-    raw: str, *, tenant: Tenant | None = None, app: App | None = None
+    raw: str, *, tenant: Tenant | None = None, app: App | None = None, now: float | None = None
 ) -> ScopeRequest:
     """The v1 `resource=` parameter (default Graph, like the seed's sign-in)."""
     resource = canonical_resource(raw) if raw else GRAPH_AUDIENCE
@@ -156,4 +161,4 @@ def parse_resource(
             500011,
             f"The resource principal named {raw} was not found in the tenant.",
         )
-    return ScopeRequest(resource, granted_in(resource, tenant, app), (), ("openid",))
+    return ScopeRequest(resource, granted_in(resource, tenant, app, now), (), ("openid",))
