@@ -65,7 +65,8 @@ _ALREADY_ASSIGNED = "already exists"  # Graph's 400 "Permission being assigned a
 class ConsentKind(StrEnum):
     CONSENTED = "consented"
     NO_RELATIONSHIP = "no_relationship"  # no active admin relationship: nothing was called
-    NOT_ADMIN_AGENT = "not_admin_agent"  # Partner Center 403: not in AdminAgents
+    # Partner Center 403: not in AdminAgents, or no GDAP role for consent in the customer.
+    PARTNER_CENTER_REFUSED = "partner_center_refused"
     NO_ACCESS = "no_access"  # Entra gave the admin no token in the customer (no GDAP group)
     MISSING_READ_ROLE = "missing_read_role"  # Graph 403 reading service principals
     MISSING_ROLE = "missing_role"  # Graph 403 on appRoleAssignedTo: Privileged Role Admin
@@ -86,10 +87,12 @@ _SENTENCES: dict[ConsentKind, str] = {
         "{name} has no active admin relationship with your partner tenant, so the app cannot "
         "be consented there. Renew the relationship in Partner Center first."
     ),
-    ConsentKind.NOT_ADMIN_AGENT: (
+    ConsentKind.PARTNER_CENTER_REFUSED: (
         "Partner Center refused the consent for {name} ({detail}): application consent needs "
-        "an account in your partner tenant's AdminAgents group. Ask a Global Administrator of "
-        "the partner tenant to add you to AdminAgents, then try again."
+        "an account in your partner tenant's AdminAgents group that also holds, in this "
+        "customer through a GDAP group, Cloud Application Administrator or Privileged Role "
+        "Administrator. Ask a Global Administrator of the partner tenant to add you to "
+        "AdminAgents and to such a group, then try again."
     ),
     ConsentKind.NO_ACCESS: (
         "Microsoft Entra ID gave your account no token in {name} ({detail}): none of your "
@@ -589,7 +592,9 @@ def _partner_center_refusal(exc: MicrosoftError, customer: Customer) -> ConsentO
     if isinstance(exc, IdentityError):
         return _token_refusal(exc, customer)
     if exc.kind == ErrorKind.FORBIDDEN:
-        return _outcome(ConsentKind.NOT_ADMIN_AGENT, customer, detail=f"HTTP 403: {exc.message}")
+        return _outcome(
+            ConsentKind.PARTNER_CENTER_REFUSED, customer, detail=f"HTTP 403: {exc.message}"
+        )
     if exc.kind == ErrorKind.UNAUTHORIZED:
         return _outcome(
             ConsentKind.SIGN_IN,

@@ -84,6 +84,11 @@ def test_an_unconsented_gdap_customer_becomes_sweepable_after_consent_the_app_wi
         if r["method"] == "POST" and r["path"].endswith("/applicationconsents")
     ]
     assert [r["status"] for r in consent_posts] == [201]
+    sent = consent_posts[0]["body"]
+    assert sent["applicationId"] == region["app"]["client_id"]
+    assert set(sent["applicationGrants"][0]["scope"].split(",")) == set(
+        unconsented.region.consent_scopes
+    )
     state = next(
         c for c in _us(sim.info())["customers"] if c["tenant_id"] == str(unconsented.tenant_id)
     )["app_consent"]
@@ -154,19 +159,38 @@ def test_consent_without_the_ticked_confirmation_explains_itself_and_calls_nobod
 def test_an_admin_without_privileged_role_administrator_is_told_that_role_by_graph(
     sim, world, unconsented, sign_in
 ):
-    # Not synced: the portal cannot tell in advance, so Microsoft decides (Graph's 403).
-    sim.agent_groups(ADMIN, ["Helpdesk agents"])
+    # The relationship loses Privileged Role Administrator: the admins' group keeps Cloud
+    # Application Administrator, which Partner Center's consent accepts, but Graph's app
+    # roles need the other. Not synced, so the portal cannot tell in advance: Graph decides.
+    info = _gdap_customer(world)
+    roles = [r for r in info["relationship"]["roles"] if r != "Privileged Role Administrator"]
+    sim.relationship(info["tenant_id"], roles=roles)
     client = sign_in(ADMIN)
 
     html = _consent(client, unconsented).content.decode()
 
-    assert 'data-kind="missing_role"' in html, html[:3000]
+    assert 'data-kind="missing_role"' in html, html.split('data-testid="consent-card"')[-1][:900]
     assert "Privileged Role Administrator" in html
     assert any(
         r["path"].endswith(ASSIGN) and r["status"] == 403 for r in sim.requests()["requests"]
     )
     unconsented.refresh_from_db()
     assert unconsented.consent_state == ConsentState.NO_APP_ROLES
+
+
+def test_partner_center_refusing_an_admin_without_a_consent_role_there_says_what_it_needs(
+    sim, world, unconsented, sign_in
+):
+    # Only the helpdesk group: in AdminAgents, but no consent role in the customer.
+    sim.agent_groups(ADMIN, ["Helpdesk agents"])
+    client = sign_in(ADMIN)
+
+    html = _consent(client, unconsented).content.decode()
+
+    assert 'data-kind="partner_center_refused"' in html
+    assert "AdminAgents" in html and "Cloud Application Administrator" in html
+    unconsented.refresh_from_db()
+    assert unconsented.consent_state == ConsentState.UNKNOWN
 
 
 def test_where_the_synced_assignments_tell_the_missing_role_is_named_before_any_call(

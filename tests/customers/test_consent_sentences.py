@@ -21,13 +21,14 @@ def customer() -> Customer:
     return Customer(name="Northwind Dental")
 
 
-def test_partner_center_403_says_the_account_must_be_in_admin_agents(customer):
+def test_partner_center_403_names_admin_agents_and_the_gdap_roles_consent_needs(customer):
     outcome = consent._partner_center_refusal(
         PartnerCenterForbidden("Forbidden", status=403), customer
     )
 
-    assert outcome.kind == ConsentKind.NOT_ADMIN_AGENT
+    assert outcome.kind == ConsentKind.PARTNER_CENTER_REFUSED
     assert "AdminAgents" in outcome.message and "Northwind Dental" in outcome.message
+    assert "Cloud Application Administrator" in outcome.message
     assert outcome.state is None and not outcome.retry_later
 
 
