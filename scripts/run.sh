@@ -37,6 +37,20 @@ pids+=($!)
 for _ in $(seq 1 100); do [ -s .data/simulator/ready.json ] && break; sleep 0.2; done
 [ -s .data/simulator/ready.json ] || { echo "The simulator did not start: see .data/logs/simulator.log"; exit 1; }
 
+# Customers the demo creates get a default GDAP relationship with the roles app consent needs
+# (Privileged Role and Cloud Application Administrator). Microsoft's own default set is not
+# documented; with one that lacks them, an admin requests a GDAP relationship that has them.
+$PY - "$SIM_PORT" <<'PYEOF'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=".data/simulator/ca.pem")
+roles = ["Directory Readers", "Global Reader", "Helpdesk Administrator", "User Administrator",
+         "Intune Administrator", "Cloud Application Administrator",
+         "Privileged Role Administrator"]
+req = urllib.request.Request(f"https://127.0.0.1:{sys.argv[1]}/_sim/gdap/default-roles",
+                             data=json.dumps({"roles": roles}).encode(),
+                             headers={"Content-Type": "application/json"}, method="POST")
+urllib.request.urlopen(req, context=ctx).read()
+PYEOF
 $PY manage.py migrate --noinput -v 0
 $PY manage.py configure_demo_regions --sim "https://127.0.0.1:$SIM_PORT" --ca .data/simulator/ca.pem
 $PY manage.py sync_customers || echo "(customer sync failed; the worker retries on schedule)"
