@@ -244,7 +244,9 @@ def consent_request(
     """Step 1: Partner Center's application consent with the region's delegated scopes."""
     if customer.region_id != region.pk:
         raise ValueError("The customer belongs to another region.")
-    if customer.relationship_status != RelationshipStatus.ACTIVE:
+    # Pending: a customer the portal just created (its relationship is active at Microsoft
+    # before the portal's first calls say so); Partner Center has the last word.
+    if customer.relationship_status not in (RelationshipStatus.ACTIVE, RelationshipStatus.PENDING):
         return ConsentRequest(refused=_outcome(ConsentKind.NO_RELATIONSHIP, customer))
     tenant = str(customer.tenant_id)
     scopes = region.consent_scopes

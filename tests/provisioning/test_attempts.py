@@ -282,3 +282,58 @@ def test_without_groups_configured_the_page_says_nobody_reaches_the_customer(
     assert run.results["access"]["state"] == "not_configured"
     page = agent.get(f"/customers/{customer.tenant_id}/provisioning/").content.decode()
     assert "no agent can open this customer" in page
+
+
+def test_a_new_customer_goes_from_creation_to_ready_through_an_admins_consent(
+    agent: Client, sim: Any, fast: Any, world: Any, sign_in: Any
+) -> None:
+    """Create → wait → the region's groups get their GDAP roles → not consented, waiting →
+    an admin's "Consent the app" (Partner Center consent, app roles) → a new token → first
+    calls → ready. Only Microsoft-side step assumed: the new customer's default relationship
+    carries Privileged Role Administrator (Microsoft's default set is undocumented)."""
+    fast.PROVISIONING_CONSENT_POLL_SECONDS = 3600
+    sim._call(
+        "POST",
+        "/_sim/gdap/default-roles",
+        {
+            "roles": [
+                "Directory Readers",
+                "Global Reader",
+                "Helpdesk Administrator",
+                "Intune Administrator",
+                "Cloud Application Administrator",
+                "Privileged Role Administrator",
+            ]
+        },
+    )
+    sim.faults(propagation_delay=0)
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    groups = {g["name"]: g["id"] for g in us["groups"]}
+    customer = create_customer(agent)
+    region = customer.region
+    region.new_customer_access = access_template_parse(
+        f"{groups['Helpdesk agents']}: Directory Readers, Helpdesk Administrator, "
+        "Intune Administrator\n"
+        f"{groups['Portal admins']}: Directory Readers, Cloud Application Administrator, "
+        "Privileged Role Administrator"
+    )
+    region.save(update_fields=["new_customer_access"])
+
+    waiting = _attempt(customer)
+    assert waiting.status == "needs_consent", waiting.last_error
+    assert {g["result"] for g in waiting.results["access"]["groups"]} == {"pending"}
+
+    admin = sign_in("admin@contosopartners.com")
+    page = admin.post(
+        f"/customers/{customer.tenant_id}/access/consent/", {"confirm": "yes"}, follow=True
+    ).content.decode()
+    assert 'data-kind="consented"' in page, page[-6000:]
+    # The consent made the waiting run due at once; it finishes with a new token.
+    claimed = provisioning_claim_due()
+    assert claimed is not None
+    done = provisioning_attempt(provisioning_id=claimed[0], attempt=claimed[1])
+    assert done is not None and done.status == "ready", done.last_error
+    assert done.results["users"] >= 1
+    # And an agent of the Helpdesk group now reads the new tenant.
+    users = agent.get(f"/customers/{customer.tenant_id}/users/")
+    assert users.status_code == 200, users.content.decode()[:2000]
