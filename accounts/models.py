@@ -9,10 +9,18 @@ class Role(models.TextChoices):
     AGENT = "agent", "Agent"
     MANAGER = "manager", "Manager"
     ADMIN = "admin", "Admin"
+    # The only role that crosses regions (DESIGN.md Roles): every region's compliance,
+    # configuration and audit. Everything an admin may, in every region.
+    GLOBAL_ADMIN = "global_admin", "Global admin"
 
 
-ROLE_RANK = {Role.NONE: 0, Role.AGENT: 1, Role.MANAGER: 2, Role.ADMIN: 3}
-APP_ROLES = {"Portal.Agent": Role.AGENT, "Portal.Manager": Role.MANAGER, "Portal.Admin": Role.ADMIN}
+ROLE_RANK = {Role.NONE: 0, Role.AGENT: 1, Role.MANAGER: 2, Role.ADMIN: 3, Role.GLOBAL_ADMIN: 4}
+APP_ROLES = {
+    "Portal.Agent": Role.AGENT,
+    "Portal.Manager": Role.MANAGER,
+    "Portal.Admin": Role.ADMIN,
+    "Portal.GlobalAdmin": Role.GLOBAL_ADMIN,
+}
 
 
 def role_from_claims(app_roles: list[str] | None) -> Role:
@@ -38,6 +46,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.upn or self.username
+
+    @property
+    def crosses_regions(self) -> bool:
+        """Only a global admin sees beyond their own region."""
+        return self.role == Role.GLOBAL_ADMIN
 
     def has_role(self, role: Role | str) -> bool:
         """True if the user's role is at least `role` (admin > manager > agent)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -40,11 +41,16 @@ class Dashboard:
 
 
 def region_choice(*, user: User, slug: str | None) -> tuple[Region | None, list[Region]]:
-    """The region a manager asked for (`all` for every region); their own by default.
+    """The region whose compliance the user sees, and the regions they may pick from.
 
-    Managers review compliance across all customers of the partner (DESIGN: roles), so every
-    active region is offered; the customer pages behind the links stay region-isolated.
-    """
+    A manager or admin sees their own region only, whatever they ask for (`?region=eu` or
+    `all` from a US manager is their own region); a global admin picks any region, or `all`.
+    Raises PermissionDenied for a user without a region who is not a global admin."""
+    if not user.crosses_regions:
+        own = user.region if user.region_id and user.region.active else None
+        if own is None:
+            raise PermissionDenied("Your account belongs to no active region.")
+        return own, [own]
     regions = list(Region.objects.filter(active=True).order_by("name"))
     if slug == ALL_REGIONS:
         return None, regions
@@ -52,7 +58,7 @@ def region_choice(*, user: User, slug: str | None) -> tuple[Region | None, list[
     if slug in by_slug:
         return by_slug[slug], regions
     own = by_slug.get(user.region.slug) if user.region_id else None
-    return own, regions  # None (all regions) only for a manager without a region
+    return own, regions  # None (all regions) for a global admin without a region
 
 
 # Customers the partner no longer has (or never had) a relationship with are not swept.

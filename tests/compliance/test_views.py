@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
-from accounts.models import Role
+from accounts.models import Role, role_from_claims
 from audit.models import AuditEvent
 from tests.compliance.conftest import tally_of
 from tests.factories import client_for, user_make
@@ -103,17 +103,42 @@ def test_the_dashboard_shows_totals_worst_customers_and_failures_of_the_managers
     )
 
 
-def test_the_region_filter_shows_all_regions_to_a_manager(signed_in, customers, record_sweep):
+def test_a_manager_sees_only_their_own_region_whatever_they_ask_for(
+    signed_in, customers, record_sweep
+):
+    """Security round two (issue 12): `?region=eu` or `all` from a US manager is the US."""
     us, eu = customers["us"], customers["eu"]
     record_sweep({us[0]: tally_of(compliant=10), eu[0]: tally_of(compliant=1, noncompliant=9)})
     client = signed_in("manager")
+    for asked in ("all", "eu", "nowhere", ""):
+        body = client.get(f"/compliance/?region={asked}").content.decode()
+        assert escape(eu[0].name) not in body, asked
+        assert escape(us[0].name) in body, asked
+        assert 'id="region"' not in body  # no picker: there is nothing else to pick
+    for asked in ("all", "eu"):
+        export = client.get(f"/compliance/export.csv?region={asked}")
+        text = b"".join(export.streaming_content).decode()
+        assert str(eu[0].tenant_id) not in text and str(us[0].tenant_id) in text
+        assert 'filename="compliance-us-' in export["Content-Disposition"]
+
+
+def test_a_global_admin_picks_any_region_or_all(customers, record_sweep, regions):
+    us, eu = customers["us"], customers["eu"]
+    record_sweep({us[0]: tally_of(compliant=10), eu[0]: tally_of(compliant=1, noncompliant=9)})
+    client = client_for(user_make(region=regions["us"], role=Role.GLOBAL_ADMIN))
     body = client.get("/compliance/?region=all").content.decode()
-    assert escape(eu[0].name) in body
+    assert escape(eu[0].name) in body and 'id="region"' in body
     assert re.search(r'data-testid="total-noncompliant">9<', body)
     eu_only = client.get("/compliance/?region=eu").content.decode()
     assert re.search(r'data-testid="total-rate">10.0%<', eu_only)
     # A customer of another region is named but not linked: its pages are region-isolated.
     assert f"/customers/{eu[0].tenant_id}/compliance/" not in body
+
+
+def test_the_global_admin_app_role_maps_to_the_role_that_crosses_regions():
+    assert role_from_claims(["Portal.GlobalAdmin"]) == Role.GLOBAL_ADMIN
+    assert role_from_claims(["Portal.Admin", "Portal.GlobalAdmin"]) == Role.GLOBAL_ADMIN
+    assert role_from_claims(["Portal.Admin"]) == Role.ADMIN
 
 
 def test_customers_never_swept_or_with_old_data_need_attention(
