@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # DAP: AdminAgents members act as Global Administrator of every DAP customer.
 DAP_ROLE = "Global Administrator"
-DAP_TYPES = ("dap", "gdap+dap")
+DAP_TYPES = gdap.DAP_TYPES
 
 
 def in_admin_agents(agent: Agent) -> bool:
@@ -52,7 +52,7 @@ def agent_roles(
         if rel.status != "active":
             continue
         for assignment in rel.assignments:
-            live = assignment.live(now) if now is not None else assignment.status == "active"
+            live = assignment.live(now)
             if live and assignment.group_id in groups:
                 roles.update(gdap.role_names([r for r in assignment.roles if r in rel.roles]))
     return frozenset(roles)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 TYPES = ("gdap", "dap", "gdap+dap", "mlt", "none")
 GDAP_TYPES = ("gdap", "gdap+dap", "mlt")  # types that have a GDAP relationship
+DAP_TYPES = ("dap", "gdap+dap")  # types where the partner still holds DAP (AdminAgents)
 # delegatedAdminRelationship status values (REFERENCE.md "GDAP").
 STATUSES = (
     "approvalPending",
@@ -138,9 +139,15 @@ class AccessAssignment:
     status: str = "active"  # pending → active (propagated), deleting, deleted, error
     active_at: float | None = None  # pending ones: epoch s when they become active
 
-    def live(self, now: float) -> bool:
-        """Active, or pending and propagated by now (then it is active from here on)."""
-        if self.status == "pending" and self.active_at is not None and now >= self.active_at:
+    def live(self, now: float | None) -> bool:
+        """Active, or pending and propagated by `now` (then active from here on); without a
+        time, only what is active already."""
+        if (
+            self.status == "pending"
+            and now is not None
+            and self.active_at is not None
+            and now >= self.active_at
+        ):
             self.status = "active"
         return self.status == "active"
 
@@ -382,8 +389,7 @@ def roles_by_customer(
         names: list[str] = []
         for rel in customer.relationships:
             for a in rel.assignments:
-                live = a.live(now) if now is not None else a.status == "active"
-                if a.group_id == group.id and live:
+                if a.group_id == group.id and a.live(now):
                     names += [n for n in role_names(a.roles) if n not in names]
         if names:
             result[customer.id] = names

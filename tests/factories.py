@@ -14,6 +14,7 @@ from django.test import Client
 from accounts import sessionclock
 from accounts.models import Role, User
 from customers.models import Customer, RelationshipStatus
+from customers.services import customers_sync, sync_run_start
 from regions.models import CLOUD_PRESETS, Cloud, Region, RegionDomain
 
 # In ALLOWED_HOSTS (Django's default "testserver" is not).
@@ -96,3 +97,10 @@ def client_for(user: User) -> Client:
     sessionclock.mark_signed_in(session)
     session.save()
     return client
+
+
+def customers_synced(region: Region) -> None:
+    """Run the region's customer sync here and now (as the worker would), and check it ended."""
+    run, _ = sync_run_start(region=region)
+    done = customers_sync(run_id=run.pk)
+    assert done is not None and done.status == "done", done and done.error

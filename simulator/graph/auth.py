@@ -61,7 +61,6 @@ ADMIN_ROLE = "Portal.Admin"
 # Reference: https://learn.microsoft.com/partner-center/customers/gdap-least-privileged-roles-by-task
 ROLES_DIRECTORY_READ = ("Directory Readers", "Global Reader")
 ROLES_INTUNE_READ = ("Intune Administrator", "Global Reader")
-ROLES_INTUNE_WRITE = ("Intune Administrator",)
 ROLES_GROUP_MEMBER_WRITE = ("Groups Administrator", "User Administrator")
 ROLES_APPLICATIONS_READ = (
     *ROLES_DIRECTORY_READ,

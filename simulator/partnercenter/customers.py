@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from simulator import gdap
 from simulator.partnercenter.service import (
     PartnerCenterError,
     authenticate,
@@ -58,7 +59,6 @@ def _commerce_id(world: World, tenant_id: str) -> str:
 
 # Partner Center says whether the partner holds DAP only when a customer is read by id.
 # Reference: https://learn.microsoft.com/en-us/partner-center/developer/customer-resources
-DAP_TYPES = ("dap", "gdap+dap")
 
 
 def _customer(world: World, tenant: Tenant, *, by_id: bool = False) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def _customer(world: World, tenant: Tenant, *, by_id: bool = False) -> dict[str,
         "attributes": {"objectType": "Customer"},
     }
     if by_id:
-        customer["allowDelegatedAccess"] = tenant.relationship_type in DAP_TYPES
+        customer["allowDelegatedAccess"] = tenant.relationship_type in gdap.DAP_TYPES
     return customer
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from customers.models import Customer
-from customers.services import customers_sync, sync_run_start
+from tests.factories import customers_synced
 
 # The worker + beat fixtures live with the provisioning tests; importing them makes them
 # available here without touching the shared browser conftest.
@@ -149,7 +149,7 @@ def test_the_overview_shows_the_invitation_link_and_the_sync_starts_the_checks_o
     customer = customers["us"][0]
     tenant_id = str(customer.tenant_id)
     sim.relationship(tenant_id, status="approvalPending")
-    _sync(regions["us"])
+    customers_synced(regions["us"])
     browser_sign_in(page, AGENT)
     page.goto(f"{live_server.url}/customers/{tenant_id}/")
     # Known before any call: nothing reaches the tenant until the customer approves.
@@ -166,15 +166,10 @@ def test_the_overview_shows_the_invitation_link_and_the_sync_starts_the_checks_o
     shot(page, "provisioning-invitation-link")
     sim.faults(propagation_delay=1)
     sim.accept_invitation(tenant_id)
-    _sync(regions["us"])  # the next sync sees the approval and starts the checks
+    customers_synced(regions["us"])  # the next sync sees the approval and starts the checks
     run = customer.provisionings.get()
     assert (run.kind, run.requested_by) == ("invitation", "customer sync")
     page.goto(f"{live_server.url}/customers/{tenant_id}/provisioning/")
     assert "Invitation accepted" in page.get_by_test_id("provisioning-status").inner_text()
     page.wait_for_selector('[data-testid="provisioning-status"][data-status="ready"]')
     shot(page, "provisioning-invitation-ready")
-
-
-def _sync(region: Any) -> None:
-    run, _ = sync_run_start(region=region)
-    assert customers_sync(run_id=run.pk).status == "done"

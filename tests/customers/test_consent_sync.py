@@ -8,14 +8,9 @@ from typing import Any
 import pytest
 
 from customers.models import ConsentState, Customer, RelationshipStatus
-from customers.services import customers_sync, sync_run_start
+from tests.factories import customers_synced
 
 pytestmark = pytest.mark.django_db
-
-
-def _sync(region) -> None:
-    run, _ = sync_run_start(region=region)
-    assert customers_sync(run_id=run.pk).status == "done"
 
 
 def _gdap(world: dict[str, Any]) -> str:
@@ -30,7 +25,7 @@ def _gdap(world: dict[str, Any]) -> str:
 def test_the_sync_records_per_active_customer_that_client_credentials_work_and_their_roles(
     world, regions
 ):
-    _sync(regions["us"])
+    customers_synced(regions["us"])
 
     active = Customer.objects.filter(
         region=regions["us"], relationship_status=RelationshipStatus.ACTIVE
@@ -51,10 +46,10 @@ def test_consent_removed_in_the_tenant_is_found_by_the_next_sync_and_shown_with_
     # Entra, as every check does once the cached token's lifetime is over.
     sim.faults(token_lifetime=240)
     tenant = _gdap(world)
-    _sync(regions["us"])
+    customers_synced(regions["us"])
     sim.consent(tenant, consented=False)
 
-    _sync(regions["us"])
+    customers_synced(regions["us"])
 
     customer = Customer.objects.get(tenant_id=tenant)
     assert customer.consent_state == ConsentState.NOT_CONSENTED
@@ -76,7 +71,7 @@ def test_a_customer_with_consent_but_without_app_roles_is_told_apart(sim, world,
     tenant = _gdap(world)
     sim.consent(tenant, consented=True, scopes=["Directory.Read.All"], app_roles=[])
 
-    _sync(regions["us"])
+    customers_synced(regions["us"])
 
     customer = Customer.objects.get(tenant_id=tenant)
     assert customer.consent_state == ConsentState.NO_APP_ROLES
@@ -86,15 +81,15 @@ def test_a_customer_with_consent_but_without_app_roles_is_told_apart(sim, world,
 def test_the_consent_check_costs_no_graph_request_and_no_token_while_tokens_live(
     sim, world, regions, monkeypatch
 ):
-    _sync(regions["us"])  # tokens are now cached per tenant for their lifetime
+    customers_synced(regions["us"])  # tokens are now cached per tenant for their lifetime
     before = sim.requests()["counters"]
-    _sync(regions["us"])
+    customers_synced(regions["us"])
     between = sim.requests()["counters"]
     # A sync without the consent check costs the same requests: with live tokens it has none.
     from customers import services
 
     monkeypatch.setattr(services, "_read_consent", lambda *args, **kwargs: None)
-    _sync(regions["us"])
+    customers_synced(regions["us"])
     after = sim.requests()["counters"]
 
     assert between["graph"] - before["graph"] == after["graph"] - between["graph"]

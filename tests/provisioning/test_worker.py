@@ -13,10 +13,10 @@ import pytest
 from django.test import Client
 
 from customers.models import Customer
-from customers.services import customers_sync, sync_run_start
 from provisioning.models import Provisioning
 from provisioning.tasks import provisioning_tick
 from tests.celeryproc import start_worker
+from tests.factories import customers_synced
 from tests.provisioning.conftest import consent_given, create_customer, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
@@ -155,26 +155,21 @@ def test_an_accepted_invitation_found_by_the_sync_runs_the_same_delayed_flow(
     customer = customers["us"][0]
     tenant_id = str(customer.tenant_id)
     sim.relationship(tenant_id, status="approvalPending")
-    _sync(regions["us"])
+    customers_synced(regions["us"])
     assert customer.provisionings.count() == 0
     page = agent.get(f"/customers/{tenant_id}/").content.decode()
     assert "granularAdminRelationships/" in page and 'data-testid="invitation-link"' in page
     sim.faults(propagation_delay=3, propagation_mode="no_roles")
     sim.accept_invitation(tenant_id)
-    _sync(regions["us"])
+    customers_synced(regions["us"])
     run = customer.provisionings.get()
     assert (run.kind, run.status, run.requested_by) == ("invitation", "waiting", "customer sync")
     run = wait_for(customer, FINISHED)
     assert (run.status, run.attempt) == ("ready", 2), run.last_error
     page = agent.get(f"/customers/{tenant_id}/provisioning/").content.decode()
     assert "Invitation accepted" in page and "Ready" in page
-    _sync(regions["us"])  # a later sync starts nothing new: nothing awaits approval
+    customers_synced(regions["us"])  # a later sync starts nothing new: nothing awaits approval
     assert customer.provisionings.count() == 1
-
-
-def _sync(region: Any) -> None:
-    run, _ = sync_run_start(region=region)
-    assert customers_sync(run_id=run.pk).status == "done"
 
 
 def test_a_worker_waits_for_the_consent_and_finishes_right_after_it(
