@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import sessionclock
-from accounts.models import User, role_from_claims
+from accounts.models import Role, User, role_from_claims
 from audit.services import audit_record
 from mscloud.errors import ErrorKind, MicrosoftError
 from regions.clients import session_tokens_forget
@@ -237,8 +237,10 @@ def _upsert_user(*, region: Region, claims: dict) -> User:
     user.email = user.upn if "@" in user.upn else ""
     user.region = region
     user.role = role
-    # Portal admins administer the portal (Django admin); a lost role is lost at next sign-in.
-    user.is_staff = user.is_superuser = role == "admin"
+    # Admins open Django admin, with the permissions of their role (accounts/backends.py);
+    # nobody is a superuser. A lost role is lost at the next sign-in.
+    user.is_staff = role in {Role.ADMIN, Role.GLOBAL_ADMIN}
+    user.is_superuser = False
     user.set_unusable_password()
     user.save()
     return user

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.models import AuditEvent
+from portal.clientip import client_ip
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -65,5 +66,5 @@ def audit_record(
         region=region or getattr(getattr(user, "region", None), "slug", "") or "",
         tenant_id=tenant_id,
         detail=clean,
-        ip=request.META.get("REMOTE_ADDR") if request is not None else None,
+        ip=client_ip(request) if request is not None else None,
     )

@@ -3,24 +3,29 @@
 from django.contrib import admin
 
 from compliance.models import ComplianceSnapshot, ComplianceSweep
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+from portal.adminsite import RegionScopedAdmin
 
 
 @admin.register(ComplianceSweep)
-class ComplianceSweepAdmin(_ReadOnly):
-    list_display = ("pk", "status", "requested_by", "started_at", "done", "failed", "requests")
+class ComplianceSweepAdmin(RegionScopedAdmin):
+    region_lookup = "region"
+    list_display = (
+        "pk",
+        "region",
+        "status",
+        "requested_by",
+        "started_at",
+        "done",
+        "failed",
+        "requests",
+    )
     list_filter = ("status",)
+    list_select_related = ("region",)
 
 
 @admin.register(ComplianceSnapshot)
-class ComplianceSnapshotAdmin(_ReadOnly):
+class ComplianceSnapshotAdmin(RegionScopedAdmin):
+    region_lookup = "customer__region"
     list_display = ("customer", "taken_at", "ok", "device_total", "compliant", "error_kind")
     list_filter = ("ok", "error_kind")
     list_select_related = ("customer",)

@@ -26,8 +26,11 @@ class ComplianceSweep(LeasedRun):
     lease_setting = "COMPLIANCE_SWEEP_LEASE_SECONDS"
     max_attempts_setting = "COMPLIANCE_SWEEP_MAX_ATTEMPTS"
 
-    # Every sweep covers all active regions today; the scope keeps the one-at-a-time lock
-    # meaningful should per-region sweeps ever be added.
+    # The region swept; None: every active region (only a global admin or a test asks for
+    # that). The scope is the lock key: one unfinished sweep per region, and one "all".
+    region = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     scope = models.CharField(max_length=32, default="all")
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -44,6 +47,11 @@ class ComplianceSweep(LeasedRun):
 
     def __str__(self) -> str:
         return f"compliance sweep {self.pk} {self.status}"
+
+    @staticmethod
+    def scope_for(region_id: int | None) -> str:
+        """The lock key of a sweep over `region_id` (None: every region)."""
+        return "all" if region_id is None else f"region-{region_id}"
 
     @property
     def progress(self) -> int:

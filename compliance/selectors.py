@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
+from audit.denials import RegionDenied
 from compliance.models import ComplianceSnapshot, ComplianceSweep, ComplianceTrendPoint
 from customers.models import ConsentState, Customer, RelationshipStatus
 from regions.models import Region
@@ -59,6 +60,23 @@ def region_choice(*, user: User, slug: str | None) -> tuple[Region | None, list[
         return by_slug[slug], regions
     own = by_slug.get(user.region.slug) if user.region_id else None
     return own, regions  # None (all regions) for a global admin without a region
+
+
+def sweep_latest(*, region: Region | None) -> ComplianceSweep | None:
+    """The newest sweep of `region` (None: the newest of any, for a global admin's "all")."""
+    sweeps = ComplianceSweep.objects.select_related("region")
+    return (sweeps.filter(region=region) if region is not None else sweeps).first()
+
+
+def sweep_for_user(*, user: User, sweep_id: int) -> ComplianceSweep:
+    """The sweep if it is of the user's own region (a global admin: any); Http404 otherwise,
+    so a sweep id of another region reveals nothing, not even that it exists."""
+    sweep = ComplianceSweep.objects.select_related("region").filter(pk=sweep_id).first()
+    if sweep is None or not (user.crosses_regions or sweep.region_id == user.region_id):
+        raise RegionDenied(
+            "No such sweep.", kind="compliance sweep", target=str(sweep_id), exists=bool(sweep)
+        )
+    return sweep
 
 
 # Customers the partner no longer has (or never had) a relationship with are not swept.
@@ -121,7 +139,7 @@ def compliance_dashboard(*, region: Region | None, regions: list[Region]) -> Das
             problems_qs.select_related("region", "compliance").order_by("name")[:PROBLEM_LIMIT]
         ),
         problem_count=problems_qs.count(),
-        sweep=ComplianceSweep.objects.first(),
+        sweep=sweep_latest(region=region),
         stale_hours=stale_hours,
         device_stale_days=settings.COMPLIANCE_DEVICE_STALE_DAYS,
     )

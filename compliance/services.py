@@ -32,15 +32,24 @@ from portal.runs import (
     run_update,
     runs_abandoned,
 )
+from regions.models import Region
 
 log = logging.getLogger(__name__)
 
 _SAVE_EVERY = 1.0  # seconds between progress writes
 
 
-def sweep_start(*, requested_by: str = "") -> tuple[ComplianceSweep, bool]:
-    """A queued sweep, or the unfinished one already there; (sweep, created)."""
-    return run_start(ComplianceSweep, key={"scope": "all"}, requested_by=requested_by)
+def sweep_key(region: Region | None) -> dict[str, object]:
+    """What identifies a sweep over `region` (None: every active region) for the lock."""
+    return {"scope": ComplianceSweep.scope_for(region.pk if region else None), "region": region}
+
+
+def sweep_start(
+    *, region: Region | None = None, requested_by: str = ""
+) -> tuple[ComplianceSweep, bool]:
+    """A queued sweep of `region` (None: every region), or the unfinished one already there;
+    (sweep, created)."""
+    return run_start(ComplianceSweep, key=sweep_key(region), requested_by=requested_by)
 
 
 def sweeps_abandoned() -> list[int]:
@@ -92,7 +101,7 @@ def compliance_sweep(*, sweep_id: int) -> ComplianceSweep | None:
 
 def _sweep_run(sweep: ComplianceSweep) -> None:
     done = set(ComplianceSnapshot.objects.filter(sweep=sweep).values_list("customer_id", flat=True))
-    targets = sweep_targets()
+    targets = sweep_targets(region_id=sweep.region_id)
     todo = [t for t in targets if t.customer_id not in done]
     run_update(sweep, total=sweep.done + len(todo))
     stale_before = timezone.now() - timedelta(days=settings.COMPLIANCE_DEVICE_STALE_DAYS)
@@ -150,9 +159,12 @@ def _outcomes_ticking(
         yield item
 
 
-def sweep_targets() -> list[Target]:
-    """Every swept customer of every active region, regions loaded once."""
+def sweep_targets(*, region_id: int | None = None) -> list[Target]:
+    """Every swept customer of the region (None: of every active region), regions loaded
+    once."""
     customers = swept_customers().select_related("region").order_by("region_id", "pk")
+    if region_id is not None:
+        customers = customers.filter(region_id=region_id)
     return [
         Target(
             customer_id=c.pk,

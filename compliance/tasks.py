@@ -6,9 +6,10 @@ from collections.abc import Callable
 from celery import shared_task
 
 from compliance.models import ComplianceSweep
-from compliance.services import compliance_sweep, snapshots_prune, sweeps_abandoned
+from compliance.services import compliance_sweep, snapshots_prune, sweep_key, sweeps_abandoned
 from portal.queueing import enqueue_after_commit
 from portal.runs import run_request
+from regions.models import Region
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,16 @@ def sweep_enqueue(sweep_id: int) -> None:
 
 
 def sweep_request(
-    *, requested_by: str = "", audit: Callable[[ComplianceSweep], None] | None = None
+    *,
+    region: Region | None,
+    requested_by: str = "",
+    audit: Callable[[ComplianceSweep], None] | None = None,
 ) -> tuple[ComplianceSweep, bool]:
-    """Start a sweep or join the unfinished one; a new one is audited and queued."""
+    """Start a sweep of `region` (None: every region) or join its unfinished one; a new one is
+    audited and queued."""
     return run_request(
         ComplianceSweep,
-        key={"scope": "all"},
+        key=sweep_key(region),
         task=compliance_sweep_run,
         audit=audit,
         requested_by=requested_by,
@@ -40,8 +45,10 @@ def sweep_request(
 
 @shared_task(acks_late=True)
 def compliance_sweep_scheduled() -> None:
-    """Periodic: queue a sweep unless one is already queued or running."""
-    sweep_request(requested_by="schedule")
+    """Periodic: queue a sweep of each active region unless one is already queued or running.
+    One sweep per region: a region's progress and failures are its own people's business."""
+    for region in Region.objects.filter(active=True).order_by("pk"):
+        sweep_request(region=region, requested_by="schedule")
     compliance_sweep_watch()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -14,7 +14,6 @@ from audit.services import audit_record
 from compliance import selectors
 from compliance.export import csv_lines
 from compliance.intune import customer_compliance_read
-from compliance.models import ComplianceSweep
 from compliance.tasks import sweep_request
 from customers.decorators import customer_view
 from customers.models import Customer
@@ -102,14 +101,21 @@ def export_view(request: HttpRequest) -> StreamingHttpResponse:
 @require_POST
 @role_required(Role.MANAGER)
 def sweep_start_view(request: HttpRequest) -> HttpResponse:
+    # A manager sweeps their own region whatever the form says; a global admin the region
+    # picked, or every region.
+    region, _ = selectors.region_choice(user=request.user, slug=request.POST.get("region"))
+    scope = region.slug if region else selectors.ALL_REGIONS
     sweep, _ = sweep_request(
+        region=region,
         requested_by=str(request.user),
-        audit=lambda sweep: audit_record(action="compliance.sweep", request=request),
+        audit=lambda sweep: audit_record(
+            action="compliance.sweep", request=request, detail={"region": scope}
+        ),
     )
     return render(request, "compliance/_sweep_status.html", {"sweep": sweep})
 
 
 @role_required(Role.MANAGER)
 def sweep_status_view(request: HttpRequest, sweep_id: int) -> HttpResponse:
-    sweep = get_object_or_404(ComplianceSweep, pk=sweep_id)
+    sweep = selectors.sweep_for_user(user=request.user, sweep_id=sweep_id)
     return render(request, "compliance/_sweep_status.html", {"sweep": sweep})

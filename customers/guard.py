@@ -3,6 +3,7 @@
 from django.http import Http404
 
 from accounts.models import User
+from audit.denials import RegionDenied
 from customers.models import Customer
 
 
@@ -20,5 +21,11 @@ def customer_for_user(*, user: User, tenant_id: str) -> Customer:
         .first()
     )
     if customer is None:
-        raise Http404("No such customer.")
+        # Audited (audit/denials.py); the answer is the same 404 either way.
+        raise RegionDenied(
+            "No such customer.",
+            kind="customer",
+            target=str(tenant_id),
+            exists=Customer.objects.filter(tenant_id=tenant_id).exists(),
+        )
     return customer

@@ -13,15 +13,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from regionadmin.forms import RegionForm
+from regionadmin.guard import region_for_admin, regions_for_admin
 from regions.models import Region
-from regions.selectors import region_get, region_list
 from regions.services import region_check_run, region_preconsent, region_save
 from regions.setup import CHECKS, CHECKS_BY_KEY, setup_summary
 
 
 @role_required(Role.ADMIN)
 def region_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "regions/list.html", {"regions": region_list(), "nav": "regions"})
+    regions = regions_for_admin(user=request.user)
+    return render(request, "regions/list.html", {"regions": regions, "nav": "regions"})
 
 
 def _edit(request: HttpRequest, region: Region) -> HttpResponse:
@@ -58,7 +59,7 @@ def _edit(request: HttpRequest, region: Region) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.ADMIN)
+@role_required(Role.GLOBAL_ADMIN)  # a new region is a new partner tenant: beyond any one region
 def region_create_view(request: HttpRequest) -> HttpResponse:
     return _edit(request, Region())
 
@@ -66,7 +67,7 @@ def region_create_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.ADMIN)
 def region_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
-    return _edit(request, region_get(slug=slug))
+    return _edit(request, region_for_admin(user=request.user, slug=slug))
 
 
 def _last_result(stored: dict | None) -> dict | None:
@@ -77,7 +78,7 @@ def _last_result(stored: dict | None) -> dict | None:
 
 @role_required(Role.ADMIN)
 def region_setup_view(request: HttpRequest, slug: str) -> HttpResponse:
-    region = region_get(slug=slug)
+    region = region_for_admin(user=request.user, slug=slug)
     run = request.GET.get("run") == "1"
     # The checks run one after another: the first row starts on load, each answer starts
     # the next (they share nothing but the partner tenant's patience).
@@ -131,7 +132,7 @@ def _row(
 def region_check_view(request: HttpRequest, slug: str, check: str) -> HttpResponse:
     if check not in CHECKS_BY_KEY:
         raise Http404("No such check.")
-    region = region_get(slug=slug)
+    region = region_for_admin(user=request.user, slug=slug)
     result = region_check_run(region=region, key=check)
     return _row(request, region, check, result)
 
@@ -139,7 +140,7 @@ def region_check_view(request: HttpRequest, slug: str, check: str) -> HttpRespon
 @require_POST
 @role_required(Role.ADMIN)
 def region_preconsent_view(request: HttpRequest, slug: str) -> HttpResponse:
-    region = region_get(slug=slug)
+    region = region_for_admin(user=request.user, slug=slug)
     outcome = region_preconsent(region=region, request=request)
     if not request.headers.get("HX-Request"):
         level = messages.SUCCESS if outcome.ok else messages.ERROR

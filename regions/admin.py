@@ -4,6 +4,7 @@ validates against Microsoft's rules, secrets stay write-only and every change is
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.adminsite import RegionScopedAdmin
 from regions.models import Region, RegionDomain
 
 
@@ -22,7 +23,8 @@ class RegionDomainInline(admin.TabularInline):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(RegionScopedAdmin):
+    region_lookup = "self"
     inlines = [RegionDomainInline]
     list_display = (
         "name",
@@ -37,12 +39,3 @@ class RegionAdmin(admin.ModelAdmin):
     list_filter = ("active", "cloud", "credential_type")
     search_fields = ("name", "slug", "domains__domain")
     exclude = ("certificate_pem",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

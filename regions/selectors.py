@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404
 
 from regions.models import Region, RegionDomain
 
@@ -24,11 +23,3 @@ def region_list() -> QuerySet[Region]:
 def region_find(*, slug: str) -> Region | None:
     """The region with this slug, or None."""
     return Region.objects.filter(slug=slug).first()
-
-
-def region_get(*, slug: str) -> Region:
-    """The region with this slug, or Http404."""
-    region = Region.objects.prefetch_related("domains").filter(slug=slug).first()
-    if region is None:
-        raise Http404("No such region.")
-    return region

@@ -115,7 +115,8 @@ ADMIN_ROLES: tuple[str, ...] = (
     "Cloud Application Administrator",
     "Privileged Role Administrator",
 )
-ADMIN_AGENT_ROLE = "Portal.Admin"  # portal app role of the agents seeded into ADMIN_GROUP
+# Portal app roles of the agents seeded into ADMIN_GROUP.
+ADMIN_AGENT_ROLES = ("Portal.Admin", "Portal.GlobalAdmin")
 # The app's delegated scopes in a consented customer (the region's consent request).
 CONSENT_SCOPES: tuple[str, ...] = (
     "User.Read.All",
@@ -252,7 +253,7 @@ def seed_groups(region: Region, agents: list[Agent], group_id: Callable[[str], s
             display_name=ADMIN_GROUP,
             description="GDAP: portal admins (app consent, app roles, user administration)",
             created=created,
-            members=[a.object_id for a in agents if ADMIN_AGENT_ROLE in a.roles],
+            members=[a.object_id for a in agents if set(ADMIN_AGENT_ROLES) & set(a.roles)],
         ),
     ]
 

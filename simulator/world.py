@@ -70,6 +70,8 @@ _REGIONS = (
             ("admin", "Adele", "Vance", ["Portal.Admin"]),
             ("norole", "Lee", "Gu", []),
             ("l1", "Pradeep", "Gupta", ["Portal.Agent"]),  # only in "L1 no Intune"
+            # The one role that crosses regions; signs in through the US partner tenant.
+            ("globaladmin", "Nestor", "Wilke", ["Portal.GlobalAdmin"]),
         ),
     },
     {

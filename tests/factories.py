@@ -61,7 +61,8 @@ def customer_make(*, region: Region, **overrides: Any) -> Customer:
 
 
 def user_make(*, region: Region | None, role: Role = Role.AGENT, **overrides: Any) -> User:
-    """A user as sign-in leaves one: keyed on (partner tenant id, object id), staff if admin."""
+    """A user as sign-in leaves one: keyed on (partner tenant id, object id), staff if admin
+    (never a superuser)."""
     tenant_id = overrides.pop("tenant_id", region.partner_tenant_id if region else uuid.uuid4())
     object_id = overrides.pop("object_id", uuid.uuid4())
     upn = overrides.pop("upn", f"{role.value}-{_short()}@{_domain_of(region)}")
@@ -74,8 +75,8 @@ def user_make(*, region: Region | None, role: Role = Role.AGENT, **overrides: An
         "display_name": upn.split("@")[0].title(),
         "region": region,
         "role": role,
-        "is_staff": role == Role.ADMIN,
-        "is_superuser": role == Role.ADMIN,
+        "is_staff": role in {Role.ADMIN, Role.GLOBAL_ADMIN},
+        "is_superuser": False,
         **overrides,
     }
     user = User(**fields)

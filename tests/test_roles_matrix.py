@@ -1,4 +1,5 @@
-"""Who may open what: every URL of the portal, for anonymous / no role / agent / manager / admin.
+"""Who may open what: every URL of the portal, for anonymous / no role / agent / manager / admin /
+global admin, in the user's own region and reaching into another one.
 
 One table, enforced server-side, checked with real sign-ins against the simulator. The
 first test fails as soon as someone adds a URL without a row here: decide who may open it,
@@ -23,7 +24,7 @@ from regions.clients import graph_as_app
 from regions.models import Region
 from tests.conftest import HOST
 
-ROLES = ("anonymous", "norole", "agent", "manager", "admin")
+ROLES = ("anonymous", "norole", "agent", "manager", "admin", "globaladmin")
 
 SIGNIN = "signin"  # sent to /signin/ (directly, or via the Django admin's login)
 NO_ACCESS = "no access"  # the 403 "no access" page for a user without a portal role
@@ -39,18 +40,25 @@ class Row:
     method: str = "GET"
 
 
-AGENT_PAGE = (SIGNIN, NO_ACCESS, OK, OK, OK)
-MANAGER_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, OK, OK)
-ADMIN_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, OK)
+AGENT_PAGE = (SIGNIN, NO_ACCESS, OK, OK, OK, OK)
+MANAGER_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, OK, OK, OK)
+ADMIN_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, OK, OK)
+GLOBAL_ADMIN_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
+# Another region's object: 404 (and audited) for every role of region "us" but the global admin.
+OTHER_REGION_AGENT = (SIGNIN, NO_ACCESS, 404, 404, 404, 404)
+OTHER_REGION_MANAGER = (SIGNIN, NO_ACCESS, FORBIDDEN, 404, 404, OK)
+OTHER_REGION_ADMIN = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 404, OK)
 
 # Route pattern (as Django prints it) -> who gets what.
 MATRIX: dict[str, Row] = {
-    "": Row("/", (SIGNIN, NO_ACCESS, OK, OK, OK)),
-    "healthz": Row("/healthz", (200, 200, 200, 200, 200)),
-    "signin/": Row("/signin/", (200, OK, OK, OK, OK)),
+    "": Row("/", (SIGNIN, NO_ACCESS, OK, OK, OK, OK)),
+    "healthz": Row("/healthz", (200, 200, 200, 200, 200, 200)),
+    "signin/": Row("/signin/", (200, OK, OK, OK, OK, OK)),
     # Without a pending sign-in the callback explains itself (400) to anyone.
-    "auth/callback/": Row("/auth/callback/", (400, 400, 400, 400, 400)),
-    "no-access/": Row("/no-access/", (SIGNIN, NO_ACCESS, NO_ACCESS, NO_ACCESS, NO_ACCESS)),
+    "auth/callback/": Row("/auth/callback/", (400, 400, 400, 400, 400, 400)),
+    "no-access/": Row(
+        "/no-access/", (SIGNIN, NO_ACCESS, NO_ACCESS, NO_ACCESS, NO_ACCESS, NO_ACCESS)
+    ),
     "customers/": Row("/customers/", AGENT_PAGE),
     "customers/sync/": Row("/customers/sync/", AGENT_PAGE, "POST"),
     "customers/sync/<int:run_id>/": Row("/customers/sync/{run}/", AGENT_PAGE),
@@ -80,7 +88,7 @@ MATRIX: dict[str, Row] = {
     # itself (400) and calls nobody.
     "customers/<tenant:tenant_id>/access/consent/": Row(
         "/customers/{tenant}/access/consent/",
-        (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 400),
+        (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 400, 400),
         "POST",
     ),
     "customers/consent/": Row("/customers/consent/", ADMIN_PAGE, "POST"),
@@ -90,7 +98,7 @@ MATRIX: dict[str, Row] = {
     "compliance/sweeps/": Row("/compliance/sweeps/", MANAGER_PAGE, "POST"),
     "compliance/sweeps/<int:sweep_id>/": Row("/compliance/sweeps/{sweep}/", MANAGER_PAGE),
     "regions/": Row("/regions/", ADMIN_PAGE),
-    "regions/new/": Row("/regions/new/", ADMIN_PAGE),
+    "regions/new/": Row("/regions/new/", GLOBAL_ADMIN_PAGE),
     "regions/<slug:slug>/": Row("/regions/{region}/", ADMIN_PAGE),
     "regions/<slug:slug>/setup/": Row("/regions/{region}/setup/", ADMIN_PAGE),
     "regions/<slug:slug>/setup/<slug:check>/": Row(
@@ -98,13 +106,25 @@ MATRIX: dict[str, Row] = {
     ),
     "regions/<slug:slug>/preconsent/": Row("/regions/{region}/preconsent/", ADMIN_PAGE, "POST"),
     # Signing out is for anyone; it runs last, since it ends the session.
-    "signout/": Row("/signout/", (200, 200, 200, 200, 200), "POST"),
+    "signout/": Row("/signout/", (200, 200, 200, 200, 200, 200), "POST"),
 }
-# Every URL under /admin/ is Django admin's, which admits staff only (= Portal.Admin, set at
-# sign-in) through one check; its rows are generated from the registered models below.
-# Its login view (portal/urls.py) shows "no access" to a user without a portal role and a
-# plain 403 to agents and managers.
-ADMIN_SITE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, OK)
+# The same routes reaching into region "eu" (every test user but the global admin is of "us").
+# The global admin is not in the EU partner tenant's groups, so EU customer pages are 404 to
+# them too: crossing regions is about configuration, compliance and audit, not customer data.
+CROSS_REGION: list[Row] = [
+    Row("/customers/{eu_tenant}/", OTHER_REGION_AGENT),
+    Row("/customers/{eu_tenant}/provisioning/", OTHER_REGION_AGENT),
+    Row("/compliance/sweeps/{eu_sweep}/", OTHER_REGION_MANAGER),
+    Row("/regions/eu/", OTHER_REGION_ADMIN),
+    Row("/regions/eu/setup/", OTHER_REGION_ADMIN),
+    Row("/regions/eu/setup/discovery/", OTHER_REGION_ADMIN, "POST"),
+    Row("/regions/eu/preconsent/", OTHER_REGION_ADMIN, "POST"),
+]
+# Every URL under /admin/ is Django admin's, which admits staff only (Portal.Admin and
+# Portal.GlobalAdmin, set at sign-in) with view permissions from the role; its rows are
+# generated from the registered models below. Its login view (portal/urls.py) shows "no
+# access" to a user without a portal role and a plain 403 to agents and managers.
+ADMIN_SITE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, OK, OK)
 
 
 def url_routes() -> Iterator[str]:
@@ -180,7 +200,19 @@ def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> 
         "tenant": str(customer.tenant_id),
         "group": group,
         "run": str(SyncRun.objects.create(region=regions["us"], requested_by="test").pk),
-        "sweep": str(ComplianceSweep.objects.create(requested_by="test").pk),
+        "sweep": str(
+            ComplianceSweep.objects.create(
+                region=regions["us"], scope=ComplianceSweep.scope_for(regions["us"].pk)
+            ).pk
+        ),
+        "eu_sweep": str(
+            ComplianceSweep.objects.create(
+                region=regions["eu"], scope=ComplianceSweep.scope_for(regions["eu"].pk)
+            ).pk
+        ),
+        "eu_tenant": str(
+            next(c for c in customers["eu"] if c.relationship_status == "active").tenant_id
+        ),
         "consent_run": str(
             ConsentRun.objects.create(
                 region=regions["us"], requested_by="test", status=ConsentRun.Status.DONE
@@ -202,7 +234,7 @@ def test_each_role_gets_exactly_what_the_matrix_says(
     # A crash is one more wrong cell in the table, not the end of the walk.
     client.raise_request_exception = False
     index = ROLES.index(role)
-    rows = {**MATRIX, **admin_rows()}
+    rows = {**MATRIX, **admin_rows(), **{f"other region {r.sample}": r for r in CROSS_REGION}}
     # Signing out ends the session: it goes last.
     ordered = sorted(rows.items(), key=lambda item: item[0] == "signout/")
     wrong = []

@@ -43,11 +43,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.middleware.DenialAuditMiddleware",
 ]
+
+# How many reverse proxies in front of the portal append to X-Forwarded-For (ingress, load
+# balancer): the audit log's client IP is read that many hops from the right. 0: REMOTE_ADDR.
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
+# Requests refused because they reach into another region are audited, at most this many per
+# user (or client address) a minute; the rest are counted in one "access.denied.throttled" row.
+AUDIT_DENIALS_PER_MINUTE = env.int("AUDIT_DENIALS_PER_MINUTE", default=10)
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# Nobody is a superuser: Django admin permissions come from the portal role (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.RolePermissionBackend"]
 LOGIN_URL = "signin"
 
 TEMPLATES = [

@@ -1,4 +1,4 @@
-"""A portal admin configures a region against the simulator, checks its setup, preconsents it."""
+"""A global admin configures a region against the simulator, checks its setup, preconsents it."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from tests.regions.conftest import sim_region
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# Creating a region is a global admin's (Portal.GlobalAdmin): a region admin has one region.
+GLOBAL_ADMIN = "globaladmin@contosopartners.com"
 ADMIN_EU = "admin@contosopartners.eu"
 
 
-def test_an_admin_creates_a_region_checks_it_and_preconsents_until_all_is_green(
-    page, live_server, regions, world, sim, browser_sign_in, shot
+def test_a_global_admin_creates_a_region_checks_it_and_preconsents_until_all_is_green(
+    page, chromium, live_server, regions, world, sim, browser_sign_in, shot
 ):
-    browser_sign_in(page, ADMIN_EU)
+    browser_sign_in(page, GLOBAL_ADMIN)
     # A fresh EU configuration, and an app that is not yet in the partner's AdminAgents.
     Region.objects.filter(slug="eu").delete()
     sim.session.post(f"{sim.base_url}/_sim/regions/eu/revoke-preconsent", timeout=10)
@@ -58,6 +60,16 @@ def test_an_admin_creates_a_region_checks_it_and_preconsents_until_all_is_green(
     assert "expires on" in page.get_by_test_id("check-credential").inner_text()
     shot(page, "regions-setup-preconsent-missing")
 
+    # The global admin is of another partner tenant: only the EU partner tenant's own admin
+    # can add the app to its AdminAgents group (Microsoft's steps are a partner admin's).
+    page.get_by_test_id("preconsent-button").click()
+    refused = page.wait_for_selector('[data-testid="check-adminagents"]:has-text("refused")')
+    assert "Sign in as an admin of this region's partner tenant" in refused.inner_text()
+    context = chromium.new_context(viewport={"width": 1360, "height": 860})
+    page = context.new_page()
+    browser_sign_in(page, ADMIN_EU)
+    page.goto(f"{live_server.url}/regions/eu/setup/?run=1")
+    page.wait_for_selector('[data-testid="check-permissions"][data-status="ok"]')
     page.get_by_test_id("preconsent-button").click()
     page.wait_for_selector('[data-testid="check-adminagents"][data-status="ok"]')
     assert "Added to AdminAgents" in page.get_by_test_id("check-notice").inner_text()
@@ -77,3 +89,4 @@ def test_an_admin_creates_a_region_checks_it_and_preconsents_until_all_is_green(
     page.get_by_test_id("nav-regions").click()
     assert "expires on" in page.get_by_test_id("credential-warning").first.inner_text()
     shot(page, "regions-list")
+    context.close()

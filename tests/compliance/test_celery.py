@@ -25,24 +25,23 @@ def _wait_finished(timeout: float = 90) -> list[ComplianceSweep]:
     )
 
 
-def test_the_scheduled_sweep_runs_in_the_worker_and_records_every_customer(
-    celery_worker_process, world, customers
+def test_the_scheduled_sweep_runs_one_sweep_per_region_in_the_worker_covering_every_customer(
+    celery_worker_process, world, customers, regions
 ):
     compliance_sweep_scheduled.delay()
     sweeps = _wait_finished()
-    assert len(sweeps) == 1
-    sweep = sweeps[0]
-    assert sweep.status == "done", sweep.error
-    everyone = sum(len(v) for v in customers.values())
-    assert ComplianceSnapshot.objects.filter(sweep=sweep).count() == everyone
-    expired = sum(
-        1
-        for r in world["regions"]
-        for c in r["customers"]
-        if c["relationship"]["status"] != "active"
-    )
-    assert sweep.failed == expired
-    assert sweep.requested_by == "schedule"
+    # One sweep per region: a region's managers see their own sweep's progress only.
+    assert sorted(s.region.slug for s in sweeps) == sorted(regions)
+    for sweep in sweeps:
+        assert sweep.status == "done", sweep.error
+        slug = sweep.region.slug
+        mine = ComplianceSnapshot.objects.filter(sweep=sweep)
+        assert mine.count() == len(customers[slug])
+        assert not mine.exclude(customer__region=sweep.region).exists()
+        spec = next(r for r in world["regions"] if r["slug"] == slug)
+        expired = sum(1 for c in spec["customers"] if c["relationship"]["status"] != "active")
+        assert sweep.failed == expired
+        assert sweep.requested_by == "schedule"
 
 
 def test_a_sweep_task_delivered_twice_runs_once(celery_worker_process, customers):

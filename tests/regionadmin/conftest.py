@@ -12,12 +12,19 @@ from django.test import Client
 from tests.regions.conftest import sim_region
 from tests.simharness import Simulator
 
-ADMIN = "admin@contosopartners.com"
+ADMIN = "admin@contosopartners.com"  # the US region's admin
+GLOBAL_ADMIN = "globaladmin@contosopartners.com"  # Portal.GlobalAdmin: every region
 
 
 @pytest.fixture
 def admin_client(sign_in: Callable[[str], Client]) -> Client:
     return sign_in(ADMIN)
+
+
+@pytest.fixture
+def global_admin_client(sign_in: Callable[[str], Client]) -> Client:
+    """Creating regions and editing another region than one's own are a global admin's."""
+    return sign_in(GLOBAL_ADMIN)
 
 
 @pytest.fixture

@@ -20,13 +20,13 @@ def logged(regions):
 
 
 def test_creating_a_region_records_the_admin_and_every_field_with_the_secret_masked(
-    admin_client, region_data, regions, logged
+    global_admin_client, region_data, regions, logged
 ):
     Region.objects.filter(slug="eu").delete()
     data = region_data()
-    assert admin_client.post("/regions/new/", data).status_code == 302
+    assert global_admin_client.post("/regions/new/", data).status_code == 302
     event = logged.get(action="region.create")
-    assert event.actor == "admin@contosopartners.com"
+    assert event.actor == "globaladmin@contosopartners.com"
     assert event.region == "eu"
     assert event.at is not None
     changed = event.detail["changed"]
@@ -35,8 +35,10 @@ def test_creating_a_region_records_the_admin_and_every_field_with_the_secret_mas
     assert data["client_secret"] not in json.dumps(event.detail)
 
 
-def test_an_edit_records_only_the_fields_that_changed(admin_client, region_data, regions, logged):
-    admin_client.post(
+def test_an_edit_records_only_the_fields_that_changed(
+    global_admin_client, region_data, regions, logged
+):
+    global_admin_client.post(
         "/regions/eu/",
         region_data(client_secret="", client_secret_expires_on="", name="Europe West"),
     )
@@ -45,21 +47,23 @@ def test_an_edit_records_only_the_fields_that_changed(admin_client, region_data,
 
 
 def test_a_new_secret_is_recorded_as_changed_but_never_shown(
-    admin_client, region_data, regions, logged
+    global_admin_client, region_data, regions, logged
 ):
-    admin_client.post("/regions/eu/", region_data(client_secret="Brand~NewSecretValue123"))
+    global_admin_client.post("/regions/eu/", region_data(client_secret="Brand~NewSecretValue123"))
     event = logged.get(action="region.update")
     assert event.detail["changed"]["client_secret"] == ["***", "***"]
     assert "Brand~NewSecretValue123" not in json.dumps(event.detail)
 
 
-def test_saving_without_changes_records_nothing(admin_client, region_data, regions, logged):
-    admin_client.post("/regions/eu/", region_data(client_secret="", client_secret_expires_on=""))
+def test_saving_without_changes_records_nothing(global_admin_client, region_data, regions, logged):
+    global_admin_client.post(
+        "/regions/eu/", region_data(client_secret="", client_secret_expires_on="")
+    )
     assert not logged.filter(action__startswith="region.").exists()
 
 
-def test_a_refused_form_records_nothing(admin_client, region_data, regions, logged):
-    admin_client.post("/regions/eu/", region_data(partner_tenant_id="nope"))
+def test_a_refused_form_records_nothing(global_admin_client, region_data, regions, logged):
+    global_admin_client.post("/regions/eu/", region_data(partner_tenant_id="nope"))
     assert not logged.filter(action__startswith="region.").exists()
 
 
