@@ -55,3 +55,22 @@ class User(AbstractUser):
     def has_role(self, role: Role | str) -> bool:
         """True if the user's role is at least `role` (admin > manager > agent)."""
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a user: which server-side session, since when, last seen.
+
+    Kept so that an admin can end a user's sessions (`accounts.sessions.user_sessions_end`):
+    the session rows hold the token caches, so deleting them ends everything at once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="portal_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    user_agent = models.CharField("browser", max_length=120, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "last_seen_at"], name="usersession_user_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.user_agent or 'unknown browser'})"

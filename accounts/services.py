@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import login, logout
 from django.contrib.sessions.backends.base import SessionBase
@@ -13,9 +14,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import sessionclock
 from accounts.models import Role, User, role_from_claims
+from accounts.sessions import user_session_forget, user_session_track
 from audit.services import audit_record
 from mscloud.errors import ErrorKind, MicrosoftError
-from regions.clients import session_tokens_forget
+from regions.clients import openid_configuration, session_tokens_forget
 from regions.models import Region
 from regions.msal_app import SignInTokens, signin_code_redeem, signin_flow_start
 from regions.selectors import region_for_username
@@ -148,7 +150,10 @@ def signin_complete(*, request: HttpRequest, params: dict[str, str]) -> tuple[Us
     user = _upsert_user(region=region, claims=claims)
     login(request, user)  # cycles the session key
     sessionclock.mark_signed_in(request.session)
-    tokens.keep(request.session)
+    # Without a portal role the user only ever sees "no access": keep no token of theirs.
+    if user.role != Role.NONE:
+        tokens.keep(request.session)
+    user_session_track(request=request)
     audit_record(action="signin", request=request, user=user, detail={"role": user.role})
     return user, pending.get("next") or reverse("home")
 
@@ -227,7 +232,7 @@ def _redeem(
 @transaction.atomic
 def _upsert_user(*, region: Region, claims: dict) -> User:
     role = role_from_claims(claims.get("roles"))
-    user, _ = User.objects.select_for_update().get_or_create(
+    user, created = User.objects.select_for_update().get_or_create(
         tenant_id=claims["tid"],
         object_id=claims["oid"],
         defaults={"username": f"{claims['tid']}/{claims['oid']}"},
@@ -236,18 +241,51 @@ def _upsert_user(*, region: Region, claims: dict) -> User:
     user.display_name = claims.get("name", "")[:256]
     user.email = user.upn if "@" in user.upn else ""
     user.region = region
-    user.role = role
-    # Admins open Django admin, with the permissions of their role (accounts/backends.py);
-    # nobody is a superuser. A lost role is lost at the next sign-in.
-    user.is_staff = role in {Role.ADMIN, Role.GLOBAL_ADMIN}
-    user.is_superuser = False
-    user.set_unusable_password()
+    user_role_set(user, role)
+    # Only a new user gets its unusable password: setting it again would change the session
+    # auth hash (it is derived from the password) and sign the user's other browsers out.
+    if created or user.has_usable_password():
+        user.set_unusable_password()
     user.save()
     return user
 
 
-def signout(*, request: HttpRequest) -> None:
-    if request.user.is_authenticated:
+def user_role_set(user: User, role: Role | str) -> None:
+    """The portal role from Entra's app roles, and what it implies (not saved)."""
+    user.role = role
+    # Nobody is a superuser: Django admin grants per-model permissions to staff (admins).
+    user.is_superuser = False
+    user.is_staff = role in {Role.ADMIN, Role.GLOBAL_ADMIN}
+
+
+def signout(*, request: HttpRequest, audited: bool = True) -> None:
+    """End the request's session: its tokens, its tracked browser, then the session itself."""
+    if audited and request.user.is_authenticated:
         audit_record(action="signout", request=request)
+    user_session_forget(session_key=request.session.session_key)
     session_tokens_forget(session=request.session)
     logout(request)  # flushes the server-side session and with it the token cache
+
+
+def signout_microsoft_url(*, region: Region, return_to: str) -> str | None:
+    """Where to send the browser so that Entra ends its own session (its SSO cookie) and
+    comes back to `return_to`; None when the region's discovery cannot say (the portal's
+    session is gone anyway). Entra's v2 logout takes `post_logout_redirect_uri` (registered
+    on the app) and, optionally, `logout_hint` — which needs the `login_hint` optional claim
+    the portal does not ask for, so Entra may ask which account to sign out.
+
+    # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request
+    """
+    try:
+        endpoint = str(openid_configuration(region=region).get("end_session_endpoint") or "")
+    except MicrosoftError as exc:
+        log.warning("sign-out discovery failed for region %s: %s", region.slug, exc.kind)
+        return None
+    parts = urlsplit(endpoint)
+    # Only the region's own sign-in host: the document must not make us an open redirect.
+    own_host = urlsplit(region.login_host).hostname
+    if parts.scheme not in ("https", "http") or parts.hostname != own_host:
+        log.warning("region %s: end_session_endpoint is not on its login host", region.slug)
+        return None
+    separator = "&" if parts.query else "?"
+    return f"{endpoint}{separator}{urlencode({'post_logout_redirect_uri': return_to})}"

@@ -6,6 +6,10 @@ from django.contrib.sessions.backends.base import SessionBase
 
 AUTH_AT = "_auth_at"
 SEEN_AT = "_seen_at"
+# When Microsoft last confirmed the session (the re-check), and when to ask again after
+# Microsoft could not answer.
+CHECKED_AT = "_checked_at"
+RECHECK_RETRY_AT = "_recheck_retry_at"
 
 
 def now() -> float:
@@ -14,4 +18,4 @@ def now() -> float:
 
 def mark_signed_in(session: SessionBase) -> None:
     """Start both timeouts at sign-in (the absolute one never moves after this)."""
-    session[AUTH_AT] = session[SEEN_AT] = now()
+    session[AUTH_AT] = session[SEEN_AT] = session[CHECKED_AT] = now()

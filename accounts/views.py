@@ -1,12 +1,24 @@
-"""Sign-in, the identity provider's callback, sign-out."""
+"""Sign-in, the identity provider's callback, sign-out; the users page of admins."""
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import SignInForm
 from accounts.models import Role
-from accounts.services import SignInError, signin_complete, signin_start, signout
+from accounts.permissions import role_required
+from accounts.selectors import user_for_admin, user_list
+from accounts.services import (
+    SignInError,
+    signin_complete,
+    signin_start,
+    signout,
+    signout_microsoft_url,
+)
+from accounts.sessions import user_sessions_end
+from regions.selectors import region_list
 
 # Longer callback parameters are not something Entra sends; refuse before doing any work.
 _MAX_CALLBACK_PARAM = 8192
@@ -52,7 +64,22 @@ def callback_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def signout_view(request: HttpRequest) -> HttpResponse:
+    region = request.user.region if request.user.is_authenticated else None
     signout(request=request)
+    if region is None:
+        return render(request, "accounts/signed_out.html")
+    # Then Microsoft's session too, or "Continue" would sign straight back in.
+    microsoft = signout_microsoft_url(
+        region=region, return_to=request.build_absolute_uri(reverse("signed_out"))
+    )
+    if microsoft is None:
+        return render(request, "accounts/signed_out.html", {"microsoft_remains": True})
+    return HttpResponseRedirect(microsoft)
+
+
+@require_http_methods(["GET"])
+def signed_out_view(request: HttpRequest) -> HttpResponse:
+    """Where Microsoft's sign-out sends the browser back to."""
     return render(request, "accounts/signed_out.html")
 
 
@@ -60,3 +87,38 @@ def no_access_view(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("signin")
     return render(request, "accounts/no_access.html", status=403)
+
+
+@role_required(Role.ADMIN)
+@require_http_methods(["GET"])
+def user_list_view(request: HttpRequest) -> HttpResponse:
+    admin = request.user
+    region_slug = request.GET.get("region", "")[:50] if admin.crosses_regions else ""
+    context = {
+        "users": user_list(admin=admin, region_slug=region_slug),
+        "regions": region_list() if admin.crosses_regions else [],
+        "region_slug": region_slug,
+        "nav": "users",
+    }
+    return render(request, "accounts/user_list.html", context)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def user_sessions_end_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = user_for_admin(admin=request.user, user_id=user_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(
+            request,
+            f"Tick the confirmation first: ending {target}'s sessions signs them out of every "
+            "browser.",
+        )
+        return redirect("user_list")
+    ended = user_sessions_end(user=target, by=request.user, request=request)
+    if target.pk == request.user.pk:
+        return redirect("signin")
+    messages.success(
+        request,
+        f"Ended {ended} session{'s' if ended != 1 else ''} of {target}: they must sign in again.",
+    )
+    return redirect("user_list")

@@ -12,7 +12,9 @@ from django.shortcuts import render
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from accounts.recheck import Verdict, grant_may_be_dead, session_recheck
 from accounts.services import SignInError, tenant_signin_start
+from accounts.sessions import session_end
 from audit.services import audit_record
 from customers.access import page_refusal
 from customers.directory import BadPageToken
@@ -57,11 +59,14 @@ def customer_view(
             )
             try:
                 return view(request, customer, graph, **kwargs)
-            except InteractionRequired:
-                return _reauthenticate(request, customer)
             except BadPageToken as exc:
                 return _problem(request, customer, page, str(exc), 400)
             except MicrosoftError as exc:
+                ended = _session_ended(request, exc)
+                if ended is not None:
+                    return ended
+                if isinstance(exc, InteractionRequired):
+                    return _reauthenticate(request, customer)
                 message, status = explain(exc, customer)
                 log.info("graph call for %s failed: %s", customer.tenant_id, exc)
                 return _problem(request, customer, page, message, status, kind=exc.kind)
@@ -87,6 +92,24 @@ def _problem(
         {"customer": customer, "tab": page, "message": message, "kind": str(kind)},
         status=status,
     )
+
+
+_GRANT_DEAD = (
+    "Microsoft no longer accepts your sign-in (it was revoked, expired, or your password "
+    "changed), so the portal signed you out. Please sign in again."
+)
+
+
+def _session_ended(request: HttpRequest, exc: MicrosoftError) -> HttpResponse | None:
+    """A refusal that may mean the session's grant is dead is put to the partner tenant:
+    if Entra refuses the grant there too, the session ends (sign-in, with why); a refusal of
+    this customer alone (MFA, consent, no group) keeps the session and is handled as before."""
+    if not grant_may_be_dead(exc):
+        return None
+    recheck = session_recheck(request=request)
+    if recheck.verdict != Verdict.ENDED:
+        return None
+    return session_end(request=request, reason=recheck.reason, message=_GRANT_DEAD)
 
 
 def _reauthenticate(request: HttpRequest, customer: Customer) -> HttpResponse:

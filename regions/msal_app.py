@@ -14,6 +14,7 @@ from mscloud.http import shared_session
 from mscloud.identity import (
     AppCredentials,
     ConfidentialApp,
+    InteractionRequired,
     SerializableTokenCache,
     TokenCache,
     confidential_app,
@@ -101,3 +102,26 @@ def signin_code_redeem(
     return SignInTokens(
         claims=result.get("id_token_claims") or {}, partner_signin=partner, _cache=cache
     )
+
+
+def signin_refresh(*, region: Region, session: SessionBase) -> dict:
+    """Redeem the session's refresh token at the region's partner tenant, skipping every
+    cached access token, and return the claims of the new ID token (MSAL always asks for
+    `openid`, so Entra answers a refresh-token grant with an ID token carrying the current
+    `roles`). The session's cache keeps the new tokens. Raises IdentityError
+    (InteractionRequired when the session holds no account or its grant is dead).
+
+    # Reference: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token
+    """
+    cache = token_caches.session_cache_load(session)
+    home_account_id = token_caches.session_account(session)
+    if not home_account_id:
+        raise InteractionRequired("no_account", "The session holds no signed-in account.")
+    try:
+        app = region_app(region, token_cache=cache)
+        result = app.token_silent(
+            scopes=region.graph_scopes, home_account_id=home_account_id, force_refresh=True
+        )
+    finally:
+        token_caches.session_cache_save(session, cache)
+    return result.get("id_token_claims") or {}

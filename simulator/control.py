@@ -292,6 +292,45 @@ def agent_groups(ctx: SimContext, request: Request, username: str) -> Response:
     return json_response(_agent(ctx, agent))
 
 
+def agent_roles(ctx: SimContext, request: Request, username: str) -> Response:
+    """Set an agent's app role assignments on the portal's app: {"roles": ["Portal.Agent"]}
+    ([] removes every role). ID tokens issued from now on carry them; issued ones do not
+    change, as in Entra."""
+    agent = ctx.world.agent(username)
+    if agent is None:
+        return _error(f"Unknown agent {username}.", 404)
+    try:
+        names = _json_object(request).get("roles")
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise _Refused('Send {"roles": ["Portal.Agent", ...]}.')
+    except _Refused as exc:
+        return exc.response
+    agent.roles = list(dict.fromkeys(names))
+    return json_response(_agent(ctx, agent))
+
+
+def agent_revoke(ctx: SimContext, request: Request, username: str) -> Response:
+    """What revokeSignInSessions (or a password reset) does to one partner user: every
+    refresh token of theirs answers AADSTS50173 from now on and their SSO sessions end.
+    Access tokens already issued stay valid until they expire, as in Entra.
+
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions
+    """
+    agent = ctx.world.agent(username)
+    if agent is None:
+        return _error(f"Unknown agent {username}.", 404)
+    revoked = 0
+    with ctx.grants.lock:
+        for grant in ctx.grants.refresh_tokens.values():
+            if grant["username"] == agent.username and not grant.get("revoked"):
+                grant["revoked"] = True
+                revoked += 1
+        for session, owner in list(ctx.grants.sso_sessions.items()):
+            if owner == agent.username:
+                del ctx.grants.sso_sessions[session]
+    return json_response({"username": agent.username, "refresh_tokens_revoked": revoked})
+
+
 def default_gdap_roles(ctx: SimContext, request: Request) -> Response:
     """The roles of the GDAP relationship a customer created through Partner Center gets
     (Microsoft's default set is unconfirmed): GET, or POST {"roles": [role names]}."""
@@ -400,6 +439,8 @@ def url_rules() -> list[Rule]:
         Rule("/_sim/customers/<tenant>/consent", endpoint=consent, methods=["POST"]),
         Rule("/_sim/customers/<tenant>/relationship", endpoint=relationship, methods=["POST"]),
         Rule("/_sim/agents/<username>/groups", endpoint=agent_groups, methods=["POST"]),
+        Rule("/_sim/agents/<username>/roles", endpoint=agent_roles, methods=["POST"]),
+        Rule("/_sim/agents/<username>/revoke", endpoint=agent_revoke, methods=["POST"]),
         Rule("/_sim/gdap/default-roles", endpoint=default_gdap_roles, methods=["GET", "POST"]),
         Rule(
             "/_sim/regions/<slug>/revoke-preconsent", endpoint=revoke_preconsent, methods=["POST"]

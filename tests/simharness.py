@@ -171,6 +171,14 @@ class Simulator:
         """Set an agent's partner security groups by name; the agent back."""
         return self._call("POST", f"/_sim/agents/{username}/groups", {"groups": groups})
 
+    def agent_roles(self, username: str, roles: list[str]) -> dict[str, Any]:
+        """Set an agent's app roles on the portal's app (["Portal.Agent"], [] for none)."""
+        return self._call("POST", f"/_sim/agents/{username}/roles", {"roles": roles})
+
+    def agent_revoke(self, username: str) -> dict[str, Any]:
+        """Revoke one agent's refresh tokens and SSO sessions (revokeSignInSessions)."""
+        return self._call("POST", f"/_sim/agents/{username}/revoke")
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -105,8 +106,15 @@ MATRIX: dict[str, Row] = {
         "/regions/{region}/setup/discovery/", ADMIN_PAGE, "POST"
     ),
     "regions/<slug:slug>/preconsent/": Row("/regions/{region}/preconsent/", ADMIN_PAGE, "POST"),
-    # Signing out is for anyone; it runs last, since it ends the session.
-    "signout/": Row("/signout/", (200, 200, 200, 200, 200, 200), "POST"),
+    # Admins see their region's users and may end their sessions (a user of their region:
+    # the matrix's own "agent"; without the ticked confirmation nothing ends, back to the list).
+    "users/": Row("/users/", ADMIN_PAGE),
+    "users/<int:user_id>/end-sessions/": Row("/users/{user}/end-sessions/", ADMIN_PAGE, "POST"),
+    # Where Microsoft's sign-out comes back to: a public page.
+    "signed-out/": Row("/signed-out/", (200, 200, 200, 200, 200, 200)),
+    # Signing out is for anyone; it runs last, since it ends the session. Signed in, it goes
+    # on to the region's Microsoft sign-out (a redirect, OK).
+    "signout/": Row("/signout/", (200, OK, OK, OK, OK, OK), "POST"),
 }
 # The same routes reaching into region "eu" (every test user but the global admin is of "us").
 # The global admin is not in the EU partner tenant's groups, so EU customer pages are 404 to
@@ -119,6 +127,7 @@ CROSS_REGION: list[Row] = [
     Row("/regions/eu/setup/", OTHER_REGION_ADMIN),
     Row("/regions/eu/setup/discovery/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/preconsent/", OTHER_REGION_ADMIN, "POST"),
+    Row("/users/{eu_user}/end-sessions/", OTHER_REGION_ADMIN, "POST"),
 ]
 # Every URL under /admin/ is Django admin's, which admits staff only (Portal.Admin and
 # Portal.GlobalAdmin, set at sign-in) with view permissions from the role; its rows are
@@ -219,6 +228,22 @@ def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> 
             ).pk
         ),
         "region": "us",
+        "user": str(
+            get_user_model()
+            .objects.get_or_create(
+                username="matrix-target",
+                defaults={"tenant_id": regions["us"].partner_tenant_id, "region": regions["us"]},
+            )[0]
+            .pk
+        ),
+        "eu_user": str(
+            get_user_model()
+            .objects.get_or_create(
+                username="matrix-target-eu",
+                defaults={"tenant_id": regions["eu"].partner_tenant_id, "region": regions["eu"]},
+            )[0]
+            .pk
+        ),
     }
 
 

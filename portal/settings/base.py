@@ -105,6 +105,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_ABSOLUTE_TIMEOUT", default=8 * 3600)
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = SESSION_COOKIE_AGE
+# Admins and global admins change configuration: their sign-in lasts at most this long.
+SESSION_ADMIN_ABSOLUTE_TIMEOUT = env.int("SESSION_ADMIN_ABSOLUTE_TIMEOUT", default=2 * 3600)
+# How often a session's refresh token is redeemed at the partner tenant (accounts/recheck.py):
+# a revoked grant ends the session and a changed app role takes effect within this time.
+SESSION_RECHECK_SECONDS = env.int("SESSION_RECHECK_SECONDS", default=15 * 60)
+# When Microsoft could not answer the re-check, ask again after this long (nothing is said).
+SESSION_RECHECK_RETRY_SECONDS = env.int("SESSION_RECHECK_RETRY_SECONDS", default=60)
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
@@ -188,6 +195,11 @@ CELERY_BEAT_SCHEDULE = {
     "compliance-prune": {
         "task": "compliance.tasks.compliance_snapshots_prune",
         "schedule": env.int("COMPLIANCE_PRUNE_INTERVAL", default=24 * 3600),
+    },
+    # Expired sessions hold encrypted refresh tokens: delete them (and their tracked rows).
+    "sessions-clear": {
+        "task": "accounts.tasks.sessions_clear",
+        "schedule": env.int("SESSIONS_CLEAR_INTERVAL", default=24 * 3600),
     },
 }
 

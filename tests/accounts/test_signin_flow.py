@@ -153,7 +153,8 @@ def test_signing_out_deletes_the_session_and_its_tokens(sign_in):
     client = sign_in(AGENT)
     key = client.session.session_key
     response = client.post("/signout/")
-    assert response.status_code == 200
+    assert response.status_code == 302
+    assert "/oauth2/v2.0/logout?post_logout_redirect_uri=" in response["Location"]
     assert not Session.objects.filter(session_key=key).exists()
     assert client.get("/customers/").status_code == 302
 

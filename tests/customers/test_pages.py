@@ -236,10 +236,12 @@ def test_a_revoked_session_ends_at_the_sign_in_page_without_a_loop(sim, sign_in,
     sim.revoke(refresh_tokens=True)
     before = _counters(sim)
     response = client.get(f"/customers/{tid}/users/")
-    # Graph 401 → one refresh attempt (refused) → the tenant's sign-in page; nothing more.
+    # Graph 401 → one refresh attempt at the customer (AADSTS50173) → the same grant put to
+    # the partner tenant (refused too) → the portal session ends: sign-in, back here after.
     assert response.status_code == 302
-    assert "/oauth2/v2.0/authorize" in response["Location"]
-    assert _delta(before, _counters(sim)) == {"token": 1, "graph": 1}
+    assert response["Location"] == f"/signin/?next=/customers/{tid}/users/"
+    assert _delta(before, _counters(sim)) == {"token": 2, "graph": 1}
+    assert client.get("/customers/")["Location"].startswith("/signin/")
 
 
 def test_an_unreachable_token_endpoint_is_a_clear_503(sign_in, world, customers, regions):
