@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
-from mscloud.http import shared_session
+from mscloud.http import HttpSession, shared_session
 from mscloud.identity import (
     AppCredentials,
     ConfidentialApp,
@@ -39,6 +40,16 @@ def credentials(region: Region) -> AppCredentials:
     )
 
 
+def region_session(region: Region) -> HttpSession:
+    """The pooled HTTP session for the region's Microsoft calls: its CA bundle, no redirects,
+    and (unless MICROSOFT_ALLOW_PRIVATE_HOSTS, dev and tests) public https hosts only."""
+    return shared_session(
+        region.tls_verify,
+        allow_private_hosts=settings.MICROSOFT_ALLOW_PRIVATE_HOSTS,
+        require_https=settings.MICROSOFT_REQUIRE_HTTPS,
+    )
+
+
 def region_app(
     region: Region,
     *,
@@ -50,7 +61,7 @@ def region_app(
     return confidential_app(
         credentials(region),
         tenant=str(tenant or region.partner_tenant_id),
-        session=shared_session(region.tls_verify),
+        session=region_session(region),
         token_cache=token_cache,
         http_cache=http_cache,
     )

@@ -136,6 +136,12 @@ GRAPH_TIMEOUT = (
     env.float("GRAPH_READ_TIMEOUT", default=20),
 )
 GRAPH_MAX_ATTEMPTS = env.int("GRAPH_MAX_ATTEMPTS", default=3)
+# Where Microsoft calls may go (mscloud/http.py): never a redirect; and, unless allowed here,
+# https only and never to loopback, private, link-local (169.254.169.254: cloud metadata),
+# unspecified or multicast addresses, checked at save (region form) and on every connection.
+# Development and tests allow them: the simulator listens on 127.0.0.1.
+MICROSOFT_ALLOW_PRIVATE_HOSTS = env.bool("MICROSOFT_ALLOW_PRIVATE_HOSTS", default=False)
+MICROSOFT_REQUIRE_HTTPS = env.bool("MICROSOFT_REQUIRE_HTTPS", default=True)
 GRAPH_MAX_RETRY_AFTER = env.float("GRAPH_MAX_RETRY_AFTER", default=5)
 
 # Celery: JSON only, late acks and prefetch 1 so a killed worker's task is redelivered.
