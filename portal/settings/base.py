@@ -32,6 +32,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /livez and /readyz answer any Host, over http too, before anything reads either.
+    "portal.probes.ProbeMiddleware",
     "portal.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
@@ -277,16 +279,38 @@ CELERY_BEAT_SCHEDULE["provisioning-tick"] = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact": {"()": "portal.logging.RedactSecretsFilter"},
+        "queryless": {"()": "portal.logging.QuerylessRequestLineFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         # MSAL logs request details at DEBUG; never let them through.
         "msal": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # runserver's access lines: paths without query strings (/auth/callback/?code=…).
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["queryless"],
+        },
     },
 }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="portal")
