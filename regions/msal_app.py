@@ -11,20 +11,37 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
+from mscloud.errors import ErrorKind
 from mscloud.http import HttpSession, shared_session
 from mscloud.identity import (
     AppCredentials,
     ConfidentialApp,
+    IdentityError,
     SerializableTokenCache,
     TokenCache,
     confidential_app,
 )
+from portal import crypto
 from regions import token_caches
 from regions.models import Region
 
 
 def credentials(region: Region) -> AppCredentials:
-    """The region's app id and the credential in use (secret or certificate)."""
+    """The region's app id and the credential in use (secret or certificate); a credential
+    that no configured key decrypts is an IdentityError with a sentence, never a 500."""
+    try:
+        return _credentials(region)
+    except crypto.InvalidToken:
+        raise IdentityError(
+            "credential_unreadable",
+            f"The stored credential of region {region.slug} cannot be decrypted with the "
+            "configured PORTAL_ENCRYPTION_KEYS (its key was removed): an admin enters the "
+            "client secret or certificate key again.",
+            kind=ErrorKind.TOKEN_REFUSED,
+        ) from None
+
+
+def _credentials(region: Region) -> AppCredentials:
     if region.uses_certificate:
         return AppCredentials(
             login_host=region.login_host,
