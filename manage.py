@@ -4,7 +4,9 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+    # Unset means production, which refuses to start without its secrets: development and
+    # tests name their settings module (scripts/run.sh, scripts/test.sh, pyproject.toml).
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -73,6 +73,8 @@ def portal_env(db_name: str) -> dict[str, str]:
         "DATABASE_URL": f"{PG}/{db_name}",
         "REDIS_URL": REDIS,
         "LOG_LEVEL": "WARNING",
+        # The simulator listens on 127.0.0.1, which production otherwise refuses to call.
+        "MICROSOFT_ALLOW_PRIVATE_HOSTS": "true",
     }
 
 

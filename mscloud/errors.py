@@ -32,6 +32,8 @@ class ErrorKind(StrEnum):
     UNKNOWN_TENANT = "unknown_tenant"  # the authority's tenant does not exist
     SIGNIN_MISMATCH = "signin_mismatch"  # a sign-in response that is not for our flow
     ID_TOKEN_REJECTED = "id_token_rejected"  # noqa: S105 - its nonce, audience or issuer
+    # The portal refused the call itself: a redirect, plain http://, a private address.
+    ENDPOINT_REFUSED = "endpoint_refused"
     ERROR = "error"  # any other answer
 
 

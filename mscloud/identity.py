@@ -24,6 +24,7 @@ import requests
 from msal.exceptions import MsalServiceError
 
 from .errors import ErrorKind, MicrosoftError, safe_text
+from .http import EndpointRefused
 
 # The caches callers hold (an app's token cache; a session's serializable one) are MSAL's.
 TokenCache = msal.TokenCache
@@ -130,10 +131,17 @@ class IdentityUnavailable(IdentityError):
         return (_restore_identity, (IdentityError, self.error, self.description, [], self.kind))
 
 
+def _refused(exc: EndpointRefused) -> IdentityError:
+    return IdentityError("endpoint_refused", str(exc), kind=ErrorKind.ENDPOINT_REFUSED)
+
+
 @contextlib.contextmanager
 def _unreachable_as_identity_errors() -> Iterator[None]:
     try:
         yield
+    except EndpointRefused as exc:
+        # A redirect or a refused address: the same on every attempt, so never "unavailable".
+        raise _refused(exc) from None
     except (requests.RequestException, MsalServiceError) as exc:
         raise IdentityUnavailable(exc) from exc
 
@@ -326,8 +334,14 @@ def confidential_app(
                 http_cache=cache,
             )
     except ValueError as exc:
-        # MSAL raises ValueError when discovery answers 4xx (unknown tenant, bad authority).
-        raise IdentityError("invalid_authority", str(exc), kind=ErrorKind.UNKNOWN_TENANT) from exc
+        # MSAL raises ValueError when discovery answers 4xx (unknown tenant, bad authority);
+        # its text carries the answer's body as-is, which is never shown.
+        raise IdentityError(
+            "invalid_authority",
+            f"{creds.login_host.rstrip('/')} has no OpenID configuration for tenant {tenant}: "
+            "check the login host and the tenant id.",
+            kind=ErrorKind.UNKNOWN_TENANT,
+        ) from exc
     except RuntimeError as exc:
         # MSAL's fallback when discovery fails without an HTTP error status.
         raise IdentityUnavailable(exc) from exc
@@ -344,21 +358,40 @@ def openid_configuration(
     """
     url = f"{login_host.rstrip('/')}/{tenant}/v2.0/.well-known/openid-configuration"
     try:
-        response = session.get(url, timeout=timeout)
+        response = session.get(url, timeout=timeout, allow_redirects=False)
+    except EndpointRefused as exc:
+        raise _refused(exc) from None
     except requests.RequestException as exc:
-        raise IdentityError("unreachable", safe_text(exc), kind=ErrorKind.UNAVAILABLE) from exc
+        raise IdentityError(
+            "unreachable", _unreachable_sentence(login_host, exc), kind=ErrorKind.UNAVAILABLE
+        ) from exc
     try:
         body = response.json()
     except ValueError:
-        body = {}
+        body = None
+    body = body if isinstance(body, dict) else {}
     if response.status_code != 200:
-        description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+        # Entra's own error fields when it sent them; never the raw body (whatever answered
+        # may not be Microsoft, and its page is not ours to show).
+        description = str(body.get("error_description", "")).split("\r\n")[0].split("\n")[0]
+        codes = body.get("error_codes") or []
         error = IdentityError(
-            str(body.get("error", "")) if isinstance(body, dict) else "",
-            safe_text(description.split("\r\n")[0].split("\n")[0] or response.text[:200]),
-            [int(c) for c in body.get("error_codes") or []] if isinstance(body, dict) else [],
+            str(body.get("error", "") or f"http_{response.status_code}")[:100],
+            safe_text(description)
+            or f"{login_host.rstrip('/')} answered HTTP {response.status_code} without an "
+            "Entra error; it may not be a Microsoft sign-in service.",
+            [int(c) for c in codes if str(c).isdigit()] if isinstance(codes, list) else [],
             kind=ErrorKind.UNKNOWN_TENANT if response.status_code < 500 else ErrorKind.UNAVAILABLE,
         )
         error.status = response.status_code
         raise error
-    return body if isinstance(body, dict) else {}
+    return body
+
+
+def _unreachable_sentence(login_host: str, exc: requests.RequestException) -> str:
+    host = login_host.rstrip("/")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"The TLS certificate of {host} could not be verified. Check the CA bundle."
+    if isinstance(exc, requests.Timeout):
+        return f"{host} did not answer in time."
+    return f"{host} could not be reached ({type(exc).__name__})."

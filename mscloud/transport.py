@@ -14,7 +14,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .errors import ErrorFamily, MicrosoftError
+from .errors import ErrorFamily, ErrorKind, MicrosoftError
+from .http import EndpointRefused
 from .retry import GATEWAY_STATUSES, RETRY_LATER_STATUSES, RetryPolicy, parse_retry_after
 
 TimeoutSpec = float | tuple[float, float]
@@ -128,6 +129,10 @@ class Transport:
         request_id = next(
             (sent_headers[h] for h in self.errors.request_id_headers if h in sent_headers), None
         )
+        if isinstance(exc, EndpointRefused):
+            return self.errors.base(
+                str(exc), request_id=request_id, kind=ErrorKind.ENDPOINT_REFUSED
+            )
         if isinstance(exc, requests.exceptions.SSLError):
             return self.errors.unavailable(
                 f"The TLS certificate of {service} could not be verified. "
@@ -173,6 +178,8 @@ class Transport:
 
 
 def _safe_to_resend(exc: requests.RequestException, idempotent: bool) -> bool:
+    if isinstance(exc, EndpointRefused):
+        return False  # a redirect or a refused address is the same on the next attempt
     if isinstance(exc, requests.exceptions.SSLError):
         return False  # a certificate problem does not fix itself
     if _never_sent(exc):

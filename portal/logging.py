@@ -28,3 +28,21 @@ class RedactSecretsFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class QuerylessRequestLineFilter(logging.Filter):
+    """runserver's access lines (`django.server`) with the path only: a query string carries
+    authorization codes (/auth/callback/?code=…), skiptokens and search terms."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+            record.args = (_without_query(record.args[0]), *record.args[1:])
+        return True
+
+
+def _without_query(request_line: str) -> str:
+    # "GET /auth/callback/?code=… HTTP/1.1" -> "GET /auth/callback/ HTTP/1.1"
+    parts = request_line.split(" ")
+    if len(parts) >= 2:
+        parts[1] = parts[1].split("?", 1)[0]
+    return " ".join(parts)

@@ -9,8 +9,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
+from mscloud.http import host_refusal
 from regions.access_template import access_template_parse, access_template_text
 from regions.certificates import CertificateError, certificate_expiry, check_key_pair
 from regions.models import (
@@ -266,17 +268,32 @@ class RegionForm(forms.ModelForm):
                     )
                 continue
             parts = urlsplit(url)
-            loopback = parts.hostname in _LOOPBACK
-            if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            # Plain http:// only where the portal may call a local simulator (dev, tests).
+            plain_ok = not settings.MICROSOFT_REQUIRE_HTTPS and parts.hostname in _LOOPBACK
+            if parts.scheme != "https" and not (parts.scheme == "http" and plain_ok):
                 self.add_error(
                     name,
-                    "Use an https:// URL. Plain http:// is accepted only for 127.0.0.1 or "
-                    "localhost (a local simulator).",
+                    "Use an https:// URL."
+                    if settings.MICROSOFT_REQUIRE_HTTPS
+                    else "Use an https:// URL. Plain http:// is accepted only for 127.0.0.1 "
+                    "or localhost (a local simulator).",
                 )
             elif parts.query or parts.fragment:
                 self.add_error(name, "Enter the base URL only, without “?” or “#” parts.")
+            elif refusal := self._endpoint_refusal(name, url):
+                self.add_error(name, refusal)
             else:
                 data[name] = url.rstrip("/")
+
+    @staticmethod
+    def _endpoint_refusal(name: str, url: str) -> str | None:
+        """Why the portal would refuse to call this endpoint (a loopback, private or link-local
+        host in production), as the field's error; token audiences are never called."""
+        if name.endswith("_resource"):
+            return None
+        return host_refusal(
+            url, require_https=False, allow_private_hosts=settings.MICROSOFT_ALLOW_PRIVATE_HOSTS
+        )
 
     def _clean_secret(self, data: dict[str, Any]) -> None:
         secret = data.get("client_secret", "")

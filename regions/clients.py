@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
 from mscloud.graph import GraphClient
-from mscloud.http import shared_session
 from mscloud.identity import (
     InteractionRequired,
     SerializableTokenCache,
@@ -30,7 +29,7 @@ from mscloud.identity import openid_configuration as _openid_configuration
 from mscloud.partnercenter import PartnerCenterClient
 from regions import token_caches
 from regions.models import Region
-from regions.msal_app import region_app
+from regions.msal_app import region_app, region_session
 
 # --------------------------------------------------------------------------- tokens
 
@@ -147,7 +146,7 @@ def openid_configuration(*, region: Region) -> dict:
     return _openid_configuration(
         login_host=region.login_host,
         tenant=str(region.partner_tenant_id),
-        session=shared_session(region.tls_verify),
+        session=region_session(region),
         timeout=settings.GRAPH_TIMEOUT,
     )
 
@@ -170,7 +169,7 @@ def graph_with_token(
     return GraphClient(
         base_url=region.graph_base_url,
         token=token,
-        session=shared_session(region.tls_verify),
+        session=region_session(region),
         timeout=settings.GRAPH_TIMEOUT,
         max_attempts=settings.GRAPH_MAX_ATTEMPTS,
         max_retry_after=settings.GRAPH_MAX_RETRY_AFTER,
@@ -248,7 +247,7 @@ def partner_center_with_token(
     return PartnerCenterClient(
         base_url=region.partner_center_base_url,
         token=token,
-        session=shared_session(region.tls_verify),
+        session=region_session(region),
         timeout=settings.GRAPH_TIMEOUT if timeout is None else timeout,
         max_attempts=settings.GRAPH_MAX_ATTEMPTS if max_attempts is None else max_attempts,
         on_unauthorized=on_unauthorized,

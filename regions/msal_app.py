@@ -8,23 +8,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
-from mscloud.http import shared_session
+from mscloud.errors import ErrorKind
+from mscloud.http import HttpSession, shared_session
 from mscloud.identity import (
     AppCredentials,
     ConfidentialApp,
+    IdentityError,
     InteractionRequired,
     SerializableTokenCache,
     TokenCache,
     confidential_app,
 )
+from portal import crypto
 from regions import token_caches
 from regions.models import Region
 
 
 def credentials(region: Region) -> AppCredentials:
-    """The region's app id and the credential in use (secret or certificate)."""
+    """The region's app id and the credential in use (secret or certificate); a credential
+    that no configured key decrypts is an IdentityError with a sentence, never a 500."""
+    try:
+        return _credentials(region)
+    except crypto.InvalidToken:
+        raise IdentityError(
+            "credential_unreadable",
+            f"The stored credential of region {region.slug} cannot be decrypted with the "
+            "configured PORTAL_ENCRYPTION_KEYS (its key was removed): an admin enters the "
+            "client secret or certificate key again.",
+            kind=ErrorKind.TOKEN_REFUSED,
+        ) from None
+
+
+def _credentials(region: Region) -> AppCredentials:
     if region.uses_certificate:
         return AppCredentials(
             login_host=region.login_host,
@@ -40,6 +58,16 @@ def credentials(region: Region) -> AppCredentials:
     )
 
 
+def region_session(region: Region) -> HttpSession:
+    """The pooled HTTP session for the region's Microsoft calls: its CA bundle, no redirects,
+    and (unless MICROSOFT_ALLOW_PRIVATE_HOSTS, dev and tests) public https hosts only."""
+    return shared_session(
+        region.tls_verify,
+        allow_private_hosts=settings.MICROSOFT_ALLOW_PRIVATE_HOSTS,
+        require_https=settings.MICROSOFT_REQUIRE_HTTPS,
+    )
+
+
 def region_app(
     region: Region,
     *,
@@ -51,7 +79,7 @@ def region_app(
     return confidential_app(
         credentials(region),
         tenant=str(tenant or region.partner_tenant_id),
-        session=shared_session(region.tls_verify),
+        session=region_session(region),
         token_cache=token_cache,
         http_cache=http_cache,
     )

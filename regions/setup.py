@@ -184,6 +184,15 @@ def check_discovery(region: Region) -> CheckResult:
     try:
         body = openid_configuration(region=region)
     except IdentityError as exc:
+        if exc.kind == ErrorKind.ENDPOINT_REFUSED:
+            return CheckResult(
+                Status.FAIL,
+                f"The portal refused to call {region.login_host}.",
+                error=exc.description,
+                fix="Enter the login host Microsoft documents for your cloud (or choose a cloud "
+                "preset): it must answer itself over https, without redirecting, from a public "
+                "address.",
+            )
         if exc.status is None:
             return CheckResult(
                 Status.FAIL,

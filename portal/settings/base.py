@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "portal",
     "accounts",
     "regions",
     "regionadmin",
@@ -32,6 +33,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /livez and /readyz answer any Host, over http too, before anything reads either.
+    "portal.probes.ProbeMiddleware",
     "portal.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
@@ -153,6 +156,12 @@ GRAPH_TIMEOUT = (
     env.float("GRAPH_READ_TIMEOUT", default=20),
 )
 GRAPH_MAX_ATTEMPTS = env.int("GRAPH_MAX_ATTEMPTS", default=3)
+# Where Microsoft calls may go (mscloud/http.py): never a redirect; and, unless allowed here,
+# https only and never to loopback, private, link-local (169.254.169.254: cloud metadata),
+# unspecified or multicast addresses, checked at save (region form) and on every connection.
+# Development and tests allow them: the simulator listens on 127.0.0.1.
+MICROSOFT_ALLOW_PRIVATE_HOSTS = env.bool("MICROSOFT_ALLOW_PRIVATE_HOSTS", default=False)
+MICROSOFT_REQUIRE_HTTPS = env.bool("MICROSOFT_REQUIRE_HTTPS", default=True)
 GRAPH_MAX_RETRY_AFTER = env.float("GRAPH_MAX_RETRY_AFTER", default=5)
 
 # Celery: JSON only, late acks and prefetch 1 so a killed worker's task is redelivered.
@@ -293,16 +302,38 @@ CELERY_BEAT_SCHEDULE["provisioning-tick"] = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact": {"()": "portal.logging.RedactSecretsFilter"},
+        "queryless": {"()": "portal.logging.QuerylessRequestLineFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         # MSAL logs request details at DEBUG; never let them through.
         "msal": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # runserver's access lines: paths without query strings (/auth/callback/?code=…).
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["queryless"],
+        },
     },
 }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="portal")

@@ -1,7 +1,25 @@
-"""Production: every secret comes from the environment, with no default (missing = fail loudly)."""
+"""Production: every secret comes from the environment, with no default (missing = fail loudly).
+
+This is also the settings module a process gets when DJANGO_SETTINGS_MODULE is not set
+(manage.py, wsgi.py, celery.py): a forgotten variable fails closed, never into DEBUG with the
+repository's development keys. Development and tests name their module explicitly.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.startup import production_problems
 
 from .base import *  # noqa: F403
 from .base import env
+
+# Before anything reads them: one sentence per missing or unsafe variable, all at once.
+_problems = production_problems(os.environ)
+if _problems:
+    raise ImproperlyConfigured(
+        "The portal cannot start with production settings: " + " ".join(_problems)
+    )
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -11,7 +29,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and the health page answer over plain http too (load balancers, kubelets).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -28,6 +28,9 @@ CACHES = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CSP_FORM_ACTION = [*CSP_FORM_ACTION, "http://127.0.0.1:*", "http://localhost:*"]  # noqa: F405
+# The simulator listens on 127.0.0.1 (production refuses loopback and plain http).
+MICROSOFT_ALLOW_PRIVATE_HOSTS = env.bool("MICROSOFT_ALLOW_PRIVATE_HOSTS", default=True)
+MICROSOFT_REQUIRE_HTTPS = env.bool("MICROSOFT_REQUIRE_HTTPS", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

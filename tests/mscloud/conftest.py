@@ -12,7 +12,7 @@ from mscloud.http import build_session
 from mscloud.partnercenter import PartnerCenterClient
 from simulator.certs import ensure_certificates
 
-from .fakes import FakeMicrosoft, SleepRecorder, serve
+from .fakes import LOCAL, FakeMicrosoft, SleepRecorder, serve
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def make_graph(fake: FakeMicrosoft, sleeps: SleepRecorder):
         options = {
             "base_url": f"{fake.url}/graph",
             "token": "token-abc",
-            "session": build_session(),
+            "session": build_session(**LOCAL),
             "timeout": (1, 2),
             "sleep": sleeps,
             "rng": random.Random(7),
@@ -74,7 +74,7 @@ def partner_center(fake: FakeMicrosoft, sleeps: SleepRecorder) -> PartnerCenterC
     return PartnerCenterClient(
         base_url=f"{fake.url}/partnercenter",
         token="pc-token",
-        session=build_session(),
+        session=build_session(**LOCAL),
         timeout=(1, 2),
         sleep=sleeps,
         rng=random.Random(7),

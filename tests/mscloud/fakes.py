@@ -14,6 +14,10 @@ from werkzeug.wrappers import Request, Response
 
 Answer = Response | Callable[[Request], Response]
 
+# The fakes listen on 127.0.0.1 over plain http: a session must be allowed to reach them
+# (production sessions refuse loopback and http://; tests/security/test_ssrf.py).
+LOCAL = {"allow_private_hosts": True, "require_https": False}
+
 
 def reply(body: object = None, status: int = 200, headers: dict | None = None) -> Response:
     data = "" if body is None else json.dumps(body)

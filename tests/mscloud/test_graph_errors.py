@@ -19,7 +19,7 @@ from mscloud.errors import (
 from mscloud.graph import GraphClient
 from mscloud.http import build_session
 
-from .fakes import graph_error, reply
+from .fakes import LOCAL, graph_error, reply
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_connection_refused_becomes_graph_unavailable_after_retries(sleeps):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     graph = GraphClient(
-        base_url=f"http://127.0.0.1:{port}", token="t", session=build_session(), sleep=sleeps
+        base_url=f"http://127.0.0.1:{port}", token="t", session=build_session(**LOCAL), sleep=sleeps
     )
 
     with pytest.raises(GraphUnavailable, match="could not be reached") as caught:
@@ -90,7 +90,7 @@ def test_a_refused_post_is_retried_too_because_it_never_left(sleeps):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     graph = GraphClient(
-        base_url=f"http://127.0.0.1:{port}", token="t", session=build_session(), sleep=sleeps
+        base_url=f"http://127.0.0.1:{port}", token="t", session=build_session(**LOCAL), sleep=sleeps
     )
 
     with pytest.raises(GraphUnavailable):

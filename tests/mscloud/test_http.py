@@ -9,7 +9,7 @@ from mscloud.errors import GraphUnavailable
 from mscloud.graph import GraphClient
 from mscloud.http import build_session, shared_session
 
-from .fakes import reply
+from .fakes import LOCAL, reply
 
 
 def _graph(url: str, session) -> GraphClient:
@@ -36,14 +36,14 @@ def test_it_reaches_an_https_server_with_the_ca_it_was_given_even_when_the_env_n
     monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     https_fake.queue(reply({"id": "org"}))
 
-    graph = _graph(https_fake.url, build_session(ca_bundle=str(pki["ca"])))
+    graph = _graph(https_fake.url, build_session(ca_bundle=str(pki["ca"]), **LOCAL))
 
     assert graph.get("/organization") == {"id": "org"}
 
 
 def test_it_does_not_trust_a_ca_that_only_the_environment_names(pki, https_fake, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki["ca"]))
-    graph = _graph(https_fake.url, build_session())
+    graph = _graph(https_fake.url, build_session(**LOCAL))
 
     with pytest.raises(GraphUnavailable, match=r"certificate .* could not be verified"):
         graph.get("/organization")

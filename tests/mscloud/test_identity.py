@@ -24,7 +24,7 @@ from mscloud.identity import (
     raise_for_result,
 )
 
-from .fakes import reply
+from .fakes import LOCAL, reply
 
 TENANT = "11111111-1111-1111-1111-111111111111"
 
@@ -94,7 +94,7 @@ def test_an_unreachable_login_host_is_unavailable_not_a_requests_exception():
     )
 
     with pytest.raises(IdentityUnavailable) as caught:
-        confidential_app(creds, tenant=TENANT, session=build_session(), http_cache={})
+        confidential_app(creds, tenant=TENANT, session=build_session(**LOCAL), http_cache={})
 
     assert caught.value.kind == ErrorKind.UNAVAILABLE and caught.value.transient
 
@@ -102,7 +102,7 @@ def test_an_unreachable_login_host_is_unavailable_not_a_requests_exception():
 def test_discovery_of_an_unknown_tenant_is_unknown_tenant_not_msal_value_error(https_fake, pki):
     https_fake.queue(reply({"error": "invalid_tenant", "error_codes": [90002]}, status=400))
     creds = AppCredentials(login_host=https_fake.url, client_id="c", client_secret="s")
-    session = build_session(ca_bundle=str(pki["ca"]))
+    session = build_session(ca_bundle=str(pki["ca"]), **LOCAL)
 
     with pytest.raises(IdentityError) as caught:
         confidential_app(creds, tenant=TENANT, session=session, http_cache={})
@@ -114,7 +114,7 @@ def test_discovery_of_an_unknown_tenant_is_unknown_tenant_not_msal_value_error(h
 def test_a_failing_discovery_is_unavailable_and_transient(https_fake, pki):
     https_fake.queue(reply({"error": "server_error"}, status=503))
     creds = AppCredentials(login_host=https_fake.url, client_id="c", client_secret="s")
-    session = build_session(ca_bundle=str(pki["ca"]))
+    session = build_session(ca_bundle=str(pki["ca"]), **LOCAL)
 
     with pytest.raises(IdentityUnavailable) as caught:
         confidential_app(creds, tenant=TENANT, session=session, http_cache={})
@@ -135,7 +135,9 @@ def test_the_openid_configuration_keeps_entra_status_and_first_line(fake):
     )
 
     with pytest.raises(IdentityError) as caught:
-        openid_configuration(login_host=fake.url, tenant=TENANT, session=build_session(), timeout=2)
+        openid_configuration(
+            login_host=fake.url, tenant=TENANT, session=build_session(**LOCAL), timeout=2
+        )
 
     assert caught.value.status == 400
     assert caught.value.description == "AADSTS90002: Tenant 'x' not found."
@@ -148,7 +150,7 @@ def test_an_unreachable_openid_configuration_has_no_status():
         openid_configuration(
             login_host=f"http://127.0.0.1:{_closed_port()}",
             tenant=TENANT,
-            session=build_session(),
+            session=build_session(**LOCAL),
             timeout=2,
         )
 
@@ -168,7 +170,10 @@ def _app_at(fake, pki):
     )
     creds = AppCredentials(login_host=fake.url, client_id="c", client_secret="s")
     return confidential_app(
-        creds, tenant=TENANT, session=build_session(ca_bundle=str(pki["ca"])), http_cache={}
+        creds,
+        tenant=TENANT,
+        session=build_session(ca_bundle=str(pki["ca"]), **LOCAL),
+        http_cache={},
     )
 
 

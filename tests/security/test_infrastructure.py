@@ -33,9 +33,8 @@ def test_a_dropped_database_connection_is_replaced_on_the_next_request(live_serv
     session = requests.Session()
     session.trust_env = False
     first = session.get(f"{live_server.url}/healthz", timeout=10)
-    assert first.json()["checks"]["database"]["ok"] is True
+    assert first.status_code == 200  # 503 when the database does not answer
     assert _terminate_other_backends() >= 1  # the live server's connection is gone
     # CONN_HEALTH_CHECKS: the next request notices the dead connection and opens a new one.
     again = session.get(f"{live_server.url}/healthz", timeout=10)
-    assert again.status_code == 200
-    assert again.json()["checks"]["database"]["ok"] is True
+    assert again.status_code == 200  # 503 when the database does not answer

@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mscloud.errors import MicrosoftError
@@ -29,7 +30,14 @@ class Command(BaseCommand):
         if not ca_path.exists():
             raise CommandError(f"No CA certificate at {ca_path}: start the simulator first.")
         try:
-            info = json_get(f"{sim}/_sim/", ca_bundle=str(ca_path), timeout=10)
+            info = json_get(
+                f"{sim}/_sim/",
+                ca_bundle=str(ca_path),
+                timeout=10,
+                # The simulator listens on loopback: allowed where the portal may call it.
+                allow_private_hosts=settings.MICROSOFT_ALLOW_PRIVATE_HOSTS,
+                require_https=settings.MICROSOFT_REQUIRE_HTTPS,
+            )
         except MicrosoftError as exc:
             raise CommandError(exc.message) from exc
         for region in info["regions"]:

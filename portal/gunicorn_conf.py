@@ -1,0 +1,9 @@
+"""gunicorn's settings for the portal (`gunicorn -c python:portal.gunicorn_conf portal.wsgi`).
+
+The access log names the path (`%(U)s`), never the request line with its query string
+(`%(r)s`): /auth/callback/?code=… would put authorization codes in the log. No referrer
+either: a page's address can carry the same.
+"""
+
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+accesslog = "-"
