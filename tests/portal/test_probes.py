@@ -102,8 +102,12 @@ def test_readyz_is_503_within_a_second_when_the_broker_hangs(
     assert took < 1.0, f"/readyz took {took:.2f} s"
 
 
-def test_livez_does_no_io_even_when_the_broker_is_down(client: Client, broker_url) -> None:
+def test_livez_does_no_io_even_when_the_broker_is_down(
+    client: Client, broker_url, django_assert_num_queries
+) -> None:
     broker_url("redis://127.0.0.1:1/0")
     started = time.monotonic()
-    assert client.get("/livez").status_code == 200
-    assert time.monotonic() - started < 0.2
+    with django_assert_num_queries(0):
+        assert client.get("/livez").status_code == 200
+    # The contract (DESIGN.md URL map) is 1 s; no I/O means far less, but this machine is shared.
+    assert time.monotonic() - started < 1.0
