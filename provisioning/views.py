@@ -12,11 +12,17 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from audit.services import audit_record
 from customers.guard import customer_for_user
-from provisioning.credentials import credentials_keep, credentials_pop
+from customers.models import Customer
+from provisioning.credentials import credentials_held, credentials_keep, credentials_pop
 from provisioning.forms import CustomerCreateForm
 from provisioning.models import Provisioning
 from provisioning.selectors import provisioning_view
-from provisioning.services import CustomerCreateError, customer_create, provisioning_start
+from provisioning.services import (
+    CustomerCreateError,
+    InitialCredentials,
+    customer_create,
+    provisioning_start,
+)
 
 
 @role_required(Role.AGENT)
@@ -63,9 +69,36 @@ def _form(request: HttpRequest, form: CustomerCreateForm, status: int = 200) -> 
 
 @role_required(Role.AGENT)
 def provisioning_page_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
-    """The provisioning page: the initial credentials once, then the live status."""
+    """The provisioning page: the live status, and "Reveal" while initial credentials wait."""
+    customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+    held = credentials_held(user=request.user, tenant_id=str(customer.tenant_id))
+    return _page(request, customer, credentials_held=held)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def provisioning_reveal_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """Show the initial admin credentials once: this POST deletes them as it reads them."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
     credentials = credentials_pop(user=request.user, tenant_id=str(customer.tenant_id))
+    if credentials is not None:
+        audit_record(
+            action="customer.credentials_revealed",
+            request=request,
+            tenant_id=str(customer.tenant_id),
+            detail={"user_name": credentials.user_name},
+        )
+    return _page(request, customer, credentials=credentials, revealed=credentials is None)
+
+
+def _page(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    credentials: InitialCredentials | None = None,
+    credentials_held: bool = False,
+    revealed: bool = False,
+) -> HttpResponse:
     return render(
         request,
         "provisioning/page.html",
@@ -73,6 +106,9 @@ def provisioning_page_view(request: HttpRequest, tenant_id: str) -> HttpResponse
             "customer": customer,
             "tab": "provisioning",
             "credentials": credentials,
+            "credentials_held": credentials_held,
+            # A reveal that found nothing: shown already (another tab) or expired.
+            "credentials_gone": revealed,
             "view": provisioning_view(customer=customer),
         },
     )

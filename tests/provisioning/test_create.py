@@ -13,6 +13,7 @@ from django.test import Client
 from audit.models import AuditEvent
 from customers.models import Customer, RelationshipStatus
 from provisioning.models import CustomerCreation, HeldCredentials, Provisioning
+from tests.factories import HOST
 from tests.provisioning.conftest import AGENT, create_customer, form_data
 
 pytestmark = pytest.mark.django_db
@@ -91,12 +92,16 @@ def test_creating_a_customer_makes_the_tenant_and_starts_the_wait(
     assert event.tenant_id == customer.tenant_id
 
 
+def _reveal(client: Client, location: str) -> Any:
+    return client.post(f"{location}reveal/")
+
+
 def test_the_initial_password_is_shown_once_and_never_stored(
     agent: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     response = agent.post("/customers/new/", form_data(domain_prefix="oncelake"))
-    page = agent.get(response["Location"])
+    page = _reveal(agent, response["Location"])
     assert page.status_code == 200
     credentials = page.context["credentials"]
     assert credentials.user_name == "admin@oncelake.onmicrosoft.com"
@@ -104,9 +109,11 @@ def test_the_initial_password_is_shown_once_and_never_stored(
     assert password and password.encode() in page.content
     assert b'data-testid="initial-credentials"' in page.content
     assert "no-store" in page.get("Cache-Control", "")
-    again = agent.get(response["Location"])
+    again = _reveal(agent, response["Location"])
     assert password.encode() not in again.content
     assert b'data-testid="initial-credentials"' not in again.content
+    assert b'data-testid="credentials-gone"' in again.content
+    assert password.encode() not in agent.get(response["Location"]).content
     # Nowhere at rest in clear: database rows, the session, the audit log, the logs.
     from django.contrib.sessions.models import Session
 
@@ -121,11 +128,43 @@ def test_the_initial_password_is_shown_once_and_never_stored(
     assert not any(password in text for text in stored)
 
 
+def test_opening_the_provisioning_page_never_consumes_the_initial_password(
+    agent: Client,
+) -> None:
+    response = agent.post("/customers/new/", form_data(domain_prefix="getlake"))
+    for _ in range(2):  # a prefetch, a link preview, a reload: GETs
+        page = agent.get(response["Location"])
+        assert page.context["credentials"] is None
+        assert b'data-testid="reveal-credentials"' in page.content
+        assert b"Reveal the initial admin password (shown once)" in page.content
+    assert HeldCredentials.objects.count() == 1
+    assert _reveal(agent, response["Location"]).context["credentials"].password
+
+
+def test_revealing_the_password_needs_the_forms_csrf_token(agent: Client) -> None:
+    response = agent.post("/customers/new/", form_data(domain_prefix="csrflake"))
+    forged = Client(HTTP_HOST=HOST, enforce_csrf_checks=True)
+    forged.cookies = agent.cookies
+    assert forged.post(f"{response['Location']}reveal/").status_code == 403
+    assert forged.get(f"{response['Location']}reveal/").status_code == 405
+    assert HeldCredentials.objects.count() == 1
+
+
+def test_the_reveal_is_audited_without_the_password(agent: Client) -> None:
+    response = agent.post("/customers/new/", form_data(domain_prefix="auditlake"))
+    password = _reveal(agent, response["Location"]).context["credentials"].password
+    event = AuditEvent.objects.get(action="customer.credentials_revealed")
+    assert event.detail == {"user_name": "admin@auditlake.onmicrosoft.com"}
+    assert password not in str(event.__dict__)
+    _reveal(agent, response["Location"])  # nothing left to reveal: no second event
+    assert AuditEvent.objects.filter(action="customer.credentials_revealed").count() == 1
+
+
 def test_the_held_password_is_encrypted_until_it_is_shown(agent: Client) -> None:
     response = agent.post("/customers/new/", form_data(domain_prefix="sealedlake"))
     (held,) = HeldCredentials.objects.all()
     assert "sealedlake" not in held.sealed and held.sealed.startswith("gAAAA")  # Fernet
-    agent.get(response["Location"])
+    _reveal(agent, response["Location"])
     assert not HeldCredentials.objects.exists()
 
 
@@ -136,7 +175,7 @@ def test_the_password_survives_a_session_written_by_another_request(agent: Clien
     response = agent.post("/customers/new/", form_data(domain_prefix="racelake"))
     stale["other_tab"] = "saved later"
     stale.save()
-    page = agent.get(response["Location"])
+    page = _reveal(agent, response["Location"])
     assert b'data-testid="initial-password"' in page.content
 
 
@@ -165,8 +204,9 @@ def test_submitting_the_same_form_twice_creates_one_tenant(agent: Client, sim: A
     assert Customer.objects.filter(default_domain="twicelake.onmicrosoft.com").count() == 1
     assert CustomerCreation.objects.count() == 1
     assert Provisioning.objects.count() == 1
-    # The credentials are still shown once, on the page the browser lands on.
-    assert agent.get(second["Location"]).context["credentials"] is not None
+    # The credentials are still held, revealed once from the page the browser lands on.
+    assert agent.get(second["Location"]).context["credentials_held"]
+    assert _reveal(agent, second["Location"]).context["credentials"] is not None
 
 
 @pytest.mark.django_db(transaction=True)
