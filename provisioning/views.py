@@ -15,13 +15,13 @@ from customers.guard import customer_for_user
 from customers.models import Customer
 from provisioning.credentials import credentials_held, credentials_keep, credentials_pop
 from provisioning.forms import CustomerCreateForm
-from provisioning.models import Provisioning
 from provisioning.selectors import provisioning_view
 from provisioning.services import (
     CustomerCreateError,
     InitialCredentials,
+    ProvisioningRefused,
     customer_create,
-    provisioning_start,
+    provisioning_restart,
 )
 
 
@@ -47,7 +47,8 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
             # Nothing was created: the corrected form is a new request with a new id.
             form.data = form.data.copy()
             form.data["key"] = str(uuid.uuid4())
-        return _form(request, form, status=502 if exc.retry_same else 400)
+        status = getattr(exc, "status", None) or (502 if exc.retry_same else 400)
+        return _form(request, form, status=status)
     tenant_id = str(created.customer.tenant_id)
     if created.credentials is not None:
         credentials_keep(user=request.user, tenant_id=tenant_id, credentials=created.credentials)
@@ -132,13 +133,18 @@ def provisioning_start_view(request: HttpRequest, tenant_id: str) -> HttpRespons
     the same delayed flow as for a new customer."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
     again = request.POST.get("reason") == "again"
-    _, created = provisioning_start(
-        customer=customer,
-        kind=Provisioning.Kind.INVITATION,
-        requested_by=str(request.user),
-        # Starting again after a failure: the relationship had its minutes already.
-        wait_seconds=0 if again else None,
-    )
+    try:
+        _, created = provisioning_restart(
+            customer=customer, again=again, requested_by=str(request.user)
+        )
+    except ProvisioningRefused as exc:
+        context = {"customer": customer, "view": provisioning_view(customer=customer)}
+        if request.headers.get("HX-Request"):
+            template = "provisioning/_status.html"
+        else:
+            template = "provisioning/page.html"
+            context["tab"] = "provisioning"
+        return render(request, template, {**context, "refused": exc.message}, status=409)
     if created:
         audit_record(
             action="customer.provisioning_again" if again else "customer.invitation_accepted",

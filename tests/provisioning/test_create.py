@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Any
 
@@ -245,3 +246,93 @@ def test_a_form_key_of_another_account_is_refused(agent: Client, sign_in: Any, s
     page = other.post("/customers/new/", data)
     assert page.status_code == 400
     assert "another account" in page.content.decode()
+
+
+# --------------------------------------------------------------------------- quotas
+
+LIMITED = re.compile(
+    r"You have created (\d+) customers in the last hour; the limit is (\d+)\. "
+    r"Try again at \d\d:\d\d\."
+)
+
+
+def _pc(sim: Any) -> int:
+    return sim.requests()["counters"].get("partnercenter", 0)
+
+
+def test_creating_more_customers_in_an_hour_than_allowed_is_a_429_and_sends_nothing(
+    agent: Client, sim: Any, settings: Any
+) -> None:
+    settings.PROVISIONING_CREATE_PER_USER_PER_HOUR = 2
+    create_customer(agent)
+    create_customer(agent)
+    before, rows = _pc(sim), CustomerCreation.objects.count()
+    page = agent.post("/customers/new/", form_data())
+    assert page.status_code == 429
+    found = LIMITED.search(page.content.decode())
+    assert found and found.groups() == ("2", "2"), page.content.decode()[:3000]
+    assert _pc(sim) == before
+    assert CustomerCreation.objects.count() == rows
+
+
+def test_a_replay_or_a_refused_submission_does_not_count_but_a_new_one_does(
+    agent: Client, sim: Any, settings: Any
+) -> None:
+    settings.PROVISIONING_CREATE_PER_USER_PER_HOUR = 1
+    taken = _sim_customers(sim)[0]["domain"].removesuffix(".onmicrosoft.com")
+    assert agent.post("/customers/new/", form_data(domain_prefix=taken)).status_code == 400
+    data = form_data()
+    first = agent.post("/customers/new/", data)
+    again = agent.post("/customers/new/", data)  # the same submission resent
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"]
+    assert agent.post("/customers/new/", form_data()).status_code == 429
+
+
+def test_the_regions_daily_cap_counts_every_agent_of_the_region(
+    agent: Client, sign_in: Any, sim: Any, settings: Any
+) -> None:
+    settings.PROVISIONING_CREATE_PER_REGION_PER_DAY = 1
+    create_customer(agent)
+    manager = sign_in("manager@contosopartners.com")
+    before = _pc(sim)
+    page = manager.post("/customers/new/", form_data())
+    assert page.status_code == 429
+    assert re.search(
+        r"Your region has created 1 customers in the last 24 hours; the limit is 1\. "
+        r"Try again at \d\d:\d\d\.",
+        page.content.decode(),
+    )
+    assert _pc(sim) == before
+    europe = sign_in("agent@contosopartners.eu")  # another region has its own cap
+    create_customer(europe)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_submissions_cannot_pass_the_quota_together(
+    sign_in: Any, sim: Any, settings: Any
+) -> None:
+    settings.PROVISIONING_CREATE_PER_USER_PER_HOUR = 1
+    sim.faults(latency_ms=200)
+    signed_in = sign_in(AGENT)
+    clients = [Client(HTTP_HOST=HOST) for _ in range(3)]  # three tabs of one browser
+    for client in clients:
+        client.cookies = signed_in.cookies
+    statuses: list[int] = []
+    start = threading.Barrier(3)
+
+    def submit(client: Client) -> None:
+        try:
+            start.wait()
+            statuses.append(client.post("/customers/new/", form_data()).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302, 429, 429]
+    assert CustomerCreation.objects.count() == 1
+    assert Customer.objects.filter(default_domain__startswith="lakeside").count() == 1
