@@ -9,6 +9,10 @@ class ProvisioningConfig(AppConfig):
 
     def ready(self) -> None:
         from customers.signals import app_consented, relationship_accepted
+        from portal import crypto
+
+        # The initial admin passwords held until revealed (manage.py rotate_encryption_keys).
+        crypto.encrypted_field_register("provisioning.HeldCredentials", "sealed")
 
         app_consented.connect(_consented, dispatch_uid="provisioning.consented")
         relationship_accepted.connect(_accepted, dispatch_uid="provisioning.accepted")

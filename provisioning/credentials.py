@@ -2,7 +2,8 @@
 
 They are never written anywhere in clear — not the database, a log, a task or a URL: the row
 holds them Fernet-encrypted (PORTAL_ENCRYPTION_KEYS) and the first page that shows them deletes
-it; whoever deletes the row is the one request that may show them.
+it; whoever deletes the row is the one request that may show them. Only a POST (the agent's
+"Reveal") deletes it: a GET — a prefetch, a link preview, a reload — never consumes them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ def credentials_keep(*, user: User, tenant_id: str, credentials: InitialCredenti
     HeldCredentials.objects.update_or_create(
         user=user, tenant_id=tenant_id, defaults={"sealed": sealed}
     )
+
+
+def credentials_held(*, user: User, tenant_id: str) -> bool:
+    """Whether credentials for `tenant_id` wait for `user` to reveal them."""
+    return HeldCredentials.objects.filter(
+        user=user, tenant_id=tenant_id, created_at__gte=timezone.now() - HOLD_FOR
+    ).exists()
 
 
 def credentials_pop(*, user: User, tenant_id: str) -> InitialCredentials | None:

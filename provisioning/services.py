@@ -64,12 +64,68 @@ class CreatedCustomer:
     recorded: bool = False  # this call recorded the new customer (the others joined it)
 
 
+class CustomerCreateLimited(CustomerCreateError):
+    """Over the creation quota: nothing was recorded or sent to Microsoft (HTTP 429)."""
+
+    status = 429
+
+
+def _counted(since: datetime) -> Any:
+    # Submissions that made a tenant, or whose outcome is unknown or still under way; not
+    # those Partner Center refused (a taken domain, a rejected field): they created nothing.
+    return CustomerCreation.objects.filter(created_at__gt=since).filter(
+        Q(customer__isnull=False) | Q(finished_at__isnull=True)
+    )
+
+
+def _over(rows: Any, limit: int, window: timedelta, now: datetime) -> tuple[int, str] | None:
+    """(count, "HH:MM" when one more is allowed) when `rows` reached `limit`, else None."""
+    times = sorted(rows.values_list("created_at", flat=True))
+    if len(times) < limit:
+        return None
+    freed = times[len(times) - limit] + window  # when enough of them have left the window
+    return len(times), timezone.localtime(max(freed, now)).strftime("%H:%M")
+
+
+def _quota_check(*, user: User, region: Region) -> None:
+    """Raise CustomerCreateLimited when the user (per hour) or the region (per day) reached
+    its creation quota. Counted from the database, so it holds across processes; the caller
+    holds the region's row lock, so parallel submissions are counted one after another."""
+    now = timezone.now()
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    per_user = settings.PROVISIONING_CREATE_PER_USER_PER_HOUR
+    over = _over(_counted(now - hour).filter(requested_by=user), per_user, hour, now)
+    if over:
+        raise CustomerCreateLimited(
+            f"You have created {over[0]} customers in the last hour; the limit is {per_user}. "
+            f"Try again at {over[1]}."
+        )
+    per_region = settings.PROVISIONING_CREATE_PER_REGION_PER_DAY
+    over = _over(_counted(now - day).filter(region=region), per_region, day, now)
+    if over:
+        raise CustomerCreateLimited(
+            f"Your region has created {over[0]} customers in the last 24 hours; the limit is "
+            f"{per_region}. Try again at {over[1]}."
+        )
+
+
 def _creation_for(
     *, key: uuid.UUID, region: Region, user: User, domain_prefix: str, company_name: str
 ) -> CustomerCreation:
-    """The row for this submission, written (committed) before Partner Center is called."""
+    """The row for this submission, written (committed) before Partner Center is called.
+    A new submission must fit the creation quota; a replay of one (same key) is not counted
+    again."""
+    existing = CustomerCreation.objects.filter(key=key).first()
+    if existing is not None:
+        return _replay(existing, region=region, user=user)
     try:
         with transaction.atomic():
+            Region.objects.select_for_update().filter(pk=region.pk).first()
+            # A parallel replay of this submission committed while we waited for the lock.
+            existing = CustomerCreation.objects.filter(key=key).first()
+            if existing is not None:
+                return _replay(existing, region=region, user=user)
+            _quota_check(user=user, region=region)
             return CustomerCreation.objects.create(
                 key=key,
                 region=region,
@@ -78,13 +134,16 @@ def _creation_for(
                 company_name=company_name,
             )
     except IntegrityError:
-        existing = CustomerCreation.objects.get(key=key)
-        if existing.region_id != region.pk or existing.requested_by_id != user.pk:
-            raise CustomerCreateError(
-                "This form was already submitted from another account. Reload the page and "
-                "fill it in again."
-            ) from None
-        return existing
+        return _replay(CustomerCreation.objects.get(key=key), region=region, user=user)
+
+
+def _replay(existing: CustomerCreation, *, region: Region, user: User) -> CustomerCreation:
+    if existing.region_id != region.pk or existing.requested_by_id != user.pk:
+        raise CustomerCreateError(
+            "This form was already submitted from another account. Reload the page and "
+            "fill it in again."
+        )
+    return existing
 
 
 def _domain_taken(exc: MicrosoftError) -> bool:
@@ -92,6 +151,20 @@ def _domain_taken(exc: MicrosoftError) -> bool:
     return exc.kind == ErrorKind.CONFLICT or (
         "domain" in text and any(w in text for w in ("exist", "taken", "in use", "available"))
     )
+
+
+def _create_at_partner_center(
+    partner_center: Any, payload: dict[str, Any], creation: CustomerCreation
+) -> dict[str, Any]:
+    try:
+        return partner_center.create_customer(payload, request_id=str(creation.key))
+    except MicrosoftError as exc:
+        if _domain_taken(exc) or exc.kind == ErrorKind.BAD_REQUEST:
+            # Refused outright: nothing was created, so it does not count against the quota.
+            CustomerCreation.objects.filter(pk=creation.pk, customer__isnull=True).update(
+                finished_at=timezone.now()
+            )
+        raise
 
 
 def customer_create(
@@ -126,7 +199,7 @@ def customer_create(
         max_attempts=2,
     )
     try:
-        answer = partner_center.create_customer(payload, request_id=str(key))
+        answer = _create_at_partner_center(partner_center, payload, creation)
     except IdentityError as exc:
         raise CustomerCreateError(
             "The portal could not get a Partner Center token for your region "
@@ -207,6 +280,48 @@ def provisioning_start(
                 relationship_status=RelationshipStatus.PENDING
             )
     return run, created
+
+
+class ProvisioningRefused(Exception):
+    """The provisioning cannot be started for this customer now; `message` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def provisioning_restart(
+    *, customer: Customer, again: bool, requested_by: str = ""
+) -> tuple[Provisioning, bool]:
+    """An agent's start: after an accepted invitation (only while one is pending for the
+    customer: a relationship awaiting approval) or again after a failed provisioning (no
+    initial wait: the relationship had its minutes already). Anything else changes nothing
+    and raises ProvisioningRefused."""
+    with transaction.atomic():
+        # One decision per customer at a time: two clicks never both pass the check.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        latest = customer.provisionings.first()
+        if again:
+            if latest is None or latest.status != Status.FAILED:
+                raise ProvisioningRefused(
+                    "Only a failed provisioning can be started again, and this customer's "
+                    "has not failed. Reload the page to see where it is."
+                )
+            return provisioning_start(
+                customer=customer,
+                kind=Provisioning.Kind.INVITATION,
+                requested_by=requested_by,
+                wait_seconds=0,
+            )
+        if not customer.gdap_relationships.filter(status="approvalPending").exists():
+            raise ProvisioningRefused(
+                "This customer has no partner invitation awaiting approval, so there is no "
+                "accepted invitation to check. Refresh the customers from Microsoft if they "
+                "have just been invited."
+            )
+        return provisioning_start(
+            customer=customer, kind=Provisioning.Kind.INVITATION, requested_by=requested_by
+        )
 
 
 def provisioning_claim_due() -> tuple[int, int] | None:

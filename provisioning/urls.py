@@ -15,6 +15,11 @@ urlpatterns = [
         name="customer_provisioning",
     ),
     path(
+        "customers/<customer_tenant:tenant_id>/provisioning/reveal/",
+        views.provisioning_reveal_view,
+        name="provisioning_reveal",
+    ),
+    path(
         "customers/<customer_tenant:tenant_id>/provisioning/status/",
         views.provisioning_status_view,
         name="provisioning_status",

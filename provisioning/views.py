@@ -12,11 +12,17 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from audit.services import audit_record
 from customers.guard import customer_for_user
-from provisioning.credentials import credentials_keep, credentials_pop
+from customers.models import Customer
+from provisioning.credentials import credentials_held, credentials_keep, credentials_pop
 from provisioning.forms import CustomerCreateForm
-from provisioning.models import Provisioning
 from provisioning.selectors import provisioning_view
-from provisioning.services import CustomerCreateError, customer_create, provisioning_start
+from provisioning.services import (
+    CustomerCreateError,
+    InitialCredentials,
+    ProvisioningRefused,
+    customer_create,
+    provisioning_restart,
+)
 
 
 @role_required(Role.AGENT)
@@ -41,7 +47,8 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
             # Nothing was created: the corrected form is a new request with a new id.
             form.data = form.data.copy()
             form.data["key"] = str(uuid.uuid4())
-        return _form(request, form, status=502 if exc.retry_same else 400)
+        status = getattr(exc, "status", None) or (502 if exc.retry_same else 400)
+        return _form(request, form, status=status)
     tenant_id = str(created.customer.tenant_id)
     if created.credentials is not None:
         credentials_keep(user=request.user, tenant_id=tenant_id, credentials=created.credentials)
@@ -63,9 +70,36 @@ def _form(request: HttpRequest, form: CustomerCreateForm, status: int = 200) -> 
 
 @role_required(Role.AGENT)
 def provisioning_page_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
-    """The provisioning page: the initial credentials once, then the live status."""
+    """The provisioning page: the live status, and "Reveal" while initial credentials wait."""
+    customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+    held = credentials_held(user=request.user, tenant_id=str(customer.tenant_id))
+    return _page(request, customer, credentials_held=held)
+
+
+@require_POST
+@role_required(Role.AGENT)
+def provisioning_reveal_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    """Show the initial admin credentials once: this POST deletes them as it reads them."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
     credentials = credentials_pop(user=request.user, tenant_id=str(customer.tenant_id))
+    if credentials is not None:
+        audit_record(
+            action="customer.credentials_revealed",
+            request=request,
+            tenant_id=str(customer.tenant_id),
+            detail={"user_name": credentials.user_name},
+        )
+    return _page(request, customer, credentials=credentials, revealed=credentials is None)
+
+
+def _page(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    credentials: InitialCredentials | None = None,
+    credentials_held: bool = False,
+    revealed: bool = False,
+) -> HttpResponse:
     return render(
         request,
         "provisioning/page.html",
@@ -73,6 +107,9 @@ def provisioning_page_view(request: HttpRequest, tenant_id: str) -> HttpResponse
             "customer": customer,
             "tab": "provisioning",
             "credentials": credentials,
+            "credentials_held": credentials_held,
+            # A reveal that found nothing: shown already (another tab) or expired.
+            "credentials_gone": revealed,
             "view": provisioning_view(customer=customer),
         },
     )
@@ -96,13 +133,18 @@ def provisioning_start_view(request: HttpRequest, tenant_id: str) -> HttpRespons
     the same delayed flow as for a new customer."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
     again = request.POST.get("reason") == "again"
-    _, created = provisioning_start(
-        customer=customer,
-        kind=Provisioning.Kind.INVITATION,
-        requested_by=str(request.user),
-        # Starting again after a failure: the relationship had its minutes already.
-        wait_seconds=0 if again else None,
-    )
+    try:
+        _, created = provisioning_restart(
+            customer=customer, again=again, requested_by=str(request.user)
+        )
+    except ProvisioningRefused as exc:
+        context = {"customer": customer, "view": provisioning_view(customer=customer)}
+        if request.headers.get("HX-Request"):
+            template = "provisioning/_status.html"
+        else:
+            template = "provisioning/page.html"
+            context["tab"] = "provisioning"
+        return render(request, template, {**context, "refused": exc.message}, status=409)
     if created:
         audit_record(
             action="customer.provisioning_again" if again else "customer.invitation_accepted",

@@ -37,16 +37,21 @@ from regions.msal_app import region_app, region_session
 @dataclass(frozen=True)
 class UserTokens:
     """Where one signed-in user's MSAL cache lives: the session, or a per-run grant
-    (regions.delegation). `load` gives the cache and the home account id; `save` writes the
-    cache back (called always; it writes only when the cache changed)."""
+    (regions.delegation). `load(tenant_id)` gives the cache (at least what a token for that
+    tenant needs) and the home account id; `save` writes the cache back (called always; it
+    writes only when the cache changed)."""
 
-    load: Callable[[], tuple[SerializableTokenCache, str | None]]
+    load: Callable[[str], tuple[SerializableTokenCache, str | None]]
     save: Callable[[SerializableTokenCache], None]
 
 
 def session_tokens(session: SessionBase) -> UserTokens:
-    def load() -> tuple[SerializableTokenCache, str | None]:
-        return token_caches.session_cache_load(session), token_caches.session_account(session)
+    """The session's tokens: per tenant, so parallel requests of one session keep each
+    other's tokens (regions.token_caches)."""
+
+    def load(tenant_id: str) -> tuple[SerializableTokenCache, str | None]:
+        cache = token_caches.session_cache_load(session, tenant_id)
+        return cache, token_caches.session_account(session)
 
     return UserTokens(load=load, save=lambda cache: token_caches.session_cache_save(session, cache))
 
@@ -66,7 +71,7 @@ def user_token(
     `force_refresh` skips the cached access token; `forget_refusals` also drops MSAL's
     60-second memory of this tenant's refusals and the account's access tokens there, so a
     request after a consent reaches Entra and later ones use the token it gave."""
-    cache, home_account_id = tokens.load()
+    cache, home_account_id = tokens.load(str(tenant_id))
     if not home_account_id:
         raise InteractionRequired("no_account", "The session holds no signed-in account.")
     try:

@@ -96,7 +96,8 @@ def _seal(account: str, cache: SerializableTokenCache) -> str:
 def _grant_tokens(grant_id: str, region: Region) -> UserTokens:
     account: list[str] = []
 
-    def load() -> tuple[SerializableTokenCache, str | None]:
+    def load(tenant_id: str) -> tuple[SerializableTokenCache, str | None]:
+        # The grant keeps the whole cache in one row: `tenant_id` needs no narrowing.
         grant = DelegatedGrant.objects.filter(
             pk=grant_id, region=region, expires_at__gt=timezone.now()
         ).first()

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.utils import timezone
 
 from portal import crypto
-from regions.token_caches import SESSION_KEY
+from regions.models import SessionTokenCache
 
 
-def sessions_rotate() -> crypto.Rotation:
-    """Every live session's MSAL cache under the newest key. A cache no key decrypts is
-    dropped (as reading it would: the user signs in again) and counted, never shown."""
+def token_caches_rotate() -> crypto.Rotation:
+    """Every session token row (regions.SessionTokenCache) under the newest key. A row no key
+    decrypts is deleted (as reading it would come to: that tenant's tokens are asked for
+    again) and counted, never shown."""
     result = crypto.Rotation()
-    live = Session.objects.filter(expire_date__gt=timezone.now())
-    for key in live.values_list("session_key", flat=True).iterator():
+    rows = SessionTokenCache.objects.exclude(sealed="")
+    for pk in rows.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            row = Session.objects.select_for_update().filter(session_key=key).first()
-            if row is None:
-                continue
-            data = row.get_decoded()
-            blob = data.get(SESSION_KEY)
-            if not blob:
+            row = SessionTokenCache.objects.select_for_update().filter(pk=pk).first()
+            if row is None or not row.sealed:
                 continue
             try:
-                data[SESSION_KEY] = crypto.rotate(blob)
-                result.rotated += 1
+                row.sealed = crypto.rotate(row.sealed)
             except crypto.InvalidToken:
-                data.pop(SESSION_KEY)
+                row.delete()
                 result.dropped += 1
-            Session.objects.save(key, data, row.expire_date)
+                continue
+            row.save(update_fields=["sealed"])
+            result.rotated += 1
     return result

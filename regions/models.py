@@ -296,3 +296,27 @@ class DelegatedGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} grant of {self.granted_by or 'someone'}"
+
+
+class SessionTokenCache(models.Model):
+    """One part of a signed-in session's MSAL cache, encrypted at rest: the account's refresh
+    tokens and accounts (`tenant` = "", shared by every tenant: Entra's refresh tokens are
+    multi-tenant) or one tenant's access and ID tokens. Parallel requests of a session (tabs)
+    each write only the parts they changed, merged under the row's lock, so none loses
+    another's tokens. `store` is the SHA-256 of a random id kept in the session; the rows go
+    with the session (sign-out, deletion, expiry: `regions.token_caches`)."""
+
+    store = models.CharField(max_length=64)
+    tenant = models.CharField(max_length=64, blank=True)
+    sealed = models.TextField(blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    # A safety net for rows whose session vanished without its deletion being seen.
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "tenant"], name="sessiontokencache_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"session token cache {self.store[:8]}… {self.tenant or 'account'}"

@@ -1,37 +1,202 @@
-"""Where the region's tokens are kept: one MSAL cache per session (encrypted at rest, written
-back only when it changed) and, for app-only tokens, one cache per (region, tenant) per process.
+"""Where the region's tokens are kept: a signed-in session's MSAL cache in database rows
+(encrypted at rest, written back only when it changed) and, for app-only tokens, one cache
+per (region, tenant) per process.
+
+A session's cache is split into parts (`SessionTokenCache` rows): the account's refresh
+tokens and accounts, shared by every tenant, and one part per tenant with its access and ID
+tokens. A request loads the shared part and the tenant's; a request that changed tokens
+writes back only what it changed (its difference from what it loaded), merged into the
+rows under their lock. So parallel tabs of one session each keep the token they got (one
+token request per tenant per token lifetime), and nothing the session itself saves later —
+a last-writer-wins blob — can drop a token. The session holds only a random id of its store.
+
+Two requests that both redeemed the refresh token each got a new one; the later write is
+kept. Both are valid: Entra does not revoke a refresh token when it is redeemed.
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import secrets
 import threading
+from datetime import timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import transaction
+from django.utils import timezone
 
 from mscloud.identity import SerializableTokenCache, TokenCache
 from portal import crypto
-from regions.models import Region
+from regions.models import Region, SessionTokenCache
 
+log = logging.getLogger(__name__)
+
+# The session key holding the id of the session's token store (not the tokens).
 SESSION_KEY = "_msal_cache"
 HOME_ACCOUNT_KEY = "_home_account_id"
+SHARED = ""  # the part every tenant uses: refresh tokens, accounts, app metadata
+_SHARED_KINDS = ("RefreshToken", "Account", "AppMetadata")
+# What a cache loaded here remembers: the parts as loaded (the baseline of its changes).
+_LOADED = "_portal_loaded"
+# Per session object (one request): the parts read or written so far, so the Graph calls of
+# one page read the rows once.
+_MEMO = "_portal_token_parts"
+
+Parts = dict[str, dict[str, dict[str, Any]]]  # tenant -> kind -> key -> entry
 
 
-def session_cache_load(session: SessionBase) -> SerializableTokenCache:
+def _store(session: SessionBase, *, create: bool = False) -> str | None:
+    """The digest naming the session's rows; a new store when `create` and none yet."""
+    store_id = session.get(SESSION_KEY)
+    if not isinstance(store_id, str) or not store_id.startswith("s1."):
+        if not create:
+            return None
+        store_id = "s1." + secrets.token_urlsafe(32)
+        session[SESSION_KEY] = store_id
+    return hashlib.sha256(store_id.encode()).hexdigest()
+
+
+def _part_of(kind: str, entry: dict[str, Any]) -> str:
+    if kind in _SHARED_KINDS:
+        return SHARED
+    return str(entry.get("realm") or SHARED).lower()
+
+
+def _split(data: dict[str, Any]) -> Parts:
+    parts: Parts = {}
+    for kind, entries in data.items():
+        if not isinstance(entries, dict):
+            continue
+        for key, entry in entries.items():
+            part = _part_of(kind, entry) if isinstance(entry, dict) else SHARED
+            parts.setdefault(part, {}).setdefault(kind, {})[key] = entry
+    return parts
+
+
+def _unseal(sealed: str) -> dict[str, dict[str, Any]]:
+    if not sealed:
+        return {}
+    try:
+        return json.loads(crypto.decrypt(sealed))
+    except (crypto.InvalidToken, ValueError):
+        # A rotated-away key: that part starts empty; the user signs in again if needed.
+        return {}
+
+
+def _memo(session: SessionBase) -> dict[str, dict[str, dict[str, Any]]]:
+    memo = getattr(session, _MEMO, None)
+    if memo is None:
+        memo = {}
+        setattr(session, _MEMO, memo)
+    return memo
+
+
+def _parts_read(session: SessionBase, store: str, tenants: list[str] | None) -> Parts:
+    memo = _memo(session)
+    if tenants is None:
+        rows = SessionTokenCache.objects.filter(store=store, expires_at__gt=timezone.now())
+        memo.update({row.tenant: _unseal(row.sealed) for row in rows})
+        return {t: memo[t] for t in sorted(memo)}
+    missing = [t for t in tenants if t not in memo]
+    if missing:
+        rows = SessionTokenCache.objects.filter(
+            store=store, tenant__in=missing, expires_at__gt=timezone.now()
+        )
+        found = {row.tenant: _unseal(row.sealed) for row in rows}
+        memo.update({t: found.get(t, {}) for t in missing})
+    return {t: memo[t] for t in sorted(tenants) if memo.get(t)}
+
+
+def session_cache_load(
+    session: SessionBase, tenant_id: str | None = None
+) -> SerializableTokenCache:
+    """The session's MSAL cache: the shared part and `tenant_id`'s (all parts without it)."""
     cache = SerializableTokenCache()
-    blob = session.get(SESSION_KEY)
-    if blob:
-        try:
-            cache.deserialize(crypto.decrypt(blob))
-        except crypto.InvalidToken:
-            # A rotated-away key: start empty; the user is asked to sign in again if needed.
-            session.pop(SESSION_KEY, None)
+    store = _store(session)
+    parts: Parts = {}
+    if store is not None:
+        tenants = None if tenant_id is None else sorted({SHARED, str(tenant_id).lower()})
+        parts = _parts_read(session, store, tenants)
+    merged: dict[str, dict[str, Any]] = {}
+    for part in parts.values():
+        for kind, entries in part.items():
+            merged.setdefault(kind, {}).update(entries)
+    if merged:
+        cache.deserialize(json.dumps(merged))
+    setattr(cache, _LOADED, _split(json.loads(json.dumps(merged))))
+    cache.has_state_changed = False
     return cache
 
 
+def _merge(
+    current: dict[str, dict[str, Any]],
+    ours: dict[str, dict[str, Any]],
+    baseline: dict[str, dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """`current` (the row now) with our changes since `baseline` (the row as we loaded it):
+    entries we added or changed win, entries we removed go, the others' changes stay."""
+    result = {kind: dict(entries) for kind, entries in current.items()}
+    for kind in set(ours) | set(baseline):
+        mine, before = ours.get(kind, {}), baseline.get(kind, {})
+        target = result.setdefault(kind, {})
+        for key, entry in mine.items():
+            if before.get(key) != entry:
+                target[key] = entry
+        for key in before:
+            if key not in mine:
+                target.pop(key, None)
+    return {kind: entries for kind, entries in result.items() if entries}
+
+
 def session_cache_save(session: SessionBase, cache: SerializableTokenCache) -> None:
-    if cache.has_state_changed:
-        session[SESSION_KEY] = crypto.encrypt(cache.serialize())
-        cache.has_state_changed = False
+    """Write back the parts of `cache` that changed since it was loaded, merged under the
+    rows' lock with what parallel requests wrote meanwhile. Nothing when nothing changed."""
+    if not cache.has_state_changed:
+        return
+    store = _store(session, create=True)
+    assert store is not None
+    baseline: Parts = getattr(cache, _LOADED, None) or {}
+    ours = _split(json.loads(cache.serialize() or "{}"))
+    changed = sorted(t for t in set(ours) | set(baseline) if ours.get(t, {}) != baseline.get(t, {}))
+    if changed:
+        _parts_write(session, store, changed, ours, baseline)
+    setattr(cache, _LOADED, ours)
+    cache.has_state_changed = False
+
+
+def _expires_at() -> Any:
+    return timezone.now() + timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT)
+
+
+def _parts_write(
+    session: SessionBase, store: str, tenants: list[str], ours: Parts, baseline: Parts
+) -> None:
+    expires_at = _expires_at()
+    with transaction.atomic():
+        # Rows nobody wrote yet exist (empty) before the lock is taken: two first writers of
+        # one tenant then queue on the same row instead of one failing on the unique key.
+        SessionTokenCache.objects.bulk_create(
+            [SessionTokenCache(store=store, tenant=t, expires_at=expires_at) for t in tenants],
+            ignore_conflicts=True,
+        )
+        rows = list(
+            SessionTokenCache.objects.select_for_update()
+            .filter(store=store, tenant__in=tenants)
+            .order_by("tenant")
+        )
+        memo = _memo(session)
+        for row in rows:
+            current = _unseal(row.sealed) if row.expires_at > timezone.now() else {}
+            merged = _merge(current, ours.get(row.tenant, {}), baseline.get(row.tenant, {}))
+            row.sealed = crypto.encrypt(json.dumps(merged)) if merged else ""
+            row.expires_at = expires_at
+            memo[row.tenant] = merged
+        SessionTokenCache.objects.bulk_update(rows, ["sealed", "expires_at", "updated_at"])
 
 
 def session_account(session: SessionBase) -> str | None:
@@ -40,13 +205,40 @@ def session_account(session: SessionBase) -> str | None:
 
 
 def session_account_set(session: SessionBase, home_account_id: str) -> None:
+    """A partner sign-in: the session's delegated tokens are this account's, in a new store
+    (the previous store's rows are deleted; tokens of two sign-ins never mix)."""
+    session_clear(session)
+    session_caches_purge()
     session[HOME_ACCOUNT_KEY] = home_account_id
+    _store(session, create=True)
 
 
 def session_clear(session: SessionBase) -> None:
-    """Forget the session's tokens (sign-out)."""
+    """Forget the session's tokens (sign-out): its rows are deleted."""
+    store = _store(session)
+    if store is not None:
+        SessionTokenCache.objects.filter(store=store).delete()
+    setattr(session, _MEMO, {})
     session.pop(SESSION_KEY, None)
     session.pop(HOME_ACCOUNT_KEY, None)
+
+
+def session_store_delete(session_data: dict[str, Any]) -> int:
+    """Delete the token rows of a session being deleted (its decoded data); how many."""
+    store_id = session_data.get(SESSION_KEY)
+    if not isinstance(store_id, str) or not store_id.startswith("s1."):
+        return 0
+    digest = hashlib.sha256(store_id.encode()).hexdigest()
+    deleted, _ = SessionTokenCache.objects.filter(store=digest).delete()
+    return deleted
+
+
+def session_caches_purge() -> int:
+    """Delete token rows past their expiry (their session vanished unseen); how many."""
+    deleted, _ = SessionTokenCache.objects.filter(expires_at__lte=timezone.now()).delete()
+    if deleted:
+        log.info("purged %d expired session token rows", deleted)
+    return deleted
 
 
 # App-only tokens are shared by every task in the process, cached per (region, tenant): MSAL's

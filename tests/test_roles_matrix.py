@@ -80,8 +80,13 @@ MATRIX: dict[str, Row] = {
     "customers/<customer_tenant:tenant_id>/provisioning/status/": Row(
         "/customers/{tenant}/provisioning/status/", AGENT_PAGE
     ),
+    # Agents pass the role check; the sample customer has no pending invitation, so the
+    # start explains itself (409) and changes nothing.
     "customers/<customer_tenant:tenant_id>/provisioning/start/": Row(
-        "/customers/{tenant}/provisioning/start/", AGENT_PAGE, "POST"
+        "/customers/{tenant}/provisioning/start/", (SIGNIN, NO_ACCESS, 409, 409, 409, 409), "POST"
+    ),
+    "customers/<customer_tenant:tenant_id>/provisioning/reveal/": Row(
+        "/customers/{tenant}/provisioning/reveal/", AGENT_PAGE, "POST"
     ),
     "customers/<tenant:tenant_id>/compliance/": Row("/customers/{tenant}/compliance/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/access/": Row("/customers/{tenant}/access/", AGENT_PAGE),

@@ -291,6 +291,12 @@ PROVISIONING_CONSENT_WAIT_SECONDS = env.int(
 PROVISIONING_TICK_SECONDS = env.float("PROVISIONING_TICK_SECONDS", default=5)
 PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=300)
 # Partner Center may take a while to create a tenant (connect, read) in seconds.
+# Creation quotas, counted from the database (every process sees the same count): a new
+# customer is a new tenant at Microsoft, and nobody creates dozens in an hour by hand.
+PROVISIONING_CREATE_PER_USER_PER_HOUR = env.int("PROVISIONING_CREATE_PER_USER_PER_HOUR", default=5)
+PROVISIONING_CREATE_PER_REGION_PER_DAY = env.int(
+    "PROVISIONING_CREATE_PER_REGION_PER_DAY", default=50
+)
 PROVISIONING_CREATE_TIMEOUT = (3.05, env.float("PROVISIONING_CREATE_TIMEOUT", default=60))
 CELERY_BEAT_SCHEDULE["provisioning-tick"] = {
     "task": "provisioning.tasks.provisioning_tick",

@@ -91,6 +91,9 @@ def test_an_agent_creates_a_customer_and_follows_its_provisioning_live(
     # A customer created today has no consent: an admin gives it meanwhile (the consent
     # page has its own tests), so the run goes on from the wait to the first calls.
     consent_given(sim, customer)
+    # Held until the agent asks: the reveal is a POST (a GET never consumes it).
+    page.get_by_test_id("reveal-credentials").click()
+    page.wait_for_url(f"{live_server.url}/customers/*/provisioning/reveal/")
     password = page.get_by_test_id("initial-password").inner_text()
     assert password
     shown = page.get_by_test_id("initial-credentials").inner_text()
@@ -118,9 +121,10 @@ def test_an_agent_creates_a_customer_and_follows_its_provisioning_live(
     assert f"{prefix}.onmicrosoft.com" in page.get_by_test_id("provisioned-domains").inner_text()
     shot(page, "provisioning-ready")
 
-    # Shown once: a reload no longer has the password.
-    page.reload()
+    # Shown once: the page opened again no longer has the password, nor offers it.
+    page.goto(f"{live_server.url}/customers/{customer.tenant_id}/provisioning/")
     assert page.get_by_test_id("initial-credentials").count() == 0
+    assert page.get_by_test_id("reveal-credentials").count() == 0
     assert password not in page.content()
 
     # The overview works now that the relationship is there, with the status on it.

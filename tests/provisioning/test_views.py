@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
-from customers.models import Customer
+from audit.models import AuditEvent
+from customers.models import Customer, GdapRelationship
 from provisioning.models import Provisioning
 from provisioning.services import provisioning_start
 from tests.factories import client_for
@@ -49,11 +51,19 @@ def test_starting_needs_a_post(own_client: Client, own_customer: Customer) -> No
     assert not Provisioning.objects.exists()
 
 
+def _invited(customer: Customer, status: str = "approvalPending") -> Customer:
+    """The customer with a GDAP relationship as the last sync read it."""
+    GdapRelationship.objects.create(
+        customer=customer, relationship_id="rel-1", status=status, synced_at=timezone.now()
+    )
+    return customer
+
+
 def test_an_accepted_invitation_starts_the_wait_and_a_second_click_joins_it(
     own_client: Client, own_customer: Customer, settings: Any
 ) -> None:
     settings.PROVISIONING_WAIT_SECONDS = 180
-    customer, agent = own_customer, own_client
+    customer, agent = _invited(own_customer), own_client
     url = f"/customers/{customer.tenant_id}/provisioning/start/"
     assert agent.post(url, {"reason": "invitation"}).status_code == 302
     assert agent.post(url, {"reason": "invitation"}).status_code == 302
@@ -85,6 +95,41 @@ def test_a_failed_run_can_be_started_again_without_the_initial_wait(
     run = customer.provisionings.first()
     assert (run.status, run.wait_seconds, run.attempt) == ("waiting", 0, 0)
     assert customer.provisionings.count() == 2
+
+
+@pytest.mark.parametrize("relationship", [None, "active", "expired"])
+def test_an_invitation_start_without_a_pending_invitation_is_refused_and_changes_nothing(
+    own_client: Client, own_customer: Customer, relationship: str | None
+) -> None:
+    customer = own_customer
+    if relationship:
+        _invited(customer, relationship)
+    Customer.objects.filter(pk=customer.pk).update(relationship_status="active")
+    url = f"/customers/{customer.tenant_id}/provisioning/start/"
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        refused = own_client.post(url, {"reason": "invitation"}, **headers)
+        assert refused.status_code == 409
+        assert b"no partner invitation awaiting approval" in refused.content
+    customer.refresh_from_db()
+    assert customer.relationship_status == "active"
+    assert not Provisioning.objects.exists()
+    assert not AuditEvent.objects.filter(action="customer.invitation_accepted").exists()
+
+
+@pytest.mark.parametrize("status", ["waiting", "ready", None])
+def test_starting_again_is_refused_unless_the_last_provisioning_failed(
+    own_client: Client, own_customer: Customer, status: str | None
+) -> None:
+    customer = own_customer
+    if status:
+        _started(customer).provisionings.update(status=status)
+    before = list(customer.provisionings.values_list("pk", "status"))
+    url = f"/customers/{customer.tenant_id}/provisioning/start/"
+    refused = own_client.post(url, {"reason": "again"})
+    assert refused.status_code == 409
+    assert b"Only a failed provisioning can be started again" in refused.content
+    assert list(customer.provisionings.values_list("pk", "status")) == before
+    assert not AuditEvent.objects.filter(action="customer.provisioning_again").exists()
 
 
 def test_the_overview_shows_the_provisioning_card(agent: Client, customers: Any) -> None:

@@ -64,7 +64,7 @@ def test_a_full_agent_flow_leaves_no_secret_in_logs_database_or_redis(
     assert compliance_sweep(sweep_id=sweep.pk) is not None
     created = client.post("/customers/new/", form_data())
     assert created.status_code == 302
-    page = client.get(created["Location"]).content.decode()
+    page = client.post(f"{created['Location']}reveal/").content.decode()
     password = re.search(r'data-testid="initial-password">([^<]+)<', page).group(1)
     sim.faults(error_rate=1.0)
     client.get(f"/customers/{tid}/users/?page=abc")
