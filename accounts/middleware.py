@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from accounts import sessionclock
 from accounts.models import Role, User
 from accounts.recheck import Recheck, Verdict, role_of, session_recheck
+from accounts.redirects import session_end
 from accounts.services import user_role_set
-from accounts.sessions import session_end, user_session_track
+from accounts.sessions import user_session_track
 from audit.services import audit_record
 from regions.clients import session_tokens_forget
 from regions.selectors import region_for_username

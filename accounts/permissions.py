@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import Role
-from accounts.sessions import login_redirect
+from accounts.redirects import login_redirect
 
 
 def role_required(role: Role) -> Callable:

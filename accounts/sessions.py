@@ -1,18 +1,12 @@
-"""A user's signed-in browsers: tracked at sign-in and on use, ended by an admin or by
-Microsoft, and the way an ended session is sent back to sign-in (htmx included)."""
+"""A user's signed-in browsers: tracked at sign-in and on use, ended by an admin (the way a
+request without a live session is sent back to sign-in is accounts.redirects)."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
-
-from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User, UserSession
 from audit.services import audit_record
@@ -80,50 +74,3 @@ def user_sessions_prune() -> int:
     live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
     deleted, _ = UserSession.objects.exclude(session_key__in=live).delete()
     return deleted
-
-
-# --------------------------------------------------------------------------- back to sign-in
-
-
-def _htmx_page(request: HttpRequest) -> str | None:
-    """The path (and query) of the page an htmx request came from, if it is on this site."""
-    current = request.headers.get("HX-Current-URL", "")
-    if not current or not url_has_allowed_host_and_scheme(
-        current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return None
-    parts = urlsplit(current)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path or None
-
-
-def login_redirect(request: HttpRequest) -> HttpResponse:
-    """Send a request without a (live) session to sign-in, back to where it was after.
-
-    An htmx request would follow a 302 inside its XMLHttpRequest and paste the sign-in page
-    into a fragment: it gets `HX-Redirect`, which htmx answers with a full page load. htmx
-    ignores response headers of 3xx answers (the browser has already followed them) but reads
-    HX-Redirect before it decides whether to swap, so a 401 carries it as well as a 200 would,
-    and says to anyone else what happened.
-    # Reference: https://htmx.org/headers/hx-redirect/
-    # Reference: https://htmx.org/reference/#response_headers
-    """
-    # Imported here: accounts.services imports this module.
-    from accounts.services import safe_next
-
-    if request.headers.get("HX-Request") != "true":
-        return redirect_to_login(request.get_full_path())
-    page = safe_next(request, _htmx_page(request))
-    response = HttpResponse("Your session has ended. Please sign in again.", status=401)
-    response["HX-Redirect"] = f"{reverse('signin')}?next={quote(page, safe='/')}"
-    return response
-
-
-def session_end(*, request: HttpRequest, reason: str, message: str) -> HttpResponse:
-    """End the request's session because of `reason` (audited as `session.ended`), keep
-    `message` for the sign-in page, and send the browser there."""
-    from accounts.services import signout
-
-    audit_record(action="session.ended", request=request, detail={"reason": reason})
-    signout(request=request, audited=False)
-    messages.info(request, message)
-    return login_redirect(request)

@@ -13,8 +13,8 @@ from django.shortcuts import render
 from accounts.models import Role
 from accounts.permissions import role_required
 from accounts.recheck import Verdict, grant_may_be_dead, session_recheck
+from accounts.redirects import session_end
 from accounts.services import SignInError, tenant_signin_start
-from accounts.sessions import session_end
 from audit.services import audit_record
 from customers.access import page_refusal
 from customers.directory import BadPageToken
