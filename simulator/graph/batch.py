@@ -42,15 +42,17 @@ def _parse(request: Request) -> list[dict[str, Any]]:
     if len(items) > MAX_REQUESTS:
         raise _bad(f"The number of batch requests must be at most {MAX_REQUESTS}.")
     seen: set[str] = set()
+    folded: set[str] = set()  # Graph compares request ids without regard to case
     for item in items:
         if not isinstance(item, dict):
             raise _bad("Invalid batch payload format: each request must be an object.")
         for key in ("id", "method", "url"):
             if not isinstance(item.get(key), str) or not item[key]:
                 raise _bad(f"Invalid batch payload format: a request has no '{key}'.")
-        if item["id"] in seen:
+        if item["id"].casefold() in folded:
             raise _bad(f"Request Id '{item['id']}' is duplicated in the batch.")
         seen.add(item["id"])
+        folded.add(item["id"].casefold())
     for item in items:
         depends = item.get("dependsOn") or []
         if not isinstance(depends, list) or any(d not in seen for d in depends):

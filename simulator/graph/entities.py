@@ -64,6 +64,69 @@ GROUP_PROPERTIES = frozenset(
     )
 )
 
+# The entity types' properties the simulator serves: $select and $filter are checked against
+# the type, never against whatever the first item happens to carry (an empty collection
+# still knows its type).
+# Reference: https://learn.microsoft.com/graph/api/resources/device
+DEVICE_PROPERTIES = frozenset(
+    (
+        "id",
+        "deviceId",
+        "displayName",
+        "operatingSystem",
+        "operatingSystemVersion",
+        "isCompliant",
+        "isManaged",
+        "trustType",
+        "accountEnabled",
+        "approximateLastSignInDateTime",
+        "registrationDateTime",
+        "manufacturer",
+        "model",
+        "profileType",
+        "deviceOwnership",
+    )
+)
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-manageddevice
+MANAGED_DEVICE_PROPERTIES = frozenset(
+    (
+        "id",
+        "userId",
+        "deviceName",
+        "managedDeviceOwnerType",
+        "enrolledDateTime",
+        "lastSyncDateTime",
+        "operatingSystem",
+        "complianceState",
+        "jailBroken",
+        "managementAgent",
+        "osVersion",
+        "easActivated",
+        "azureADRegistered",
+        "deviceEnrollmentType",
+        "emailAddress",
+        "azureADDeviceId",
+        "deviceRegistrationState",
+        "isSupervised",
+        "isEncrypted",
+        "userPrincipalName",
+        "userDisplayName",
+        "model",
+        "manufacturer",
+        "serialNumber",
+        "complianceGracePeriodExpirationDateTime",
+        "totalStorageSpaceInBytes",
+        "wiFiMacAddress",
+    )
+)
+# Reference: https://learn.microsoft.com/graph/api/resources/contract
+CONTRACT_PROPERTIES = frozenset(
+    ("id", "contractType", "customerId", "defaultDomainName", "displayName")
+)
+# Directory objects expanded through $expand: at most 20 per parent.
+# Reference: https://learn.microsoft.com/graph/query-parameters#expand
+EXPAND_LIMIT = 20
+
 
 def tenant_info(ctx: SimContext, tenant: Tenant) -> TenantInfo:
     """A snapshot of what generation depends on, with "now" rounded to the day."""
@@ -132,6 +195,7 @@ def users(data: TenantData) -> Collection:
         light_keys=USER_LIGHT,
         default_select=USER_DEFAULT,
         cache_key=("users", data.info.seed, data.info.id, data.info.day),
+        default_orderby=frozenset(("displayName", "userPrincipalName")),
     )
 
 
@@ -143,17 +207,18 @@ def groups(data: TenantData, extra: list[Item] | None = None) -> Collection:
         size=len(rows),
         item=rows.__getitem__,
         properties=GROUP_PROPERTIES,
+        default_orderby=frozenset(("displayName",)),
     )
 
 
 def devices(data: TenantData) -> Collection:
-    sample = data.device(0) if data.device_count else {}
     return Collection(
         entity_set="devices",
         entity_type="microsoft.graph.device",
         size=data.device_count,
         item=data.device,
-        properties=frozenset(sample) or frozenset(("id", "displayName")),
+        properties=DEVICE_PROPERTIES,
+        default_orderby=frozenset(("displayName",)),
     )
 
 
@@ -169,13 +234,12 @@ def organization(data: TenantData) -> Collection:
 
 
 def managed_devices(data: TenantData) -> Collection:
-    sample = data.managed_device(0) if data.device_count else {}
     return Collection(
         entity_set="deviceManagement/managedDevices",
         entity_type="microsoft.graph.managedDevice",
         size=data.device_count,
         item=data.managed_device,
-        properties=frozenset(sample) or frozenset(("id", "deviceName")),
+        properties=MANAGED_DEVICE_PROPERTIES,
         default_top=1000,
         max_top=1000,
         clamp_top=True,
@@ -270,7 +334,9 @@ def contracts(ctx: SimContext, tenant: Tenant) -> Collection:
         }
         for customer in (world.customers_of(tenant.id) if tenant.kind == "partner" else [])
     ]
-    return rows_collection("contracts", "microsoft.graph.contract", rows)
+    return rows_collection(
+        "contracts", "microsoft.graph.contract", rows, extra_properties=CONTRACT_PROPERTIES
+    )
 
 
 def partner_app(world: World, tenant: Tenant) -> App | None:

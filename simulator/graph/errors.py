@@ -39,13 +39,35 @@ def request_ids(request: Request) -> tuple[str, str]:
     return ids
 
 
+# Which Graph front end answered; Graph sends it on every response, errors included.
+AGS_DIAGNOSTIC = json.dumps(
+    {
+        "ServerInfo": {
+            "DataCenter": "West Europe",
+            "Slice": "E",
+            "Ring": "5",
+            "ScaleUnit": "003",
+            "RoleInstance": "AM2PEPF0001B4C2",
+        }
+    },
+    separators=(",", ":"),
+)
+
+
 def graph_headers(request: Request) -> dict[str, str]:
+    """Headers of every Graph answer: the request ids, OData's version, the front end that
+    served it (x-ms-ags-diagnostic) and HSTS, as graph.microsoft.com sends them.
+
+    Reference: https://learn.microsoft.com/graph/errors (request-id, client-request-id)
+    """
     request_id, client_request_id = request_ids(request)
     return {
         "request-id": request_id,
         "client-request-id": client_request_id,
         "OData-Version": "4.0",
         "Cache-Control": "no-cache",
+        "x-ms-ags-diagnostic": AGS_DIAGNOSTIC,
+        "Strict-Transport-Security": "max-age=31536000",
     }
 
 

@@ -2,6 +2,7 @@
 
 Reference: https://learn.microsoft.com/graph/query-parameters
 Reference: https://learn.microsoft.com/graph/aad-advanced-queries
+Reference: https://learn.microsoft.com/graph/paging
 """
 
 from __future__ import annotations
@@ -28,10 +29,25 @@ from simulator.graph.filters import (
 
 Item = dict[str, Any]
 
-EVENTUAL_MESSAGE = (
-    "{what} requires the ConsistencyLevel header set to 'eventual'. "
-    "Add the header 'ConsistencyLevel: eventual' and retry."
+ADVANCED_DOCS = "Refer to https://aka.ms/graph-docs/advanced-queries for more information"
+# Graph's own wording for each refusal of a query that only advanced mode (the header
+# `ConsistencyLevel: eventual` plus `$count=true`) serves.
+NO_HEADER = (
+    "Operator '{op}' is not supported because the 'ConsistencyLevel:eventual' header is "
+    f"missing. {ADVANCED_DOCS}"
 )
+NO_COUNT = (
+    "Operator '{op}' is not supported because the required parameters might be missing. "
+    f"Try adding $count=true query parameter and ConsistencyLevel:eventual header. {ADVANCED_DOCS}"
+)
+SEARCH_NEEDS_HEADER = (
+    "Request with $search query parameter only works through MSGraph with a special request "
+    "header: 'ConsistencyLevel: eventual'"
+)
+SORTING_UNSUPPORTED = "Sorting not supported for current query."
+COUNT_SEGMENT_UNSUPPORTED = "$count is not currently supported."
+# The query options Graph knows; beta also takes them without the `$`.
+OPTION_NAMES = ("top", "skip", "select", "filter", "search", "count", "orderby", "expand")
 
 
 # ----- query options --------------------------------------------------------------------
@@ -44,6 +60,7 @@ class QueryOptions:
     search: list[list[tuple[str, str]]] | None = None
     count: bool = False
     orderby: list[tuple[str, bool]] = field(default_factory=list)  # (property, descending)
+    expand: list[str] = field(default_factory=list)
     skiptoken: str | None = None
 
     def properties_used(self) -> set[str]:
@@ -54,18 +71,31 @@ class QueryOptions:
             used |= {prop for prop, _ in group}
         return used
 
-    def advanced_features(self) -> list[str]:
-        """Features Graph only serves to directory clients that send ConsistencyLevel."""
-        features = []
-        if self.search is not None:
-            features.append("$search")
-        if self.filter is not None:
-            ops = filter_operators(self.filter)
-            features += [f"'{op}' in $filter" for op in ("ne", "not", "endswith") if op in ops]
-        return features
+    def advanced_operators(self) -> list[str]:
+        """The $filter operators Graph serves on directory objects in advanced mode only."""
+        if self.filter is None:
+            return []
+        ops = filter_operators(self.filter)
+        names = {"ne": "ne", "not": "not", "endswith": "endsWith"}
+        return [names[op] for op in ("ne", "not", "endswith") if op in ops]
 
 
-def parse_options(args: Mapping[str, str]) -> QueryOptions:
+def canonical_args(args: Mapping[str, str], version: str) -> dict[str, str]:
+    """The query options as Graph reads them: on beta the `$` is optional (`select` is
+    `$select`); on v1.0 an option without it is no option at all and is ignored.
+
+    Reference: https://learn.microsoft.com/graph/query-parameters
+    """
+    out = {key: args[key] for key in args if key.startswith("$")}
+    if version == "beta":
+        for name in OPTION_NAMES:
+            if name in args and f"${name}" not in out:
+                out[f"${name}"] = args[name]
+    return out
+
+
+def parse_options(args: Mapping[str, str], version: str = "v1.0") -> QueryOptions:
+    args = canonical_args(args, version)
     opts = QueryOptions()
     if "$top" in args:
         try:
@@ -94,6 +124,8 @@ def parse_options(args: Mapping[str, str]) -> QueryOptions:
             if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
                 raise ODataError(f"Invalid $orderby expression: '{args['$orderby']}'.")
             opts.orderby.append((words[0], len(words) == 2 and words[1] == "desc"))
+    if args.get("$expand"):
+        opts.expand = [p.strip() for p in args["$expand"].split(",") if p.strip()]
     opts.skiptoken = args.get("$skiptoken") or None
     return opts
 
@@ -142,6 +174,11 @@ class Collection:
     directory: bool = True  # advanced-query rules (ConsistencyLevel) apply
     skip_supported: bool = False
     cache_key: tuple[Any, ...] | None = None  # enables caching of sorted orders
+    # Properties a directory collection sorts by without advanced mode (users: displayName
+    # and userPrincipalName); any other $orderby needs ConsistencyLevel and $count=true.
+    default_orderby: frozenset[str] = frozenset()
+    # Navigation properties $expand serves: name -> the expanded value for one item.
+    expansions: Mapping[str, Callable[[Item], Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -201,36 +238,65 @@ def page_size(coll: Collection, opts: QueryOptions) -> int:
     if not 1 <= opts.top <= coll.max_top:
         raise ODataError(
             f"Invalid page size specified: '{opts.top}'. Must be between 1 and {coll.max_top} "
-            "inclusive."
+            "inclusive.",
+            code="Request_UnsupportedQuery" if coll.directory else "Request_BadRequest",
         )
     return opts.top
+
+
+def check_advanced(coll: Collection, opts: QueryOptions, *, eventual: bool) -> None:
+    """Refuse, with Graph's words, what directory objects serve in advanced mode only."""
+    if not coll.directory:
+        return
+    if opts.search is not None and not eventual:
+        raise ODataError(SEARCH_NEEDS_HEADER, code="Request_UnsupportedQuery")
+    for op in opts.advanced_operators():
+        if not eventual:
+            raise ODataError(NO_HEADER.format(op=op), code="Request_UnsupportedQuery")
+        if not opts.count:
+            raise ODataError(NO_COUNT.format(op=op), code="Request_UnsupportedQuery")
+    advanced = eventual and opts.count
+    if opts.orderby and not advanced:
+        names = {name for name, _ in opts.orderby}
+        if opts.filter is not None or not names <= coll.default_orderby:
+            raise ODataError(SORTING_UNSUPPORTED, code="Request_UnsupportedQuery")
+
+
+def check_expand(coll: Collection, opts: QueryOptions) -> None:
+    for name in opts.expand:
+        if name.split("(", 1)[0] not in coll.expansions:
+            raise ODataError(
+                "Parsing OData Select and Expand failed: Could not find a property named "
+                f"'{name}' on type '{coll.entity_type}'."
+            )
 
 
 def validate(coll: Collection, opts: QueryOptions, *, eventual: bool) -> None:
     """Refuse what Graph refuses for this collection before any scan starts."""
     if opts.skip and not coll.skip_supported:
         raise ODataError("'$skip' is not supported by the service.")
-    if coll.directory and not eventual:
-        features = opts.advanced_features()
-        if features:
-            raise ODataError(
-                EVENTUAL_MESSAGE.format(what=features[0].capitalize()),
-                code="Request_UnsupportedQuery",
-            )
+    check_advanced(coll, opts, eventual=eventual)
     if coll.directory and opts.filter is not None and "contains" in filter_operators(opts.filter):
         raise ODataError("Unsupported Query.", code="Request_UnsupportedQuery")
     check_properties(coll, opts.properties_used())
     check_properties(coll, opts.select or [])
+    check_expand(coll, opts)
     page_size(coll, opts)
 
 
-def project(coll: Collection, item: Item, select: list[str] | None) -> Item:
+def project(
+    coll: Collection, item: Item, select: list[str] | None, expand: list[str] | None = None
+) -> Item:
     keep = select or coll.default_select
     if keep is None:
-        return dict(item)
-    out = {k: v for k, v in item.items() if k.startswith("@odata.")}
-    for name in keep:
-        out[name] = item.get(name)
+        out = dict(item)
+    else:
+        out = {k: v for k, v in item.items() if k.startswith("@odata.")}
+        for name in keep:
+            out[name] = item.get(name)
+    for name in expand or []:
+        key = name.split("(", 1)[0]
+        out[key] = coll.expansions[key](item)
     return out
 
 
@@ -238,15 +304,16 @@ def run_query(coll: Collection, opts: QueryOptions, *, eventual: bool, position:
     """One page of `coll` from `position` (an index into the filtered, sorted order)."""
     validate(coll, opts, eventual=eventual)
     size = page_size(coll, opts)
+    # @odata.count is on the first page only; the pages behind nextLink leave it out.
+    want_count = opts.count and (eventual or not coll.directory) and position == 0
     if position == 0 and opts.skip:
         position = opts.skip
-    want_count = opts.count and (eventual or not coll.directory)
     order = _order(coll, opts.orderby)
 
     if opts.filter is None and opts.search is None:
         indexes = list(order[position : position + size])
         nxt = position + size if position + size < len(order) else None
-        items = [project(coll, coll.item(i), opts.select) for i in indexes]
+        items = [project(coll, coll.item(i), opts.select, opts.expand) for i in indexes]
         return Page(items, nxt, len(order) if want_count else None)
 
     used = opts.properties_used()
@@ -278,12 +345,13 @@ def run_query(coll: Collection, opts: QueryOptions, *, eventual: bool, position:
             if not want_count:
                 break
     count = total if want_count else None
-    items = [project(coll, coll.item(i), opts.select) for i in picked]
+    items = [project(coll, coll.item(i), opts.select, opts.expand) for i in picked]
     return Page(items, nxt, count)
 
 
 def count_only(coll: Collection, opts: QueryOptions) -> int:
     """The number of items `/collection/$count` reports (filter and search applied)."""
+    opts.count = True  # the $count segment is itself the count advanced mode asks for
     validate(coll, opts, eventual=True)
     if opts.filter is None and opts.search is None:
         return coll.size

@@ -6,6 +6,7 @@ turned into a Graph error body by routes.graph_endpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,8 @@ def users(ctx: SimContext, request: Request, *, version: str) -> Response:
 def users_count(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
-    return count_response(ctx, request, entities.users(entities.data_for(ctx, caller.tenant)))
+    coll = entities.users(entities.data_for(ctx, caller.tenant))
+    return count_response(ctx, request, coll, version)
 
 
 def me(ctx: SimContext, request: Request, *, version: str) -> Response:
@@ -108,9 +110,19 @@ def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Respon
 
 
 def _groups(ctx: SimContext, caller: auth.Caller) -> entities.Collection:
-    """The tenant's groups; a partner's also include its GDAP security groups."""
+    """The tenant's groups; a partner's also include its GDAP security groups.
+
+    `$expand=members` gives each group its first EXPAND_LIMIT members, as Graph does.
+    Reference: https://learn.microsoft.com/graph/query-parameters#expand
+    """
     extra = entities.partner_security_groups(ctx.world, caller.tenant)
-    return entities.groups(entities.data_for(ctx, caller.tenant), extra)
+    coll = entities.groups(entities.data_for(ctx, caller.tenant), extra)
+    indexes = {coll.item(i)["id"]: i for i in range(coll.size)}
+
+    def members(row: dict[str, Any]) -> list[dict[str, Any]]:
+        return _members(ctx, caller, indexes[row["id"]], row)[: entities.EXPAND_LIMIT]
+
+    return dataclasses.replace(coll, expansions={"members": members})
 
 
 def groups(ctx: SimContext, request: Request, *, version: str) -> Response:
@@ -122,7 +134,7 @@ def groups(ctx: SimContext, request: Request, *, version: str) -> Response:
 def groups_count(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
-    return count_response(ctx, request, _groups(ctx, caller))
+    return count_response(ctx, request, _groups(ctx, caller), version)
 
 
 def _find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[int, dict[str, Any]]:

@@ -10,8 +10,11 @@ from werkzeug.wrappers import Request, Response
 
 from simulator.graph.errors import GraphError, ODataError, graph_json
 from simulator.graph.odata import (
-    EVENTUAL_MESSAGE,
+    COUNT_SEGMENT_UNSUPPORTED,
     Collection,
+    QueryOptions,
+    canonical_args,
+    check_expand,
     count_only,
     decode_skiptoken,
     encode_skiptoken,
@@ -69,7 +72,7 @@ def collection_response(
     ctx: SimContext, request: Request, version: str, coll: Collection, tenant_id: str
 ) -> Response:
     try:
-        opts = parse_options(request.args)
+        opts = parse_options(request.args, version)
         scope = f"{tenant_id}|{relative_path(request, version)}"
         key = _skiptoken_key(ctx)
         position = decode_skiptoken(key, scope, opts.skiptoken) if opts.skiptoken else 0
@@ -86,12 +89,12 @@ def collection_response(
     return graph_json(request, body)
 
 
-def count_response(ctx: SimContext, request: Request, coll: Collection) -> Response:
+def count_response(ctx: SimContext, request: Request, coll: Collection, version: str) -> Response:
     """`/collection/$count`: a plain-text number; directory counts need ConsistencyLevel."""
     if coll.directory and not is_eventual(request):
-        raise GraphError(400, "Request_BadRequest", EVENTUAL_MESSAGE.format(what="$count"))
+        raise GraphError(400, "Request_BadRequest", COUNT_SEGMENT_UNSUPPORTED)
     try:
-        total = count_only(coll, parse_options(request.args))
+        total = count_only(coll, parse_options(request.args, version))
     except ODataError as exc:
         raise odata_error(exc) from exc
     response = graph_json(request, total)
@@ -103,8 +106,9 @@ def entity_response(
     ctx: SimContext, request: Request, version: str, coll: Collection, item: dict[str, Any]
 ) -> Response:
     select = None
-    if request.args.get("$select"):
-        select = [p.strip() for p in request.args["$select"].split(",") if p.strip()]
+    args = canonical_args(request.args, version)
+    if args.get("$select"):
+        select = [p.strip() for p in args["$select"].split(",") if p.strip()]
         for name in select:
             if name not in coll.properties:
                 raise GraphError(
@@ -112,8 +116,14 @@ def entity_response(
                     "Request_BadRequest",
                     f"Could not find a property named '{name}' on type '{coll.entity_type}'.",
                 )
+    expand = [p.strip() for p in args.get("$expand", "").split(",") if p.strip()]
+    try:
+        check_expand(coll, QueryOptions(expand=expand))
+    except ODataError as exc:
+        raise odata_error(exc) from exc
     fragment = coll.entity_set + (f"({','.join(select)})" if select else "") + "/$entity"
-    body = {"@odata.context": metadata_url(ctx, version, fragment), **project(coll, item, select)}
+    projected = project(coll, item, select, expand)
+    body = {"@odata.context": metadata_url(ctx, version, fragment), **projected}
     return graph_json(request, body)
 
 

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from simulator.graph import (
     batch,
+    headers,
     intune,
     relationships,
     resources,
@@ -18,6 +19,7 @@ from simulator.graph import (
     setup_resources,
 )
 from simulator.graph.errors import GraphError, error_response
+from simulator.graph.responses import relative_path
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
@@ -31,10 +33,17 @@ def graph_endpoint(handler: GraphHandler) -> Callable[..., Response]:
 
     @functools.wraps(handler)
     def endpoint(ctx: SimContext, request: Request, version: str, **values: Any) -> Response:
+        path = headers.directory_path(relative_path(request, version))
         try:
-            return handler(ctx, request, version=version, **values)
+            response = handler(ctx, request, version=version, **values)
         except GraphError as exc:
-            return error_response(request, exc)
+            if exc.status == 429 and path is not None:
+                tenant = request.environ.get("sim.tenant", "")
+                exc.headers = {**exc.headers, **headers.throttle_headers(request, tenant)}
+            response = error_response(request, exc)
+        if path is not None and response.status_code != 429:
+            response.headers["x-ms-resource-unit"] = str(headers.resource_units(request, path))
+        return response
 
     return endpoint
 

@@ -36,6 +36,7 @@ def people(**overrides: object) -> Collection:
         "item": ROWS.__getitem__,
         "properties": frozenset({"id", "displayName", "mail", "on"}),
         "default_top": 2,
+        "default_orderby": frozenset({"displayName"}),
     }
     options.update(overrides)
     return Collection(**options)
@@ -116,7 +117,10 @@ def test_advanced_queries_need_consistency_level_eventual_on_directory_objects()
         with pytest.raises(ODataError) as caught:
             query(coll, **args)
         assert caught.value.code == "Request_UnsupportedQuery"
-    assert query(coll, eventual=True, **{"$filter": "endswith(mail,'@x.com')"}).items
+    endswith = {"$filter": "endswith(mail,'@x.com')"}
+    with pytest.raises(ODataError, match=r"Try adding \$count=true"):
+        query(coll, eventual=True, **endswith)
+    assert query(coll, eventual=True, **endswith, **{"$count": "true"}).items
 
 
 def test_count_is_ignored_without_consistency_level_and_counted_with_it():
