@@ -61,11 +61,11 @@ pids+=($!)
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload > .data/logs/portal.log 2>&1 &
 pids+=($!)
 
-$PY - "$SIM_PORT" <<'PYEOF'
+$PY - "$SIM_PORT" "$PORT" <<'PYEOF'
 import json, ssl, sys, urllib.request
 ctx = ssl.create_default_context(cafile=".data/simulator/ca.pem")
 info = json.load(urllib.request.urlopen(f"https://127.0.0.1:{sys.argv[1]}/_sim/", context=ctx))
-print("\nCSP Portal demo is running: http://127.0.0.1:8000/\n")
+print(f"\nCSP Portal demo is running: http://127.0.0.1:{sys.argv[2]}/\n")
 print("Sign in with any of these (password below):")
 for agent in info["agents"]:
     roles = ", ".join(agent["roles"]) or "no role"
