@@ -7,6 +7,7 @@ Every failure an mscloud client raises is a `MicrosoftError` with a `kind`; call
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -194,7 +195,46 @@ def _graph_body(body: Any) -> tuple[str | None, str | None, str | None]:
         return None, None, None
     inner = error.get("innerError") or error.get("innererror") or {}
     request_id = inner.get("request-id") if isinstance(inner, dict) else None
-    return _str_or_none(error.get("code")), _str_or_none(error.get("message")), request_id
+    message = _str_or_none(error.get("message"))
+    return _str_or_none(error.get("code")), intune_message(message) or message, request_id
+
+
+# -- Intune's error shape -------------------------------------------------------------------
+# Intune answers through Graph with its own JSON as the error's `message`: `{"_version": 3,
+# "Message": "<text> - Operation ID (for customer support): … - Activity ID: … - Url: …", …}`,
+# under code Forbidden / BadRequest / InternalError, or wrapped once more under UnknownError
+# (`{"ErrorCode": "Forbidden", "Message": "<that JSON>", …}`). The kind still comes from the
+# HTTP status, as for the directory; only the words are Intune's.
+# Reference: https://learn.microsoft.com/graph/errors
+# Reference: https://github.com/AzureAD/microsoft-authentication-library-for-js/issues/7007
+_INTUNE_TRAILER = re.compile(r"\s+-\s+Operation ID \(for customer support\):.*$", re.DOTALL)
+_INTUNE_DEPTH = 3
+
+
+def intune_message(message: str | None) -> str | None:
+    """The sentence inside Intune's error JSON, without its support trailer (operation and
+    activity ids, Intune's internal URL); None when `message` is not Intune's shape."""
+    text = message
+    found = False
+    for _ in range(_INTUNE_DEPTH):
+        if not text or not text.lstrip().startswith("{"):
+            break
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            break
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("Message"), str):
+            break
+        intune = "_version" in parsed or "ErrorCode" in parsed
+        if not intune and not _INTUNE_TRAILER.search(parsed["Message"]):
+            break
+        found, text = True, parsed["Message"]
+    if not found or text is None:
+        return None
+    sentence = _INTUNE_TRAILER.sub("", text).strip()
+    if not sentence:
+        return "Intune refused the request."
+    return sentence if sentence.endswith((".", "!", "?")) else f"{sentence}."
 
 
 def _partner_center_body(body: Any) -> tuple[str | None, str | None, str | None]:

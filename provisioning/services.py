@@ -243,10 +243,15 @@ def customer_create(
                 customer=customer, kind=Provisioning.Kind.CREATED, requested_by=str(user)
             )
     credentials = answer.get("userCredentials") or {}
+    user_name = str(credentials.get("userName") or "")
+    if user_name and "@" not in user_name:
+        # Partner Center names the admin without the domain ("admin"); they sign in as a UPN.
+        # Reference: https://learn.microsoft.com/partner-center/developer/create-a-customer
+        user_name = f"{user_name}@{domain}"
     return CreatedCustomer(
         customer=customer,
         credentials=InitialCredentials(
-            user_name=str(credentials.get("userName") or ""),
+            user_name=user_name,
             password=str(credentials.get("password") or ""),
         )
         if credentials.get("password")

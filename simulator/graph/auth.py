@@ -117,8 +117,17 @@ def _unauthorized(message: str) -> GraphError:
     )
 
 
-def authenticate(ctx: SimContext, request: Request, *, throttle: bool = True) -> Caller:
-    """The caller of a Graph request, after the token, tenant access and throttling checks."""
+def authenticate(
+    ctx: SimContext,
+    request: Request,
+    *,
+    throttle: bool = True,
+    intune: tuple[str, ...] = (),
+) -> Caller:
+    """The caller of a Graph request, after the token, tenant access and throttling checks.
+
+    `intune`: the request is for Intune, which needs one of these permissions; a caller
+    without access to the tenant is refused in Intune's shape, as Intune answers it."""
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if not header:
@@ -142,17 +151,18 @@ def authenticate(ctx: SimContext, request: Request, *, throttle: bool = True) ->
     now = ctx.now()
     if claims.get("idtyp") == "user" or ("scp" in claims and "roles" not in claims):
         agent = ctx.world.agent_by_oid(str(claims.get("oid", "")))
+        refused = intune_forbidden(intune, app=False) if intune else forbidden()
         if agent is None or not ctx.world.delegated_access(agent, tenant.id, now):
-            raise forbidden()
+            raise refused
         held = access.agent_roles(ctx.world, agent, tenant, now)
         if held is not None and not held:
             # The token outlived the agent's access (group or assignment removed).
-            raise forbidden()
+            raise refused
         scopes = frozenset(str(claims.get("scp", "")).split())
         return Caller(claims, tenant, app_id, agent, scopes, held)
     app = ctx.world.app(app_id)
     if app is None or not ctx.world.app_access(app, tenant.id, now):
-        raise forbidden()
+        raise intune_forbidden(intune, app=True) if intune else forbidden()
     roles = claims.get("roles") or []
     return Caller(claims, tenant, app_id, None, frozenset(str(r) for r in roles))
 

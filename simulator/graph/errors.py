@@ -120,34 +120,31 @@ def forbidden() -> GraphError:
     )
 
 
-def intune_forbidden(scopes: tuple[str, ...], *, app: bool) -> GraphError:
-    """Intune's 403, not the directory's: its own JSON (`_version: 3`) inside the message.
+# Intune's front end (FEF) behind Graph: the URL its own errors quote, per request path.
+_INTUNE_FEF = "https://fef.msua06.manage.microsoft.com/DeviceFE/StatelessDeviceFEService"
+_INTUNE_API_VERSION = "2024-06-14"
 
-    A token without the permission: code Forbidden, "Application is not authorized ...". A
-    user without the Intune role: code UnknownError, Intune's Forbidden wrapped once more.
-    Reference: https://github.com/mondoohq/cnspec/issues/1708 (the app case, 2025)
-    Reference: https://github.com/AzureAD/microsoft-authentication-library-for-js/issues/7007
+
+def intune_url(path: str, key: str | None = None) -> str:
+    """The URL Intune names in its errors: the Graph path, an entity key as `('<id>')`."""
+    tail = f"{path}%28%27{key}%27%29" if key else path
+    return f"{_INTUNE_FEF}/{tail}?api-version={_INTUNE_API_VERSION}"
+
+
+def intune_message(text: str, *, url: str) -> str:
+    """Intune's own JSON (`_version: 3`) that Graph carries as the error's message.
+
+    Reference: https://github.com/microsoftgraph/powershell-intune-samples/issues/45 (BadRequest)
+    Reference: https://github.com/microsoftgraph/microsoft-graph-docs/issues/9787 (InternalError)
     """
-    activity = str(uuid.uuid4())
-    url = (
-        "https://fef.msua06.manage.microsoft.com/DeviceFE/StatelessDeviceFEService/"
-        "deviceManagement/managedDevices?api-version=2024-06-14"
-    )
     trailer = (
         "Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - "
-        f"Activity ID: {activity} - Url: {url}"
+        f"Activity ID: {uuid.uuid4()} - Url: {url}"
     )
-    if app:
-        text = (
-            "Application is not authorized to perform this operation. Application must have "
-            f"one of the following scopes: {', '.join(scopes)} - {trailer}"
-        )
-    else:
-        text = f"An error has occurred - {trailer}"
-    inner = json.dumps(
+    return json.dumps(
         {
             "_version": 3,
-            "Message": text,
+            "Message": f"{text} - {trailer}",
             "CustomApiErrorPhrase": "",
             "RetryAfter": None,
             "ErrorSourceService": "",
@@ -155,12 +152,28 @@ def intune_forbidden(scopes: tuple[str, ...], *, app: bool) -> GraphError:
         },
         indent=2,
     ).replace("\n", "\r\n")
+
+
+def intune_forbidden(
+    scopes: tuple[str, ...], *, app: bool, url: str = intune_url("deviceManagement/managedDevices")
+) -> GraphError:
+    """Intune's 403, not the directory's: its own JSON (`_version: 3`) inside the message.
+
+    A token without the permission: code Forbidden, "Application is not authorized ...". A
+    user without the Intune role: code UnknownError, Intune's Forbidden wrapped once more.
+    Reference: https://github.com/mondoohq/cnspec/issues/1708 (the app case, 2025)
+    Reference: https://github.com/AzureAD/microsoft-authentication-library-for-js/issues/7007
+    """
     if app:
-        return GraphError(403, "Forbidden", inner)
+        text = (
+            "Application is not authorized to perform this operation. Application must have "
+            f"one of the following scopes: {', '.join(scopes)}"
+        )
+        return GraphError(403, "Forbidden", intune_message(text, url=url))
     wrapped = json.dumps(
         {
             "ErrorCode": "Forbidden",
-            "Message": inner,
+            "Message": intune_message("An error has occurred", url=url),
             "Target": None,
             "Details": None,
             "InnerError": None,
@@ -169,6 +182,17 @@ def intune_forbidden(scopes: tuple[str, ...], *, app: bool) -> GraphError:
         separators=(",", ":"),
     )
     return GraphError(403, "UnknownError", wrapped)
+
+
+def intune_not_found(url: str) -> GraphError:
+    """Intune's 404 for a managed device it does not hold: its JSON, not the directory's
+    `Request_ResourceNotFound` sentence. The shape follows the captures cited in
+    `intune_message`; `ResourceNotFound` is the code Graph answers a 404 under
+    /deviceManagement with (jseerden/IntuneBackupAndRestore#82, 2025); which code Intune
+    sends for a missing device in particular is unconfirmed.
+    Reference: https://learn.microsoft.com/graph/errors
+    """
+    return GraphError(404, "ResourceNotFound", intune_message("An error has occurred", url=url))
 
 
 def throttled(retry_after: float) -> GraphError:

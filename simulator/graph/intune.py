@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from werkzeug.wrappers import Request, Response
 
 from simulator.graph import auth, entities
-from simulator.graph.errors import not_found
+from simulator.graph.errors import intune_not_found, intune_url
 from simulator.graph.responses import collection_response, entity_response, object_response
 
 if TYPE_CHECKING:
@@ -18,14 +18,14 @@ if TYPE_CHECKING:
 
 
 def managed_devices(ctx: SimContext, request: Request, *, version: str) -> Response:
-    caller = auth.authenticate(ctx, request)
+    caller = auth.authenticate(ctx, request, intune=auth.MANAGED_DEVICES)
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     coll = entities.managed_devices(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def managed_device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
-    caller = auth.authenticate(ctx, request)
+    caller = auth.authenticate(ctx, request, intune=auth.MANAGED_DEVICES)
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     data = entities.data_for(ctx, caller.tenant)
     coll = entities.managed_devices(data)
@@ -33,11 +33,11 @@ def managed_device(ctx: SimContext, request: Request, *, version: str, device_id
         row = coll.item(i)
         if row["id"] == device_id.lower():
             return entity_response(ctx, request, version, coll, row)
-    raise not_found(device_id)
+    raise intune_not_found(intune_url("deviceManagement/managedDevices", device_id))
 
 
 def compliance_policies(ctx: SimContext, request: Request, *, version: str) -> Response:
-    caller = auth.authenticate(ctx, request)
+    caller = auth.authenticate(ctx, request, intune=auth.DEVICE_CONFIGURATION)
     caller.require(auth.DEVICE_CONFIGURATION, roles=auth.ROLES_INTUNE_READ, intune=True)
     coll = entities.compliance_policies(entities.data_for(ctx, caller.tenant))
     return collection_response(ctx, request, version, coll, caller.tenant.id)
@@ -45,7 +45,7 @@ def compliance_policies(ctx: SimContext, request: Request, *, version: str) -> R
 
 def compliance_state_summary(ctx: SimContext, request: Request, *, version: str) -> Response:
     """Counts that add up to the managed devices' complianceState values."""
-    caller = auth.authenticate(ctx, request)
+    caller = auth.authenticate(ctx, request, intune=auth.DEVICE_CONFIGURATION)
     caller.require(auth.DEVICE_CONFIGURATION, roles=auth.ROLES_INTUNE_READ, intune=True)
     counts = entities.data_for(ctx, caller.tenant).compliance_counts()
     body = {
@@ -65,7 +65,7 @@ def compliance_state_summary(ctx: SimContext, request: Request, *, version: str)
 
 
 def managed_device_overview(ctx: SimContext, request: Request, *, version: str) -> Response:
-    caller = auth.authenticate(ctx, request)
+    caller = auth.authenticate(ctx, request, intune=auth.MANAGED_DEVICES)
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     data = entities.data_for(ctx, caller.tenant)
     os_counts, states = data.os_counts(), data.compliance_counts()

@@ -54,6 +54,8 @@ REQUIRED = (
 
 
 def _commerce_id(world: World, tenant_id: str) -> str:
+    """Partner Center's billing identifier: its own GUID, never the tenant id.
+    Reference: https://learn.microsoft.com/partner-center/developer/customer-resources"""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{world.seed}/commerce/{tenant_id}"))
 
 
@@ -119,10 +121,14 @@ def list_customers(ctx: SimContext, request: Request) -> Response:
         return error_response(request, exc)
     customers = ctx.world.customers_of(partner.id)
     page = customers[offset : offset + size]
+    # links.self on every page, /v1 included as the documented sample writes it; links.next
+    # relative to /v1 (see _continuation).
+    # Reference: https://learn.microsoft.com/partner-center/developer/get-a-list-of-customers
+    self_link = {"uri": f"/v1/customers?size={size}", "method": "GET", "headers": []}
     body: dict[str, Any] = {
         "totalCount": len(page),
         "items": [_customer(ctx.world, t) for t in page],
-        "links": {},
+        "links": {"self": self_link},
         "attributes": {"objectType": "Collection"},
     }
     if offset + size < len(customers):
@@ -258,11 +264,9 @@ def _create(ctx: SimContext, partner: Tenant, body: dict[str, Any]) -> dict[str,
         },
         "attributes": {"objectType": "CustomerBillingProfile"},
     }
-    customer["userCredentials"] = {
-        "userName": f"admin@{tenant.domain}",
-        "password": _password(),
-        "attributes": {"objectType": "UserCredentials"},
-    }
+    # The admin's bare user name ("admin"), not a UPN: the sign-in name is it @ the domain.
+    # Reference: https://learn.microsoft.com/partner-center/developer/create-a-customer
+    customer["userCredentials"] = {"userName": "admin", "password": _password()}
     return customer
 
 

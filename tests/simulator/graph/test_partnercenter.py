@@ -81,7 +81,7 @@ def test_creating_a_customer_returns_its_tenant_and_admin_credentials(cloud, pc_
     body = response.json()
     assert body["companyProfile"]["domain"] == "newco.onmicrosoft.com"
     assert body["companyProfile"]["tenantId"] == body["id"]
-    assert body["userCredentials"]["userName"] == "admin@newco.onmicrosoft.com"
+    assert body["userCredentials"]["userName"] == "admin"  # the bare name, as documented
     assert len(body["userCredentials"]["password"]) >= 8
     assert body["billingProfile"]["defaultAddress"]["city"] == "Seattle"
     listed = {c["tenant_id"] for c in cloud.sim.info()["regions"][0]["customers"]}
