@@ -110,7 +110,8 @@ def test_refresh_needs_interaction_when_the_tenant_requires_mfa(sim, us, world):
 
     result = app.acquire_token_silent_with_error(GRAPH_DEFAULT, account=account)
 
-    assert result["error"] == "interaction_required"
+    # Reference: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+    assert result["error"] == "invalid_grant" and result.get("suberror") == "basic_action"
     assert result["error_codes"] == [50076]
 
 
