@@ -244,14 +244,19 @@ def json_get(
     timeout: float,
     allow_private_hosts: bool = False,
     require_https: bool = True,
+    post: object = None,
 ) -> object:
-    """GET a JSON document (e.g. a cloud's description of itself) with a fresh session;
-    raises MicrosoftError (`unavailable`, or `endpoint_refused`) when it cannot be read."""
+    """GET a JSON document (e.g. a cloud's description of itself) with a fresh session, or
+    POST `post` as JSON and read the answer; raises MicrosoftError (`unavailable`, or
+    `endpoint_refused`) when it cannot be read."""
     session = build_session(
         ca_bundle=ca_bundle, allow_private_hosts=allow_private_hosts, require_https=require_https
     )
     try:
-        response = session.get(url, timeout=timeout)
+        if post is None:
+            response = session.get(url, timeout=timeout)
+        else:
+            response = session.post(url, json=post, timeout=timeout)
         response.raise_for_status()
         return response.json()
     except EndpointRefused as exc:

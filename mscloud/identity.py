@@ -44,6 +44,16 @@ _INTERACTION_ERRORS = {"interaction_required", "login_required"}
 # tenant for the partner's delegated admins). The fix is consent, never waiting or /authorize.
 NOT_CONSENTED_CODES = {65001, 7000229, 700016, 90099}
 _CONSENT_SUBERRORS = {"consent_required"}
+# Entra's `suberror` on an invalid_grant that a user at /authorize can resolve (MFA, a
+# changed or expired password, a token that is no longer good): MSAL's UI-required cases.
+# Reference: https://learn.microsoft.com/entra/msal/python/advanced/msal-error-handling-python
+INTERACTION_SUBERRORS = {
+    "basic_action",
+    "additional_action",
+    "message_only",
+    "user_password_expired",
+    "bad_token",
+}
 UNKNOWN_TENANT_CODES = {90002}
 _UNAVAILABLE_ERRORS = {"server_error", "temporarily_unavailable"}
 
@@ -55,7 +65,9 @@ def _kind_of(error: str, codes: list[int], suberror: str = "") -> ErrorKind:
         return ErrorKind.UNAVAILABLE
     if found & NOT_CONSENTED_CODES or _CONSENT_SUBERRORS & {suberror, error}:
         return ErrorKind.NOT_CONSENTED
-    if error in _INTERACTION_ERRORS or found & INTERACTION_CODES:
+    if error in _INTERACTION_ERRORS or suberror in INTERACTION_SUBERRORS:
+        return ErrorKind.INTERACTION_REQUIRED
+    if found & INTERACTION_CODES:
         return ErrorKind.INTERACTION_REQUIRED
     if found & UNKNOWN_TENANT_CODES:
         return ErrorKind.UNKNOWN_TENANT
@@ -180,10 +192,7 @@ def raise_for_result(result: dict | None) -> dict:
         # Not consented is not an interaction: the agent at /authorize cannot consent for the
         # customer, so it is an IdentityError whose kind offers consent as the fix.
         # Reference: https://learn.microsoft.com/entra/msal/python/advanced/msal-error-handling-python
-        interactive = kind != ErrorKind.NOT_CONSENTED and (
-            result["error"] in _INTERACTION_ERRORS or INTERACTION_CODES.intersection(codes)
-        )
-        cls = InteractionRequired if interactive else IdentityError
+        cls = InteractionRequired if kind == ErrorKind.INTERACTION_REQUIRED else IdentityError
         raise cls(result["error"], result.get("error_description", ""), codes, suberror=suberror)
     return result
 

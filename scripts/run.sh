@@ -52,6 +52,8 @@ req = urllib.request.Request(f"https://127.0.0.1:{sys.argv[1]}/_sim/gdap/default
 urllib.request.urlopen(req, context=ctx).read()
 PYEOF
 $PY manage.py migrate --noinput -v 0
+# Registers the portal's callback (http://127.0.0.1 and http://localhost, any port: loopback)
+# as a redirect URI of each region's app; add --portal-url https://… for another origin.
 $PY manage.py configure_demo_regions --sim "https://127.0.0.1:$SIM_PORT" --ca .data/simulator/ca.pem
 $PY manage.py sync_customers || echo "(customer sync failed; the worker retries on schedule)"
 

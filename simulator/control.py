@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from werkzeug.routing import Rule
@@ -107,6 +108,7 @@ def info(ctx: SimContext, request: Request) -> Response:
                     "client_secret": app.client_secret,
                     "display_name": app.display_name,
                     "sp_object_id": app.sp_object_id,
+                    "redirect_uris": list(app.redirect_uris),
                 },
                 "customers": [_customer(t) for t in world.customers_of(region.partner_tenant_id)],
                 "groups": _groups(ctx, region),
@@ -423,6 +425,47 @@ def app_certificates(ctx: SimContext, request: Request, slug: str) -> Response:
     return json_response({"thumbprints": [certificate_thumbprint(c) for c in app.certificates]})
 
 
+def app_redirect_uris(ctx: SimContext, request: Request, slug: str) -> Response:
+    """Add web redirect URIs to the region's app registration ("Authentication" → "Add a
+    platform" → Web): POST {"redirect_uris": ["https://portal.example/auth/callback/"]};
+    GET lists them. An http URI must be a loopback one, as Entra requires.
+
+    Reference: https://learn.microsoft.com/entra/identity-platform/reply-url"""
+    app = _region_app(ctx, slug)
+    if app is None:
+        return _error(f"Unknown region {slug}.", 404)
+    if request.method == "POST":
+        try:
+            uris = json.loads(request.get_data(as_text=True) or "{}")["redirect_uris"]
+        except (ValueError, KeyError, TypeError):
+            uris = None
+        if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+            return _error('Send {"redirect_uris": ["https://…/auth/callback/"]}.')
+        for uri in uris:
+            refusal = _redirect_uri_refusal(uri)
+            if refusal:
+                return _error(refusal)
+        for uri in uris:
+            if uri not in app.redirect_uris:
+                app.redirect_uris.append(uri)
+    return json_response({"redirect_uris": list(app.redirect_uris)})
+
+
+def _redirect_uri_refusal(uri: str) -> str | None:
+    """Why Entra would not register `uri` as a redirect URI, or None."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return f"{uri!r} is not a URI."
+    if len(uri) > 256:
+        return "A redirect URI has at most 256 characters."
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        return None
+    return f"{uri!r}: a redirect URI must be https, or http on localhost / 127.0.0.1."
+
+
 def url_rules() -> list[Rule]:
     return [
         Rule("/_sim/", endpoint=info, methods=["GET"]),
@@ -446,6 +489,11 @@ def url_rules() -> list[Rule]:
             "/_sim/regions/<slug>/revoke-preconsent", endpoint=revoke_preconsent, methods=["POST"]
         ),
         Rule("/_sim/regions/<slug>/app", endpoint=app_settings, methods=["GET", "POST"]),
+        Rule(
+            "/_sim/regions/<slug>/app/redirect-uris",
+            endpoint=app_redirect_uris,
+            methods=["GET", "POST"],
+        ),
         Rule(
             "/_sim/regions/<slug>/app/certificates",
             endpoint=app_certificates,

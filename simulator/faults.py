@@ -26,8 +26,11 @@ _DEFAULTS: dict[str, Any] = {
     "error_rate": 0.0,
     "propagation_delay": 180.0,
     "propagation_mode": "aadsts",
-    "token_lifetime": 3599,
+    # Seconds an access token lives; None: Entra's default, random in 60-90 minutes.
+    "token_lifetime": None,
     "interaction_required": False,
+    # Access tokens the client cannot read (Microsoft may encrypt Graph's): not a JWT.
+    "opaque_access_tokens": False,
     # A mis-issued ID token: this tid instead of the tenant's own, to test a relying party's
     # tid check (the token endpoint of a confused or hostile authority).
     "id_token_tid": None,
@@ -72,6 +75,10 @@ def _positive_int(value: Any) -> int:
     if number < 1:
         raise ValueError
     return number
+
+
+def _positive_int_or_none(value: Any) -> int | None:
+    return None if value is None else _positive_int(value)
 
 
 def _non_negative_float(value: Any) -> float:
@@ -121,8 +128,9 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "error_rate": _rate,
     "propagation_delay": _non_negative_float,
     "propagation_mode": _mode,
-    "token_lifetime": _positive_int,
+    "token_lifetime": _positive_int_or_none,
     "interaction_required": _flag,
+    "opaque_access_tokens": _flag,
     "id_token_tid": _tenant_id_or_none,
     "id_token_nonce": _text_or_none,
 }
@@ -214,8 +222,13 @@ class Faults:
     def propagation_mode(self, tenant_id: str | None = None) -> str:
         return str(self.get("propagation_mode", tenant_id))
 
-    def token_lifetime(self, tenant_id: str | None = None) -> int:
-        return int(self.get("token_lifetime", tenant_id))
+    def token_lifetime(self, tenant_id: str | None = None) -> int | None:
+        """The configured lifetime, or None for Entra's random default."""
+        value = self.get("token_lifetime", tenant_id)
+        return None if value is None else int(value)
+
+    def opaque_access_tokens(self, tenant_id: str | None = None) -> bool:
+        return bool(self.get("opaque_access_tokens", tenant_id))
 
     def interaction_required(self, tenant_id: str | None = None) -> bool:
         return bool(self.get("interaction_required", tenant_id))

@@ -37,11 +37,32 @@ def access_token_issuer(tenant_id: str) -> str:
     return f"https://sts.windows.net/{tenant_id}/"
 
 
+# An opaque access token (the `opaque_access_tokens` fault): the signed JWT wrapped so that a
+# client cannot read it, as Microsoft may encrypt tokens for its own APIs. Only the resource
+# (this simulator) unwraps it.
+# Reference: https://learn.microsoft.com/entra/identity-platform/access-tokens
+OPAQUE_PREFIX = "EwSim"
+
+
+def opaque_token(signed_jwt: str) -> str:
+    return OPAQUE_PREFIX + base64.urlsafe_b64encode(signed_jwt[::-1].encode()).decode().rstrip("=")
+
+
+def _unwrap(raw: str) -> str:
+    if not raw.startswith(OPAQUE_PREFIX):
+        return raw
+    body = raw[len(OPAQUE_PREFIX) :]
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()[::-1]
+    except ValueError:
+        return raw
+
+
 def verify_access_token(ctx: SimContext, raw: str, *, audiences: set[str]) -> dict[str, Any]:
     """Claims of a valid access token for one of `audiences`, or InvalidToken saying why."""
     try:
         claims = jwt.decode(
-            raw,
+            _unwrap(raw),
             ctx.signing.public_key,
             algorithms=["RS256"],
             options={"verify_aud": False, "require": ["exp", "nbf", "tid", "aud"]},
@@ -63,7 +84,7 @@ def verify_access_token(ctx: SimContext, raw: str, *, audiences: set[str]) -> di
 def unverified_claims(raw: str) -> dict[str, Any]:
     """Payload of a JWT without checking it (for logging and per-tenant faults only)."""
     try:
-        payload = raw.split(".")[1]
+        payload = _unwrap(raw).split(".")[1]
         return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         return {}

@@ -111,7 +111,10 @@ class App:
     sp_object_id: str
     multi_tenant: bool
     permissions: tuple[str, ...]  # app roles granted for client_credentials
-    redirect_uris: tuple[str, ...] = ()
+    # The registration's web redirect URIs (none at first, like a new registration): an
+    # authorize request with another redirect_uri is AADSTS50011. /_sim/regions/<slug>/app/
+    # redirect-uris adds them (configure_demo_regions registers the portal's callback).
+    redirect_uris: list[str] = field(default_factory=list)
     # Whether the service principal is in the partner's AdminAgents group, which is what
     # preconsents the app in customer tenants. Graph's POST /groups/{id}/members/$ref sets it.
     preconsented: bool = True

@@ -13,7 +13,13 @@ from urllib.parse import urlencode, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from simulator.identity.errors import AadError, aadsts_body, app_not_found, user_not_in_tenant
+from simulator.identity.errors import (
+    AadError,
+    aadsts_body,
+    app_not_found,
+    resource_not_supported,
+    user_not_in_tenant,
+)
 from simulator.identity.pages import error_page, form_post_page, sign_in_page, signed_out_page
 from simulator.identity.scopes import ScopeRequest, parse_resource, parse_scopes
 from simulator.identity.tenants import ALIASES, may_sign_in, resolve_tenant
@@ -27,15 +33,32 @@ CODE_LIFETIME = 600  # authorization codes live 10 minutes
 SSO_COOKIE = "ESTSAUTH"  # Entra's session cookie name: a second authorize signs in silently
 
 
-def _redirect_allowed(app: App, redirect_uri: str) -> bool:
-    """Loopback on any port (like Entra's native-client rule), or a registered URI."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def _loopback_key(uri: str) -> tuple[str, str, str, str] | None:
+    """(scheme, host, path, query) of an http loopback URI, whose port Entra ignores."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS or parts.fragment:
+        return None
+    return parts.scheme, parts.hostname, parts.path, parts.query
+
+
+def redirect_registered(app: App, redirect_uri: str) -> bool:
+    """Whether `redirect_uri` is one of the app's registered redirect URIs: compared exactly
+    (the path is case-sensitive), except that the port of an http loopback URI is ignored
+    (RFC 8252), e.g. http://127.0.0.1/auth/callback/ admits http://127.0.0.1:51004/auth/callback/.
+
+    Reference: https://learn.microsoft.com/entra/identity-platform/reply-url
+    """
     if redirect_uri in app.redirect_uris:
         return True
-    try:
-        parts = urlsplit(redirect_uri)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost")
+    wanted = _loopback_key(redirect_uri)
+    return wanted is not None and any(_loopback_key(r) == wanted for r in app.redirect_uris)
 
 
 def _add_params(uri: str, params: dict[str, str], *, mode: str) -> str:
@@ -93,7 +116,7 @@ def _authorize(ctx: SimContext, request: Request, tenant_name: str, *, v1: bool)
         if app is None:
             raise app_not_found(client_id, tenant)
         redirect_uri = params.get("redirect_uri", "")
-        if not redirect_uri or not _redirect_allowed(app, redirect_uri):
+        if not redirect_uri or not redirect_registered(app, redirect_uri):
             raise AadError(
                 "invalid_request",
                 50011,
@@ -118,6 +141,8 @@ def _authorize(ctx: SimContext, request: Request, tenant_name: str, *, v1: bool)
                 5000310,
                 "The code_challenge_method is not supported: use S256.",
             )
+        if not v1 and "resource" in params:
+            raise resource_not_supported()
         auth.scopes = (
             parse_resource(params.get("resource", ""))
             if v1

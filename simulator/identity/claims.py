@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator import access
 from simulator.signing import b64url
-from simulator.tokens import access_token_issuer
+from simulator.tokens import access_token_issuer, opaque_token
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
@@ -26,14 +26,41 @@ if TYPE_CHECKING:
 DEFAULT_USER_ROLE = "b79fbf4d-3ef9-4689-8143-76b194e85509"
 
 
-def _pairwise_sub(object_id: str, client_id: str) -> str:
+def pairwise_sub(object_id: str, client_id: str) -> str:
     digest = hashlib.sha256(f"{object_id}/{client_id}".encode()).digest()
     return b64url(digest)[:43]
 
 
+# Entra's default access-token lifetime: "a random value ranging between 60-90 minutes".
+# Reference: https://learn.microsoft.com/entra/identity-platform/access-tokens
+DEFAULT_LIFETIME_RANGE = (3600, 5400)
+
+
 def _token_times(ctx: SimContext, tenant_id: str) -> tuple[int, int]:
     now = int(ctx.now())
-    return now, now + ctx.faults.token_lifetime(tenant_id)
+    lifetime = ctx.faults.token_lifetime(tenant_id)
+    if lifetime is None:
+        low, high = DEFAULT_LIFETIME_RANGE
+        lifetime = low + secrets.randbelow(high - low + 1)
+    return now, now + lifetime
+
+
+def _present(claims: dict[str, Any]) -> dict[str, Any]:
+    """Entra omits a claim that has no value (no `roles` on a token without app roles, no
+    `idp` for a home-tenant user, no `scp` without scopes) rather than sending it empty.
+
+    Reference: https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference"""
+    return {k: v for k, v in claims.items() if v is not None and v != "" and v != []}
+
+
+def _access_token(ctx: SimContext, tenant_id: str, claims: dict[str, Any]) -> str:
+    """Graph's and Partner Center's tokens are v1.0 tokens (`appid`/`appidacr`, never `azp`,
+    which only v2.0 tokens carry); with the `opaque_access_tokens` fault the client cannot
+    read them at all, as Microsoft allows for its own APIs.
+
+    Reference: https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference"""
+    signed = ctx.signing.sign(_present(claims))
+    return opaque_token(signed) if ctx.faults.opaque_access_tokens(tenant_id) else signed
 
 
 def _user_access_token(
@@ -51,7 +78,6 @@ def _user_access_token(
         "app_displayname": app.display_name,
         "appid": app.client_id,
         "appidacr": "1",
-        "azp": app.client_id,
         "family_name": agent.surname,
         "given_name": agent.given_name,
         "idp": (
@@ -61,7 +87,7 @@ def _user_access_token(
         "name": agent.display_name,
         "oid": agent.object_id,
         "scp": " ".join(scopes.permissions),
-        "sub": _pairwise_sub(agent.object_id, app.client_id),
+        "sub": pairwise_sub(agent.object_id, app.client_id),
         "tid": tenant.id,
         "unique_name": agent.username,
         "upn": agent.username,
@@ -69,9 +95,7 @@ def _user_access_token(
         "ver": "1.0",
         "wids": [DEFAULT_USER_ROLE],
     }
-    if claims["idp"] is None:
-        del claims["idp"]
-    return ctx.signing.sign(claims), iat, exp
+    return _access_token(ctx, tenant.id, claims), iat, exp
 
 
 def _id_token(
@@ -91,7 +115,7 @@ def _id_token(
         "exp": iat + 3600,
         "name": agent.display_name,
         "oid": agent.object_id,
-        "sub": _pairwise_sub(agent.object_id, app.client_id),
+        "sub": pairwise_sub(agent.object_id, app.client_id),
         "tid": ctx.faults.get("id_token_tid", tenant.id) or tenant.id,
         "uti": b64url(secrets.token_bytes(16)),
     }
@@ -116,7 +140,21 @@ def _id_token(
     # App role assignments live on the service principal in the partner tenant.
     if tenant.id == agent.tenant_id and agent.roles:
         claims["roles"] = list(agent.roles)
+    claims = _present(claims)
+    if v1:
+        return _unsigned(claims)
     return ctx.signing.sign(claims)
+
+
+def _unsigned(claims: dict[str, Any]) -> str:
+    """The v1 token endpoint's id_token: "An unsigned JSON Web Token" (`alg: none`, empty
+    signature); the client got it over TLS from the token endpoint and trusts it for that.
+
+    Reference: https://learn.microsoft.com/previous-versions/azure/active-directory/azuread-dev/v1-protocols-oauth-code
+    """
+    header = b64url(json.dumps({"typ": "JWT", "alg": "none"}, separators=(",", ":")).encode())
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header}.{payload}."
 
 
 def _client_info(agent: Agent) -> str:
@@ -190,7 +228,6 @@ def app_token_response(
         "app_displayname": app.display_name,
         "appid": app.client_id,
         "appidacr": "1",
-        "azp": app.client_id,
         "idp": access_token_issuer(tenant.id),
         "idtyp": "app",
         "oid": sp_oid,
@@ -204,7 +241,7 @@ def app_token_response(
         "token_type": "Bearer",
         "expires_in": exp - iat,
         "ext_expires_in": exp - iat,
-        "access_token": ctx.signing.sign(claims),
+        "access_token": _access_token(ctx, tenant.id, claims),
     }
     if v1:
         body.update(v1_extras(resource, iat, exp))

@@ -71,16 +71,19 @@ def openid_configuration_v2(ctx: SimContext, request: Request, tenant: str) -> R
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": f"{login}/{issuer_tid}/v2.0",
         "request_uri_parameter_supported": False,
+        # Served by this simulator's Graph (simulator/identity/userinfo.py), as by Graph.
         "userinfo_endpoint": f"{ctx.endpoints.graph}/oidc/userinfo",
         # The sign-in page is on the plain-HTTP origin so a browser needs no CA.
         "authorization_endpoint": f"{browser}/{tid}/oauth2/v2.0/authorize",
-        "device_authorization_endpoint": f"{login}/{tid}/oauth2/v2.0/devicecode",
+        # No device_authorization_endpoint: the simulator has no device code flow, and a
+        # document must not advertise an endpoint that is not served.
         "http_logout_supported": True,
         "frontchannel_logout_supported": True,
         "end_session_endpoint": f"{browser}/{tid}/oauth2/v2.0/logout",
         "claims_supported": CLAIMS_SUPPORTED,
         "kerberos_endpoint": f"{login}/{tid}/kerberos",
-        "tenant_region_scope": "EU" if region and region.slug == "eu" else "NA",
+        # A tenant's geography; null for /common and /organizations, which are no tenant.
+        "tenant_region_scope": (None if region is None else "EU" if region.slug == "eu" else "NA"),
         "cloud_instance_name": "microsoftonline.com",
         "cloud_graph_host_name": "graph.windows.net",
         "msgraph_host": "graph.microsoft.com",
@@ -122,8 +125,16 @@ def openid_configuration_v1(ctx: SimContext, request: Request, tenant: str) -> R
 
 
 def jwks(ctx: SimContext, request: Request, tenant: str) -> Response:
+    """The signing keys; each carries the `issuer` it signs for (`{tenantid}` under the
+    aliases), so a multi-tenant client can check a token's iss against its key.
+
+    Reference: https://learn.microsoft.com/entra/identity-platform/access-tokens#validate-the-issuer
+    """
     try:
-        _discovery_tenant(ctx, request, tenant)
+        tid = _discovery_tenant(ctx, request, tenant)
     except AadError as exc:
         return aadsts_error(exc.error, exc.code, exc.message, status=exc.status)
-    return entra_json(ctx.signing.jwks())
+    issuer_tid = "{tenantid}" if tid in ALIASES else tid
+    issuer = f"{ctx.endpoints.login}/{issuer_tid}/v2.0"
+    keys = [{**key, "issuer": issuer} for key in ctx.signing.jwks()["keys"]]
+    return entra_json({"keys": keys})

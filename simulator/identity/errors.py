@@ -116,6 +116,13 @@ def user_not_in_tenant(agent: Agent, tenant: Tenant, app: App) -> AadError:
     )
 
 
+def resource_not_supported() -> AadError:
+    """AADSTS901002: the v1 `resource=` parameter sent to a v2.0 endpoint (which takes scopes).
+
+    Reference: https://learn.microsoft.com/entra/identity-platform/reference-error-codes"""
+    return AadError("invalid_request", 901002, "The 'resource' request parameter is not supported.")
+
+
 def invalid_scope(scope: str) -> AadError:
     return AadError(
         "invalid_scope",

@@ -24,6 +24,7 @@ from simulator.identity.errors import (
     app_not_found,
     consent_required,
     entra_json,
+    resource_not_supported,
     user_not_in_tenant,
 )
 from simulator.identity.scopes import (
@@ -75,6 +76,8 @@ def _token_body(ctx: SimContext, request: Request, tenant_name: str, *, v1: bool
     if tenant is not None:
         request.environ["sim.tenant"] = tenant.id
     app = authenticate_client(ctx, request, tenant)
+    if not v1 and "resource" in form:
+        raise resource_not_supported()
     if grant_type == "authorization_code":
         return _grant_authorization_code(ctx, request, tenant, app, v1=v1)
     if grant_type == "refresh_token":
@@ -231,13 +234,18 @@ def _grant_refresh_token(
         raise consent_required(app, target)
     scopes = _requested_scopes(form, "", tenant=target, v1=v1, app=app, now=ctx.now())
     if ctx.faults.interaction_required(target.id):
+        # Entra answers MFA-required as invalid_grant with suberror basic_action (MSAL turns
+        # it into an interaction); the error is not interaction_required.
+        # Reference: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+        # Reference: https://learn.microsoft.com/entra/msal/python/advanced/msal-error-handling-python
         raise AadError(
-            "interaction_required",
+            "invalid_grant",
             50076,
             "Due to a configuration change made by your administrator, or because you moved to "
             "a new location, you must use multi-factor authentication to access "
             f"'{scopes.resource}'.",
             status=400,
+            suberror="basic_action",
         )
     body = user_token_response(ctx, agent, target, app, scopes, nonce=None, v1=v1)
     return body

@@ -7,6 +7,7 @@ from werkzeug.routing import Rule
 from simulator.identity.authorize import authorize_v1, authorize_v2, logout
 from simulator.identity.discovery import jwks, openid_configuration_v1, openid_configuration_v2
 from simulator.identity.grants import token_v1, token_v2
+from simulator.identity.userinfo import userinfo
 
 
 def browser_url_rules() -> list[Rule]:
@@ -27,5 +28,6 @@ def url_rules() -> list[Rule]:
         Rule("/<tenant>/discovery/keys", endpoint=jwks),
         Rule("/<tenant>/oauth2/v2.0/token", endpoint=token_v2, methods=["POST"]),
         Rule("/<tenant>/oauth2/token", endpoint=token_v1, methods=["POST"]),
+        Rule("/graph/oidc/userinfo", endpoint=userinfo, methods=["GET", "POST"]),
         *browser_url_rules(),
     ]

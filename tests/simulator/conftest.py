@@ -22,8 +22,18 @@ def sim() -> Iterator[Simulator]:
     simulator.stop()
 
 
+def register_redirect_uri(sim: Simulator, uri: str = REDIRECT_URI) -> None:
+    """Register `uri` on every region's app, as the portal's admin does (Entra answers
+    AADSTS50011 for a redirect URI the app does not have)."""
+    for region in sim.info()["regions"]:
+        sim._call(
+            "POST", f"/_sim/regions/{region['slug']}/app/redirect-uris", {"redirect_uris": [uri]}
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_seed(sim: Simulator) -> Iterator[None]:
+    register_redirect_uri(sim)
     yield
     sim.reset()
 

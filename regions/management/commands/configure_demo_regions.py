@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 
 from mscloud.errors import MicrosoftError
 from mscloud.http import json_get
@@ -24,8 +25,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--ca", default=".data/simulator/ca.pem", help="the simulator's CA certificate"
         )
+        parser.add_argument(
+            "--portal-url",
+            action="append",
+            dest="portal_urls",
+            default=None,
+            help="an origin the portal is served at (repeatable); its sign-in callback is "
+            "registered as a redirect URI of each region's app. Default: http://localhost "
+            "and http://127.0.0.1, whose port Entra ignores (loopback).",
+        )
 
-    def handle(self, *args: object, sim: str, ca: str, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        sim: str,
+        ca: str,
+        portal_urls: list[str] | None = None,
+        **options: object,
+    ) -> None:
         ca_path = Path(ca).resolve()
         if not ca_path.exists():
             raise CommandError(f"No CA certificate at {ca_path}: start the simulator first.")
@@ -40,7 +57,26 @@ class Command(BaseCommand):
             )
         except MicrosoftError as exc:
             raise CommandError(exc.message) from exc
+        callback = reverse("auth_callback")
+        redirect_uris = [
+            f"{origin.rstrip('/')}{callback}"
+            for origin in portal_urls or ["http://localhost", "http://127.0.0.1"]
+        ]
         for region in info["regions"]:
+            # Entra sends the sign-in answer only to a redirect URI registered on the app
+            # (AADSTS50011 otherwise): register the portal's callback, as an admin would.
+            # Reference: https://learn.microsoft.com/entra/identity-platform/reply-url
+            try:
+                json_get(
+                    f"{sim}/_sim/regions/{region['slug']}/app/redirect-uris",
+                    ca_bundle=str(ca_path),
+                    timeout=10,
+                    allow_private_hosts=settings.MICROSOFT_ALLOW_PRIVATE_HOSTS,
+                    require_https=settings.MICROSOFT_REQUIRE_HTTPS,
+                    post={"redirect_uris": redirect_uris},
+                )
+            except MicrosoftError as exc:
+                raise CommandError(exc.message) from exc
             saved = _save(region, endpoints=info["endpoints"], ca_bundle=str(ca_path))
             self.stdout.write(f"region {saved.slug}: {saved.name} ({region['partner_domain']})")
 

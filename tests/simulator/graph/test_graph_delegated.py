@@ -32,6 +32,7 @@ def msal_app(cloud: SimClient, tenant: str, cache: msal.TokenCache):
 def sign_in(cloud: SimClient, username: str) -> msal.SerializableTokenCache:
     """Sign an agent in at the partner tenant through the simulator's sign-in form."""
     cache = msal.SerializableTokenCache()
+    cloud.sim._call("POST", "/_sim/regions/us/app/redirect-uris", {"redirect_uris": [REDIRECT_URI]})
     app = msal_app(cloud, cloud.us["partner_tenant_id"], cache)
     flow = app.initiate_auth_code_flow(SCOPES, redirect_uri=REDIRECT_URI, login_hint=username)
     password = next(a["password"] for a in cloud.info["agents"] if a["username"] == username)
