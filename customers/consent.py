@@ -45,8 +45,8 @@ from mscloud.graph import GraphClient
 from mscloud.identity import IdentityError, InteractionRequired
 from mscloud.partnercenter import PartnerCenterClient
 from regions.clients import (
+    app_roles_granted,
     app_token_drop,
-    app_token_roles,
     graph_as_agent,
     graph_as_app,
     partner_center_as_agent,
@@ -534,7 +534,7 @@ def _prove(
         # A token (or MSAL's remembered refusal) from before the roles proves nothing.
         app_token_drop(region=region, tenant_id=tenant)
         try:
-            roles = app_token_roles(region=region, tenant_id=tenant)
+            roles = app_roles_granted(region=region, tenant_id=tenant)
             if needed <= set(roles):
                 graph_as_app(region=region, tenant_id=tenant).get(
                     "/organization", params={"$select": "id"}
@@ -682,13 +682,13 @@ class ConsentProbe:
 
 
 def consent_probe(*, region: Region, tenant_id: str) -> ConsentProbe | None:
-    """Whether client credentials work in the tenant and with which app roles, from the app
-    token's `roles` claim (read unverified: a diagnostic). The token comes from the
-    per-tenant cache while it lives, so a check costs at most one token request per token
-    lifetime and no Graph call; a consent removed in the tenant shows once that token
-    expired. None: Entra could not say (unreachable, another refusal); keep what was known."""
+    """Whether client credentials work in the tenant and with which app roles, as Graph lists
+    the app's appRoleAssignments (access tokens are opaque: never read). The token comes from
+    the per-tenant cache while it lives, so a check costs at most one token request per token
+    lifetime and two Graph reads. None: Entra or Graph could not say (unreachable, another
+    refusal); keep what was known."""
     try:
-        roles = app_token_roles(region=region, tenant_id=tenant_id)
+        roles = app_roles_granted(region=region, tenant_id=tenant_id)
     except IdentityError as exc:
         if exc.kind == ErrorKind.NOT_CONSENTED:
             return ConsentProbe(ConsentState.NOT_CONSENTED, ())

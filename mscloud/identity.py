@@ -11,9 +11,7 @@ endpoint, and lets `requests` exceptions through.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -195,21 +193,6 @@ def raise_for_result(result: dict | None) -> dict:
         cls = InteractionRequired if kind == ErrorKind.INTERACTION_REQUIRED else IdentityError
         raise cls(result["error"], result.get("error_description", ""), codes, suberror=suberror)
     return result
-
-
-def access_token_roles(token: str) -> list[str]:
-    """The `roles` claim of an access token we just received from Entra over TLS.
-
-    Decoded WITHOUT verifying the signature: a diagnostic of what Entra granted (which app
-    roles a client-credentials token carries), never a decision about who the caller is.
-    The token itself is never logged or stored."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return []
-    roles = claims.get("roles") if isinstance(claims, dict) else None
-    return [str(r) for r in roles] if isinstance(roles, list) else []
 
 
 class ConfidentialApp:

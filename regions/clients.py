@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
+from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.graph import GraphClient
 from mscloud.identity import (
     InteractionRequired,
     SerializableTokenCache,
     TokenCache,
-    access_token_roles,
 )
 from mscloud.identity import openid_configuration as _openid_configuration
 from mscloud.partnercenter import PartnerCenterClient
 from regions import token_caches
 from regions.models import Region
 from regions.msal_app import region_app, region_session
+from regions.permissions import GRAPH_APP_ID
 
 # --------------------------------------------------------------------------- tokens
 
@@ -119,12 +120,48 @@ def app_token(
     return app.token_for_client(scopes=scopes or region.graph_scopes)["access_token"]
 
 
-def app_token_roles(*, region: Region, tenant_id: str) -> list[str]:
-    """The app roles (application permissions) of the app's token in `tenant_id`, read from
-    its `roles` claim without verifying it: a diagnostic (which permissions client
-    credentials get there), from the per-tenant cache while the token lives. Raises
-    IdentityError when Entra issues none (not consented: NOT_CONSENTED)."""
-    return access_token_roles(app_token(region=region, tenant_id=tenant_id))
+def app_roles_granted(*, region: Region, tenant_id: str | None = None) -> list[str]:
+    """The Microsoft Graph app roles (application permissions) the region's app holds in
+    `tenant_id` (default: the partner tenant), as Graph lists them: its service principal's
+    appRoleAssignments on Microsoft Graph, named by Graph's own appRoles. Access tokens are
+    opaque to clients, so this never reads one.
+
+    Asked as the app itself: client credentials read service principals with
+    Application.Read.All or Directory.Read.All, so an app that holds neither there (none at all,
+    e.g. right after Partner Center's consent) is refused: [] for "none that work". Raises
+    IdentityError when Entra issues no token (not consented: NOT_CONSENTED), MicrosoftError
+    when Graph fails otherwise.
+    # Reference: https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments
+    # Reference: https://learn.microsoft.com/entra/identity-platform/access-tokens
+    """
+    graph = graph_as_app(region=region, tenant_id=tenant_id)
+    try:
+        resource = graph.get(
+            f"/servicePrincipals(appId='{GRAPH_APP_ID}')", params={"$select": "id,appRoles"}
+        )
+        held = list(
+            graph.iter_items(
+                f"/servicePrincipals(appId='{region.client_id}')/appRoleAssignments",
+                params={"$select": "appRoleId,resourceId"},
+            )
+        )
+    except MicrosoftError as exc:
+        if exc.kind == ErrorKind.FORBIDDEN:
+            return []
+        raise
+    names = {
+        str(r.get("id")): str(r.get("value"))
+        for r in resource.get("appRoles") or []
+        if isinstance(r, dict) and r.get("value")
+    }
+    return sorted(
+        {
+            names[str(a.get("appRoleId"))]
+            for a in held
+            if str(a.get("resourceId")) == str(resource.get("id"))
+            and str(a.get("appRoleId")) in names
+        }
+    )
 
 
 def app_token_drop(*, region: Region, tenant_id: str | None = None) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from mscloud.errors import ErrorKind, MicrosoftError, safe_text
 from mscloud.graph import GraphClient
 from mscloud.identity import IdentityError
-from mscloud.identity import access_token_roles as token_roles
 from regions.clients import (
+    app_roles_granted,
     app_token,
     app_token_drop,
     app_token_fresh,
@@ -298,7 +298,17 @@ def check_admin_agents(region: Region) -> CheckResult:
 
 
 def check_permissions(region: Region) -> CheckResult:
-    roles = set(token_roles(_fresh_token(region)))
+    _fresh_token(region)  # a new token: what was granted a minute ago counts
+    try:
+        roles = set(app_roles_granted(region=region))
+    except MicrosoftError as exc:
+        return CheckResult(
+            Status.FAIL,
+            "Microsoft Graph would not list the app's permissions.",
+            error=str(exc),
+            fix="Grant the app Directory.Read.All (application) with admin consent, then check "
+            "again.",
+        )
     missing = [p for p in REQUIRED_PERMISSIONS if p not in roles]
     facts = {"granted": ", ".join(sorted(roles)) or "none"}
     if missing:

@@ -78,19 +78,46 @@ def test_a_customer_with_consent_but_without_app_roles_is_told_apart(sim, world,
     assert customer.consent_app_roles == []
 
 
-def test_the_consent_check_costs_no_graph_request_and_no_token_while_tokens_live(
+def test_the_consent_check_costs_two_graph_reads_per_active_customer_and_no_token_while_tokens_live(
     sim, world, regions, monkeypatch
 ):
     customers_synced(regions["us"])  # tokens are now cached per tenant for their lifetime
     before = sim.requests()["counters"]
     customers_synced(regions["us"])
     between = sim.requests()["counters"]
-    # A sync without the consent check costs the same requests: with live tokens it has none.
+    # Against a sync without the consent check: Graph's service principal and the app's
+    # appRoleAssignments per active customer, and no token while the cached ones live.
     from customers import services
 
     monkeypatch.setattr(services, "_read_consent", lambda *args, **kwargs: None)
     customers_synced(regions["us"])
     after = sim.requests()["counters"]
 
-    assert between["graph"] - before["graph"] == after["graph"] - between["graph"]
+    active = Customer.objects.filter(
+        region=regions["us"], relationship_status=RelationshipStatus.ACTIVE
+    ).count()
+    checked = between["graph"] - before["graph"]
+    assert checked - (after["graph"] - between["graph"]) == 2 * active
     assert between["token"] - before["token"] == after["token"] - between["token"]
+
+
+def test_consent_and_app_roles_are_told_from_graph_even_when_access_tokens_are_opaque(
+    sim, world, regions
+):
+    """Access tokens are opaque to clients: which app roles the app holds is asked of Graph
+    (appRoleAssignments), so a token the portal cannot read changes nothing.
+    # Reference: https://learn.microsoft.com/entra/identity-platform/access-tokens
+    # Reference: https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments
+    """
+    sim.faults(opaque_access_tokens=True, token_lifetime=240)
+    tenant = _gdap(world)
+    sim.consent(tenant, consented=True, scopes=["Directory.Read.All"], app_roles=[])
+
+    customers_synced(regions["us"])
+
+    assert Customer.objects.get(tenant_id=tenant).consent_state == ConsentState.NO_APP_ROLES
+    others = Customer.objects.filter(region=regions["us"], relationship_status="active").exclude(
+        tenant_id=tenant
+    )
+    assert {c.consent_state for c in others} == {ConsentState.CONSENTED}
+    assert all("Directory.Read.All" in c.consent_app_roles for c in others)

@@ -47,11 +47,10 @@ def test_the_portals_pages_work_when_graph_access_tokens_are_opaque(sim, sign_in
     assert token.count(".") == 0  # really not a JWT
 
 
-def test_only_the_roles_diagnostic_of_mscloud_reads_an_access_token():
+def test_no_product_code_decodes_an_access_token():
     """https://learn.microsoft.com/entra/identity-platform/access-tokens — clients must not
-    validate or decode access tokens; the one place that peeks (mscloud.identity's
-    access_token_roles, an unverified diagnostic) is the only one, so it is one place to
-    replace."""
+    validate or decode access tokens. Which app roles the app holds in a tenant is asked of
+    Graph (regions.clients.app_roles_granted: appRoleAssignments), never read from a token."""
     readers = sorted(
         str(path.relative_to(ROOT))
         for package in PRODUCT
@@ -59,4 +58,4 @@ def test_only_the_roles_diagnostic_of_mscloud_reads_an_access_token():
         if "migrations" not in path.parts and DECODING.search(path.read_text())
     )
 
-    assert readers == ["mscloud/identity.py"]
+    assert readers == []

@@ -210,10 +210,3 @@ def test_a_consent_required_suberror_survives_pickling():
     copy = pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own object
 
     assert (copy.kind, copy.suberror) == (ErrorKind.NOT_CONSENTED, "consent_required")
-
-
-def test_token_roles_are_read_without_verifying_and_garbage_gives_none():
-    from mscloud.identity import access_token_roles
-
-    assert access_token_roles("not-a-jwt") == []
-    assert access_token_roles("e30.eyJyb2xlcyI6WyJBIiwiQiJdfQ.") == ["A", "B"]

@@ -7,7 +7,7 @@ import pytest
 from audit.models import AuditEvent
 from regions.models import Region
 from regions.services import region_check_run, region_preconsent
-from regions.setup import CHECKS, Status, run_check, token_roles
+from regions.setup import CHECKS, Status, run_check
 
 pytestmark = pytest.mark.django_db
 
@@ -58,15 +58,10 @@ def test_a_single_tenant_app_fails_the_multi_tenant_check(regions, sim):
     assert "AzureADMyOrg" in result.summary
 
 
-def test_the_permission_check_reads_the_roles_of_a_new_app_token(regions):
+def test_the_permission_check_lists_the_app_roles_graph_says_the_app_holds(regions):
     result = run_check(region=regions["us"], key="permissions")
     assert result.status in (Status.OK, Status.WARN)
     assert "Directory.Read.All" in result.facts["granted"]
-
-
-def test_token_roles_are_read_without_verifying_and_garbage_gives_none():
-    assert token_roles("not-a-jwt") == []
-    assert token_roles("e30.eyJyb2xlcyI6WyJBIiwiQiJdfQ.") == ["A", "B"]
 
 
 def test_check_results_are_stored_as_statuses_only(regions):
