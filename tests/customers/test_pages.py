@@ -275,9 +275,19 @@ def test_an_app_token_rejected_by_graph_is_replaced_once(sim, world, regions, cu
     time.sleep(1.1)  # token iat has one-second resolution
     sim.revoke(str(customer.tenant_id))
     before = _counters(sim)
+    seen = len(sim.requests()["requests"])
     assert graph.get("/organization")["value"]
     # 401 → the cached app token is dropped, a new one is issued, the call repeated once.
-    assert _delta(before, _counters(sim)) == {"token": 1, "graph": 2}
+    log = sim.requests()["requests"][seen:]
+    ours = [
+        e["status"]
+        for e in log
+        if e["kind"] == "graph"
+        and e["tenant"] == str(customer.tenant_id)
+        and e["path"].endswith("/organization")
+    ]
+    assert ours == [401, 200], log
+    assert _delta(before, _counters(sim))["token"] == 1, log
 
 
 def test_an_unconsented_gdap_customer_says_not_consented_instead_of_sending_to_sign_in(
