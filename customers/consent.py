@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -141,7 +141,10 @@ class ConsentOutcome:
     message: str
     state: str | None = None
     assigned: tuple[str, ...] = ()  # app roles this attempt assigned
-    app_roles: tuple[str, ...] | None = None  # in the app's token, when the attempt read it
+    app_roles: tuple[str, ...] | None = None  # the app's, as Graph listed them, when read
+    # The acting admin's token refusal behind SIGN_IN / NO_ACCESS: the view puts it to the
+    # partner tenant (a dead grant ends the session). Never shown, never stored.
+    refusal: IdentityError | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -612,8 +615,10 @@ def _token_refusal(exc: IdentityError, customer: Customer) -> ConsentOutcome:
     if exc.transient:
         return _unavailable(exc, customer)
     if isinstance(exc, InteractionRequired) or exc.kind == ErrorKind.INTERACTION_REQUIRED:
-        return _outcome(ConsentKind.SIGN_IN, customer, detail=exc.description or exc.error)
-    return _outcome(ConsentKind.NO_ACCESS, customer, detail=str(exc))
+        outcome = _outcome(ConsentKind.SIGN_IN, customer, detail=exc.description or exc.error)
+    else:
+        outcome = _outcome(ConsentKind.NO_ACCESS, customer, detail=str(exc))
+    return replace(outcome, refusal=exc)
 
 
 def _graph_refusal(

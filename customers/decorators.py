@@ -62,7 +62,7 @@ def customer_view(
             except BadPageToken as exc:
                 return _problem(request, customer, page, str(exc), 400)
             except MicrosoftError as exc:
-                ended = _session_ended(request, exc)
+                ended = session_ended_by(request, exc)
                 if ended is not None:
                     return ended
                 if isinstance(exc, InteractionRequired):
@@ -100,9 +100,11 @@ _GRANT_DEAD = (
 )
 
 
-def _session_ended(request: HttpRequest, exc: MicrosoftError) -> HttpResponse | None:
-    """A refusal that may mean the session's grant is dead is put to the partner tenant:
-    if Entra refuses the grant there too, the session ends (sign-in, with why); a refusal of
+def session_ended_by(request: HttpRequest, exc: MicrosoftError) -> HttpResponse | None:
+    """The sign-in page if `exc` ended the session, else None.
+
+    A refusal that may mean the session's grant is dead is put to the partner tenant: if
+    Entra refuses the grant there too, the session ends (sign-in, with why); a refusal of
     this customer alone (MFA, consent, no group) keeps the session and is handled as before."""
     if not grant_may_be_dead(exc):
         return None

@@ -15,7 +15,7 @@ from customers import directory
 from customers.access import CONSENT_ROLES_NEEDED, access_read
 from customers.consent import consent_by_agent
 from customers.consent_jobs import customers_lacking_consent
-from customers.decorators import customer_view
+from customers.decorators import customer_view, session_ended_by
 from customers.models import ConsentRun, Customer, SyncRun
 from customers.selectors import customer_list, region_admins
 from customers.tasks import consent_run_request, sync_run_request
@@ -181,6 +181,8 @@ def consent_view(request: HttpRequest, customer: Customer, graph: GraphClient) -
     outcome = consent_by_agent(
         session=request.session, customer=customer, user=request.user, request=request
     )
+    if outcome.refusal is not None and (ended := session_ended_by(request, outcome.refusal)):
+        return ended  # the admin's grant is dead at the partner tenant too: signed out
     request.session[_CONSENT_OUTCOME] = {
         "tenant": str(customer.tenant_id),
         "ok": outcome.ok,

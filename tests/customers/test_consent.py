@@ -3,6 +3,7 @@ roles in the customer, client credentials proven; and every refusal explained.""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -286,3 +287,23 @@ def test_an_old_consent_without_the_scopes_to_assign_roles_is_replaced_and_then_
     assert ("DELETE", 204) in paths and ("POST", 409) in paths and ("POST", 201) in paths
     state = next(c for c in _us(sim.info())["customers"] if c["tenant_id"] == info["tenant_id"])
     assert "AppRoleAssignment.ReadWrite.All" in state["app_consent"]["scopes"]
+
+
+def test_consenting_with_a_revoked_grant_ends_the_session_instead_of_saying_sign_in_again(
+    sim, unconsented, sign_in
+):
+    # Entra revoked the admin's refresh tokens (AADSTS50173): Partner Center's App+User token
+    # cannot be had, the partner tenant refuses the grant too, so the portal session ends.
+    # Reference: https://learn.microsoft.com/entra/identity-platform/refresh-tokens#token-revocation
+    client = sign_in(ADMIN)
+    time.sleep(1.1)  # token iat has one-second resolution
+    sim.revoke(refresh_tokens=True)
+
+    response = client.post(
+        f"/customers/{unconsented.tenant_id}/access/consent/", {"confirm": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/signin/")
+    assert AuditEvent.objects.filter(action="session.ended").exists()
+    assert client.get("/customers/")["Location"].startswith("/signin/")
