@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Role, User
+from audit.models import AuditEvent
 from customers.access import customer_access
 from customers.actions import ACTIONS, Target, action_verdicts
 from customers.models import Customer
@@ -145,16 +146,25 @@ def test_a_detail_page_of_another_regions_tenant_is_404_with_no_request_to_micro
         before.get("token", 0),
         before.get("graph", 0),
     )
+    # Refused by the isolation guard (audited as a cross-region attempt), not by a missing route.
+    denial = AuditEvent.objects.get(action="access.denied")
+    assert denial.detail["reason"] == "another region"
+    assert denial.detail["path"] == response.wsgi_request.path
 
 
 @pytest.mark.parametrize("object_id", ["not-a-guid", "0C4F2A4E-1111-4E11-8E11-111111111111"])
-def test_a_malformed_object_id_is_404_before_any_graph_call(sim, sign_in, world, synced, object_id):
+def test_a_malformed_object_id_is_404_before_any_graph_call_and_a_canonical_one_is_asked(
+    sim, sign_in, world, synced, object_id
+):
     tenant = _gdap_tenant(world)
     client = sign_in(AGENT)
+    client.get(f"/customers/{tenant}/access/")  # the agent's groups are read (and cached)
     before = _tenant_requests(sim, tenant)
 
     assert client.get(f"/customers/{tenant}/users/{object_id}/").status_code == 404
     assert _tenant_requests(sim, tenant) == before
+    canonical = client.get(f"/customers/{tenant}/users/0c4f2a4e-1111-4e11-8e11-111111111111/")
+    assert "This user no longer exists" in canonical.content.decode()
 
 
 def test_an_agent_sees_manager_only_actions_disabled_with_the_role_they_need(
