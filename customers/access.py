@@ -107,6 +107,7 @@ class CustomerAccess:
     groups: tuple[GroupRoles, ...]
     pages: tuple[PageAccess, ...]
     consent: PageAccess | None = None  # may the agent's GDAP roles assign the app's roles?
+    role_ids: frozenset[str] = frozenset()  # Entra role template ids the groups hold here
 
 
 def customer_access(*, customer: Customer, agent_groups: dict[str, str]) -> CustomerAccess:
@@ -147,6 +148,7 @@ def customer_access(*, customer: Customer, agent_groups: dict[str, str]) -> Cust
         ),
         tuple(PageAccess(need, bool(roles.intersection(need.any_of))) for need in NEEDS),
         PageAccess(CONSENT_NEED, bool(roles.intersection(CONSENT_NEED.any_of))),
+        frozenset(roles),
     )
 
 
@@ -161,8 +163,8 @@ def access_read(*, session: SessionBase, customer: Customer) -> CustomerAccess:
     )
 
 
-# Pages that share a need: a group's page is read with the groups' roles.
-_PAGE_ALIASES = {"group": "groups"}
+# Pages that share a need: a group's page is read with the groups' roles, and so on.
+_PAGE_ALIASES = {"group": "groups", "user": "users", "managed-device": "managed-devices"}
 _NEEDS_BY_PAGE = {need.page: need for need in NEEDS}
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mscloud.errors import MicrosoftError
 from mscloud.graph import BatchRequest, GraphClient, Page
 
 PAGE_SIZE = 25
@@ -159,3 +160,119 @@ def managed_device_page(
     if filters:
         params["$filter"] = " and ".join(filters)
     return graph.get_page("/deviceManagement/managedDevices", params=params, skiptoken=skiptoken)
+
+
+# A user's page: profile and account state. Not signInActivity: it needs AuditLog.Read.All,
+# which the portal's app does not ask for, and an Entra ID P1 licence in the customer.
+# Reference: https://learn.microsoft.com/en-us/graph/api/user-get
+# Reference: https://learn.microsoft.com/en-us/graph/api/resources/signinactivity
+USER_DETAIL_FIELDS = (
+    "id,displayName,givenName,surname,userPrincipalName,mail,jobTitle,department,"
+    "officeLocation,mobilePhone,businessPhones,accountEnabled,userType,usageLocation,"
+    "createdDateTime"
+)
+USER_GROUP_FIELDS = "id,displayName,securityEnabled,mailEnabled,groupTypes"
+USER_DEVICE_FIELDS = "id,deviceId,displayName,operatingSystem,operatingSystemVersion,accountEnabled"
+MANAGED_DEVICE_DETAIL_FIELDS = (
+    "id,deviceName,operatingSystem,osVersion,complianceState,lastSyncDateTime,enrolledDateTime,"
+    "userPrincipalName,userDisplayName,managedDeviceOwnerType,manufacturer,model,serialNumber,"
+    "isEncrypted,jailBroken,managementAgent,totalStorageSpaceInBytes,azureADDeviceId,"
+    "complianceGracePeriodExpirationDateTime"
+)
+ENTRA_DEVICE_FIELDS = "id,deviceId,displayName,accountEnabled,trustType"
+DETAIL_LIST_LIMIT = 100
+
+
+@dataclass
+class Section:
+    """A list on a detail page, or the sentence saying why Graph did not give it."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class UserDetail:
+    user: dict[str, Any]
+    groups: Section
+    devices: Section
+    licences: Section
+
+
+def _section(answer: Any) -> Section:
+    if not answer.ok:
+        return Section(error=_item_error(answer))
+    return Section(items=list(answer.body.get("value") or []))
+
+
+def user_detail(*, graph: GraphClient, user_id: str) -> UserDetail:
+    """A user, their groups, registered devices and licences in one $batch (one round trip).
+
+    Only the user is needed: an unknown id raises Graph's typed 404; a list Graph refuses is
+    shown as its sentence, the rest of the page stays.
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-memberof
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-registereddevices
+    # Reference: https://learn.microsoft.com/en-us/graph/api/user-list-licensedetails"""
+    top = f"$top={DETAIL_LIST_LIMIT}"
+    answers = graph.batch(
+        [
+            BatchRequest(id="user", url=f"/users/{user_id}?$select={USER_DETAIL_FIELDS}"),
+            BatchRequest(
+                id="groups",
+                url=f"/users/{user_id}/memberOf/microsoft.graph.group"
+                f"?$select={USER_GROUP_FIELDS}&{top}",
+            ),
+            BatchRequest(
+                id="devices",
+                url=f"/users/{user_id}/registeredDevices?$select={USER_DEVICE_FIELDS}&{top}",
+            ),
+            BatchRequest(
+                id="licences",
+                url=f"/users/{user_id}/licenseDetails?$select=skuId,skuPartNumber",
+            ),
+        ]
+    )
+    answers["user"].raise_for_status()
+    return UserDetail(
+        user=answers["user"].body,
+        groups=_section(answers["groups"]),
+        devices=_section(answers["devices"]),
+        licences=_section(answers["licences"]),
+    )
+
+
+@dataclass
+class ManagedDeviceDetail:
+    device: dict[str, Any]
+    entra_device: dict[str, Any] | None
+    entra_error: str = ""
+
+
+def managed_device_detail(*, graph: GraphClient, device_id: str) -> ManagedDeviceDetail:
+    """An Intune managed device, then its Entra device object (enabled or not) when Intune
+    knows it: two round trips, the second needs the first's azureADDeviceId.
+
+    Per-policy compliance (deviceCompliancePolicyStates) is not read: the device's overall
+    complianceState is shown.
+    # Reference: https://learn.microsoft.com/en-us/graph/api/intune-devices-manageddevice-get
+    # Reference: https://learn.microsoft.com/en-us/graph/api/device-list"""
+    device = graph.get(
+        f"/deviceManagement/managedDevices/{device_id}",
+        params={"$select": MANAGED_DEVICE_DETAIL_FIELDS},
+    )
+    entra_id = str(device.get("azureADDeviceId") or "")
+    if not re.fullmatch(r"[0-9a-fA-F-]{36}", entra_id) or entra_id == _NIL_GUID:
+        return ManagedDeviceDetail(device=device, entra_device=None)
+    try:
+        found = graph.get(
+            "/devices",
+            params={"$filter": f"deviceId eq '{entra_id}'", "$select": ENTRA_DEVICE_FIELDS},
+        )
+    except MicrosoftError as exc:
+        # The Intune facts stand on their own; say why the Entra object is missing.
+        return ManagedDeviceDetail(device=device, entra_device=None, entra_error=str(exc))
+    values = found.get("value") or []
+    return ManagedDeviceDetail(device=device, entra_device=values[0] if values else None)
+
+
+_NIL_GUID = "00000000-0000-0000-0000-000000000000"

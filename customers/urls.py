@@ -13,6 +13,11 @@ urlpatterns = [
     path("customers/consent/<int:run_id>/", views.consent_run_view, name="customer_consent_run"),
     path("customers/<tenant:tenant_id>/", views.overview_view, name="customer_overview"),
     path("customers/<tenant:tenant_id>/users/", views.users_view, name="customer_users"),
+    path(
+        "customers/<tenant:tenant_id>/users/<tenant:user_id>/",
+        views.user_view,
+        name="customer_user",
+    ),
     path("customers/<tenant:tenant_id>/groups/", views.groups_view, name="customer_groups"),
     path(
         "customers/<tenant:tenant_id>/groups/<tenant:group_id>/",
@@ -30,5 +35,10 @@ urlpatterns = [
         "customers/<tenant:tenant_id>/managed-devices/",
         views.managed_devices_view,
         name="customer_managed_devices",
+    ),
+    path(
+        "customers/<tenant:tenant_id>/managed-devices/<tenant:device_id>/",
+        views.managed_device_view,
+        name="customer_managed_device",
     ),
 ]

@@ -13,12 +13,14 @@ from accounts.permissions import role_required
 from audit.services import audit_record
 from customers import directory
 from customers.access import CONSENT_ROLES_NEEDED, access_read
+from customers.actions import Target, actions_for
 from customers.consent import consent_by_agent
 from customers.consent_jobs import customers_lacking_consent
 from customers.decorators import customer_view, session_ended_by
 from customers.models import ConsentRun, Customer, SyncRun
 from customers.selectors import customer_list, region_admins
 from customers.tasks import consent_run_request, sync_run_request
+from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.graph import GraphClient
 
 LIST_PAGE_SIZE = 25
@@ -138,6 +140,52 @@ def managed_devices_view(
         systems=directory.OPERATING_SYSTEMS,
     )
     return render(request, "customers/managed_devices.html", context)
+
+
+def _gone(request: HttpRequest, customer: Customer, tab: str, message: str) -> HttpResponse:
+    """A 404 page in the customer's frame: the object Graph no longer knows."""
+    context = {"customer": customer, "tab": tab, "message": message, "kind": "not_found"}
+    return render(request, "customers/problem.html", context, status=404)
+
+
+@customer_view("user")
+def user_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient, user_id: str
+) -> HttpResponse:
+    try:
+        detail = directory.user_detail(graph=graph, user_id=user_id)
+    except MicrosoftError as exc:
+        if exc.kind != ErrorKind.NOT_FOUND:
+            raise
+        return _gone(request, customer, "users", f"This user no longer exists in {customer.name}.")
+    actions = actions_for(
+        target=Target.USER, user=request.user, session=request.session, customer=customer
+    )
+    context = {"customer": customer, "tab": "users", "detail": detail, "actions": actions}
+    return render(request, "customers/user.html", context)
+
+
+@customer_view("managed-device")
+def managed_device_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient, device_id: str
+) -> HttpResponse:
+    try:
+        detail = directory.managed_device_detail(graph=graph, device_id=device_id)
+    except MicrosoftError as exc:
+        if exc.kind != ErrorKind.NOT_FOUND:
+            raise
+        message = f"This device is no longer managed by Intune in {customer.name}."
+        return _gone(request, customer, "managed-devices", message)
+    actions = actions_for(
+        target=Target.DEVICE, user=request.user, session=request.session, customer=customer
+    )
+    context = {
+        "customer": customer,
+        "tab": "managed-devices",
+        "detail": detail,
+        "actions": actions,
+    }
+    return render(request, "customers/managed_device.html", context)
 
 
 # The outcome of "Consent the app", shown once on the access page after the redirect.

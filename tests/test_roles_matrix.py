@@ -65,6 +65,9 @@ MATRIX: dict[str, Row] = {
     "customers/sync/<int:run_id>/": Row("/customers/sync/{run}/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/": Row("/customers/{tenant}/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/users/": Row("/customers/{tenant}/users/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/users/<tenant:user_id>/": Row(
+        "/customers/{tenant}/users/{user_object}/", AGENT_PAGE
+    ),
     "customers/<tenant:tenant_id>/groups/": Row("/customers/{tenant}/groups/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/groups/<tenant:group_id>/": Row(
         "/customers/{tenant}/groups/{group}/", AGENT_PAGE
@@ -72,6 +75,9 @@ MATRIX: dict[str, Row] = {
     "customers/<tenant:tenant_id>/devices/": Row("/customers/{tenant}/devices/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/managed-devices/": Row(
         "/customers/{tenant}/managed-devices/", AGENT_PAGE
+    ),
+    "customers/<tenant:tenant_id>/managed-devices/<tenant:device_id>/": Row(
+        "/customers/{tenant}/managed-devices/{managed_device}/", AGENT_PAGE
     ),
     "customers/new/": Row("/customers/new/", AGENT_PAGE),
     "customers/<customer_tenant:tenant_id>/provisioning/": Row(
@@ -127,6 +133,8 @@ MATRIX: dict[str, Row] = {
 CROSS_REGION: list[Row] = [
     Row("/customers/{eu_tenant}/", OTHER_REGION_AGENT),
     Row("/customers/{eu_tenant}/provisioning/", OTHER_REGION_AGENT),
+    Row("/customers/{eu_tenant}/users/{eu_user_object}/", OTHER_REGION_AGENT),
+    Row("/customers/{eu_tenant}/managed-devices/{eu_managed_device}/", OTHER_REGION_AGENT),
     Row("/compliance/sweeps/{eu_sweep}/", OTHER_REGION_MANAGER),
     Row("/regions/eu/", OTHER_REGION_ADMIN),
     Row("/regions/eu/setup/", OTHER_REGION_ADMIN),
@@ -207,9 +215,13 @@ def _request(client: Client, row: Row, values: dict[str, str], expected: str | i
 def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> dict[str, str]:
     """Real objects of region "us", where every test user signs in."""
     customer = next(c for c in customers["us"] if c.relationship_status == "active")
-    group = graph_as_app(region=regions["us"], tenant_id=str(customer.tenant_id)).get(
-        "/groups", params={"$top": 1, "$select": "id"}
-    )["value"][0]["id"]
+    eu_customer = next(c for c in customers["eu"] if c.relationship_status == "active")
+
+    def first_id(region: str, tenant: object, path: str) -> str:
+        graph = graph_as_app(region=regions[region], tenant_id=str(tenant))
+        return graph.get(path, params={"$top": 1, "$select": "id"})["value"][0]["id"]
+
+    group = first_id("us", customer.tenant_id, "/groups")
     return {
         "tenant": str(customer.tenant_id),
         "group": group,
@@ -224,8 +236,12 @@ def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> 
                 region=regions["eu"], scope=ComplianceSweep.scope_for(regions["eu"].pk)
             ).pk
         ),
-        "eu_tenant": str(
-            next(c for c in customers["eu"] if c.relationship_status == "active").tenant_id
+        "user_object": first_id("us", customer.tenant_id, "/users"),
+        "managed_device": first_id("us", customer.tenant_id, "/deviceManagement/managedDevices"),
+        "eu_tenant": str(eu_customer.tenant_id),
+        "eu_user_object": first_id("eu", eu_customer.tenant_id, "/users"),
+        "eu_managed_device": first_id(
+            "eu", eu_customer.tenant_id, "/deviceManagement/managedDevices"
         ),
         "consent_run": str(
             ConsentRun.objects.create(
