@@ -198,7 +198,9 @@ def test_a_manager_may_block_sign_in_where_their_groups_hold_user_administrator(
     assert _verdicts(html.content.decode())["block-sign-in"] == "You may run this action here."
 
 
-def test_the_l1_agent_may_reset_passwords_and_is_told_revoking_sessions_needs_user_admin(sign_in, world, synced):
+def test_the_l1_agent_may_reset_passwords_and_is_told_revoking_sessions_needs_user_admin(
+    sign_in, world, synced
+):
     us = _us(world)
     l1 = next(a["username"] for a in world["agents"] if a["username"].startswith("l1@"))
     tenant = next(iter(next(g for g in us["groups"] if l1 in g["members"])["roles_by_customer"]))
