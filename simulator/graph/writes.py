@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -226,6 +227,14 @@ def remove_group_member(
     return Response(status=204, headers=graph_headers(request))
 
 
+def _find(coll: entities.Collection, match: Callable[[dict[str, Any]], bool]) -> dict | None:
+    for index in range(coll.size):
+        item = coll.item(index)
+        if match(item):
+            return item
+    return None
+
+
 def _intune_bad_request(text: str, device_id: str, action: str) -> GraphError:
     url = intune_url("deviceManagement/managedDevices", device_id) + f"/{action}"
     return GraphError(400, "BadRequest", intune_message(text, url=url))
@@ -256,10 +265,7 @@ def managed_device_action(
     elif body:
         raise _intune_bad_request(f"The action '{action}' takes no parameters.", device_id, action)
     coll = entities.managed_device_set(ctx, caller.tenant, version)
-    row = next(
-        (coll.item(i) for i in range(coll.size) if coll.item(i)["id"] == device_id.lower()),
-        None,
-    )
+    row = _find(coll, lambda item: item["id"] == device_id.lower())
     if row is None:
         raise intune_not_found(intune_url("deviceManagement/managedDevices", device_id))
     writes = ctx.world.writes
@@ -297,14 +303,7 @@ def update_device(ctx: SimContext, request: Request, *, version: str, device_id:
         raise _not_boolean(body.get("accountEnabled"))
     coll = entities.device_set(ctx, caller.tenant)
     key = device_id.lower()
-    row = next(
-        (
-            coll.item(i)
-            for i in range(coll.size)
-            if key in (coll.item(i)["id"], coll.item(i)["deviceId"])
-        ),
-        None,
-    )
+    row = _find(coll, lambda item: key in (item["id"], item["deviceId"]))
     if row is None:
         raise not_found(device_id)
     if not caller.delegated and row["operatingSystem"] != "Windows":

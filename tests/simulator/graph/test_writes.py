@@ -198,6 +198,7 @@ def test_a_user_patch_graph_would_not_take_is_a_400(graph, body):
     token = graph.delegated(tenant, AGENT, (*ALL_WRITES, "User.ReadWrite.All"))
     response = graph.call("PATCH", f"v1.0/users/{user['id']}", token, body)
     assert response.status_code == 400, response.get_data(as_text=True)
+    assert "segment" not in error(response)["message"]  # the write's own refusal
     assert graph.ctx.world.writes.patched(tenant.id, user["id"]) == {}
 
 
@@ -255,6 +256,31 @@ def test_a_token_with_only_read_scopes_may_not_write(graph):
     response = graph.call("PATCH", f"v1.0/users/{user['id']}", token, {"accountEnabled": False})
     assert response.status_code == 403
     assert error(response)["code"] == "Authorization_RequestDenied"
+
+
+def test_blocks_in_one_batch_apply_to_every_user_and_report_each_result(graph):
+    # Reference: https://learn.microsoft.com/graph/json-batching
+    tenant = graph.customer(AGENT, has="User Administrator")
+    token = graph.delegated(tenant, AGENT, ALL_WRITES)
+    users = entities.user_set(graph.ctx, tenant)
+    ids = [users.item(i)["id"] for i in range(3)]
+    requests = [
+        {
+            "id": str(n),
+            "method": "PATCH",
+            "url": f"/users/{user_id}",
+            "headers": {"Content-Type": "application/json"},
+            "body": {"accountEnabled": False},
+        }
+        for n, user_id in enumerate([*ids, str(uuid.uuid4())])
+    ]
+    response = graph.call("POST", "v1.0/$batch", token, {"requests": requests})
+    assert response.status_code == 200
+    statuses = {r["id"]: r["status"] for r in response.json["responses"]}
+    assert statuses == {"0": 204, "1": 204, "2": 204, "3": 404}
+    for user_id in ids:
+        read = graph.call("GET", f"v1.0/users/{user_id}?$select=accountEnabled", token).json
+        assert read["accountEnabled"] is False
 
 
 # ----- POST /users/{id}/revokeSignInSessions ------------------------------------------------
