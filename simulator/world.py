@@ -30,6 +30,17 @@ APP_PERMISSIONS: tuple[str, ...] = (
     "DeviceManagementConfiguration.Read.All",
 )
 
+# Delegated write permissions the app registers for agent actions (issue 14): a token carries
+# them only where the tenant granted them (the home tenant, DAP's preconsent, or a consent
+# that names them); the seeded GDAP consents give the reads only.
+APP_WRITE_SCOPES: tuple[str, ...] = (
+    "User.EnableDisableAccount.All",
+    "User.RevokeSessions.All",
+    "GroupMember.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+    "DeviceManagementManagedDevices.PrivilegedOperations.All",
+)
+
 # Granted (admin-consented) only in the partner tenant: the customer sync reads the GDAP
 # relationships with it; Directory.Read.All does not open them.
 PARTNER_TENANT_APP_PERMISSIONS: tuple[str, ...] = (

@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from simulator import access
+from simulator import access, gdap
 from simulator.app import SimApp, build_map
 from simulator.config import SeedConfig
 from simulator.context import SimContext
 from simulator.graph import entities
+from simulator.identity import scopes
+from simulator.identity.errors import AadError
 from simulator.signing import SigningKeys
-from simulator.world import Tenant
+from simulator.world import APP_WRITE_SCOPES, Tenant
 
 AGENT = "agent@contosopartners.com"  # Helpdesk, User and Intune Administrator (GDAP)
 L1 = "l1@contosopartners.com"  # Directory Readers and Helpdesk Administrator only
@@ -500,3 +502,43 @@ def test_a_device_patch_with_a_bad_body_or_an_unknown_id_is_refused(graph):
     missing = graph.call("PATCH", f"v1.0/devices/{uuid.uuid4()}", token, {"accountEnabled": False})
     assert missing.status_code == 404
     assert error(missing)["code"] == "Request_ResourceNotFound"
+
+
+# ----- which tokens carry the write scopes -------------------------------------------------
+# Reference: https://learn.microsoft.com/entra/identity-platform/scopes-oidc (.default: what
+# the tenant granted the app)
+# Reference: https://learn.microsoft.com/partner-center/customers/gdap-introduction (DAP's
+# AdminAgents preconsent; GDAP customers grant what the consent names)
+GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
+
+
+def _granted(graph: Graph, tenant: Tenant, raw: str = GRAPH_DEFAULT) -> set[str]:
+    request = scopes.parse_scopes(raw, tenant=tenant, app=graph.us.app, now=graph.ctx.now())
+    return set(request.permissions)
+
+
+def test_dap_preconsent_grants_the_write_scopes_and_the_partners_home_never_does(graph):
+    dap = next(
+        t
+        for t in graph.ctx.world.customers_of(graph.us.partner_tenant_id)
+        if t.relationship_type == "dap"
+    )
+    # The seeded consent (reads only) decides while it is there; without it, DAP's
+    # AdminAgents preconsent grants what the app registers.
+    assert not set(APP_WRITE_SCOPES) & _granted(graph, dap)
+    dap.app_consent = gdap.AppConsent(consented=False, scopes=[])
+    assert set(APP_WRITE_SCOPES) <= _granted(graph, dap)
+    partner = graph.ctx.world.tenants[graph.us.partner_tenant_id]
+    assert not set(APP_WRITE_SCOPES) & _granted(graph, partner)
+
+
+def test_a_gdap_customer_grants_a_write_scope_only_once_its_consent_names_it(graph):
+    tenant = graph.customer(AGENT, has="User Administrator")
+    revoke = "https://graph.microsoft.com/User.RevokeSessions.All"
+    assert not set(APP_WRITE_SCOPES) & _granted(graph, tenant)
+    with pytest.raises(AadError) as refused:
+        _granted(graph, tenant, revoke)
+    assert refused.value.code == 65001  # consent_required: registered, not consented here
+    tenant.app_consent.scopes.append("User.RevokeSessions.All")
+    assert _granted(graph, tenant, revoke) == {"User.RevokeSessions.All"}
+    assert "User.EnableDisableAccount.All" not in _granted(graph, tenant)
