@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from simulator import access, gdap
 
@@ -27,6 +28,17 @@ APP_PERMISSIONS: tuple[str, ...] = (
     "Directory.Read.All",
     "DeviceManagementManagedDevices.Read.All",
     "DeviceManagementConfiguration.Read.All",
+)
+
+# Delegated write permissions the app registers for agent actions (issue 14): a token carries
+# them only where the tenant granted them (the home tenant, DAP's preconsent, or a consent
+# that names them); the seeded GDAP consents give the reads only.
+APP_WRITE_SCOPES: tuple[str, ...] = (
+    "User.EnableDisableAccount.All",
+    "User.RevokeSessions.All",
+    "GroupMember.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+    "DeviceManagementManagedDevices.PrivilegedOperations.All",
 )
 
 # Granted (admin-consented) only in the partner tenant: the customer sync reads the GDAP
@@ -171,6 +183,47 @@ class Region:
     groups: list[gdap.PartnerGroup] = field(default_factory=list)  # GDAP security groups
 
 
+@dataclass
+class Writes:
+    """What Graph writes changed in a world the seed generates: property values by (tenant,
+    object id) laid over the generated objects, and generated group members removed. A new
+    world (/_sim/reset) starts without any."""
+
+    _patches: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _removed: set[tuple[str, str, str]] = field(default_factory=set)
+    _revision: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def patch(self, tenant_id: str, object_id: str, changes: dict[str, Any]) -> None:
+        with self._lock:
+            self._patches.setdefault((tenant_id, object_id.lower()), {}).update(changes)
+            self._revision[tenant_id] = self._revision.get(tenant_id, 0) + 1
+
+    def patched(self, tenant_id: str, object_id: str) -> dict[str, Any]:
+        """The values writes gave this object (a copy; empty when none)."""
+        with self._lock:
+            return dict(self._patches.get((tenant_id, object_id.lower()), {}))
+
+    def remove_member(self, tenant_id: str, group_id: str, object_id: str) -> None:
+        with self._lock:
+            self._removed.add((tenant_id, group_id.lower(), object_id.lower()))
+            self._revision[tenant_id] = self._revision.get(tenant_id, 0) + 1
+
+    def restore_member(self, tenant_id: str, group_id: str, object_id: str) -> None:
+        with self._lock:
+            self._removed.discard((tenant_id, group_id.lower(), object_id.lower()))
+            self._revision[tenant_id] = self._revision.get(tenant_id, 0) + 1
+
+    def removed(self, tenant_id: str, group_id: str, object_id: str) -> bool:
+        with self._lock:
+            return (tenant_id, group_id.lower(), object_id.lower()) in self._removed
+
+    def revision(self, tenant_id: str) -> int:
+        """Changes with every write in the tenant: keys caches of what writes can change."""
+        with self._lock:
+            return self._revision.get(tenant_id, 0)
+
+
 def guid(seed: int, *parts: object) -> str:
     """A GUID derived from the seed and a path of names: stable across runs."""
     return str(uuid.uuid5(_NAMESPACE, "/".join([str(seed), *map(str, parts)])))
@@ -196,6 +249,7 @@ class World:
     _customers: dict[str, list[Tenant]] = field(default_factory=dict, repr=False)
     _apps: dict[str, App] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    writes: Writes = field(default_factory=Writes, repr=False)
     # Seconds until a newly activated relationship reaches a tenant; set by SimContext.
     propagation_delay_for: Callable[[str], float] = field(default=lambda _tid: 180.0, repr=False)
     # Template ids of the GDAP relationship a customer created through Partner Center gets.

@@ -50,6 +50,25 @@ DEVICE_CONFIGURATION = (
     "DeviceManagementConfiguration.ReadWrite.All",
 )
 GROUP_MEMBER_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All")
+# Writes of agent actions. Each is what the learn.microsoft.com page of the call lists; where
+# a property has its own least privileged permission, the broad User.ReadWrite.All does not
+# stand in for it (Graph refuses a password reset with User.ReadWrite.All alone).
+# Reference: https://learn.microsoft.com/graph/api/user-update (permissions per property)
+PASSWORD_PROFILE_WRITE = ("User-PasswordProfile.ReadWrite.All", "Directory.AccessAsUser.All")
+ACCOUNT_ENABLED_WRITE = ("User.ReadWrite.All", "Directory.ReadWrite.All")
+# User.EnableDisableAccount.All counts only together with a permission to read users.
+ACCOUNT_ENABLED_LEAST = "User.EnableDisableAccount.All"
+# Reference: https://learn.microsoft.com/graph/api/user-revokesigninsessions
+REVOKE_SESSIONS = ("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
+# Reference: https://learn.microsoft.com/graph/api/device-update
+DEVICE_WRITE_DELEGATED = ("Directory.AccessAsUser.All",)
+DEVICE_WRITE_APP = ("Device.ReadWrite.All", "Directory.ReadWrite.All")
+# syncDevice, rebootNow, retire and wipe: this one permission, delegated or application.
+# Reference: https://learn.microsoft.com/graph/api/intune-devices-manageddevice-syncdevice
+# Reference: https://learn.microsoft.com/graph/api/intune-devices-manageddevice-rebootnow
+# Reference: https://learn.microsoft.com/graph/api/intune-devices-manageddevice-retire
+# Reference: https://learn.microsoft.com/graph/api/intune-devices-manageddevice-wipe
+PRIVILEGED_OPERATIONS = ("DeviceManagementManagedDevices.PrivilegedOperations.All",)
 # A partner admin (the Global Administrator of the partner tenant in real life) may add
 # members with a delegated token even though the demo app asks for no write scope.
 ADMIN_ROLE = "Portal.Admin"
@@ -67,6 +86,30 @@ ROLES_APPLICATIONS_READ = (
     "Cloud Application Administrator",
     "Application Administrator",
 )
+# "Who can reset passwords": these roles reset the password of a user without an admin role.
+# Reference: https://learn.microsoft.com/entra/identity/role-based-access-control/privileged-roles-permissions#who-can-reset-passwords
+ROLES_PASSWORD_RESET = (
+    "Helpdesk Administrator",
+    "Password Administrator",
+    "Authentication Administrator",
+    "User Administrator",
+    "Privileged Authentication Administrator",
+)
+# Blocking sign-in (microsoft.directory/users/disable, /enable): not the Helpdesk roles.
+# Reference: https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference#user-administrator
+ROLES_ENABLE_DISABLE_USER = ("User Administrator", "Privileged Authentication Administrator")
+# microsoft.directory/users/invalidateAllRefreshTokens
+# Reference: https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference#helpdesk-administrator
+ROLES_REVOKE_SESSIONS = (
+    "Helpdesk Administrator",
+    "Authentication Administrator",
+    "User Administrator",
+    "Privileged Authentication Administrator",
+)
+ROLES_INTUNE_PRIVILEGED = ("Intune Administrator",)
+# "A calling user in the Cloud Device Administrator role can only enable or disable devices."
+# Reference: https://learn.microsoft.com/graph/api/device-update
+ROLES_DEVICE_ENABLE = ("Intune Administrator", "Cloud Device Administrator")
 # Granting Graph application permissions (appRoleAssignedTo) needs Privileged Role
 # Administrator; Cloud/Application Administrator may not grant Microsoft Graph app roles.
 ROLES_APP_ROLE_ASSIGNMENT = ("Privileged Role Administrator",)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +46,9 @@ USER_PROPERTIES = frozenset(
         "userType",
         "createdDateTime",
         "employeeId",
+        # Changed by writes (PATCH passwordProfile, revokeSignInSessions); $select only.
+        "lastPasswordChangeDateTime",
+        "signInSessionsValidFromDateTime",
     )
 )
 USER_LIGHT = frozenset(("displayName", "givenName", "surname", "userPrincipalName", "mail"))
@@ -117,6 +122,8 @@ MANAGED_DEVICE_PROPERTIES = frozenset(
         "complianceGracePeriodExpirationDateTime",
         "totalStorageSpaceInBytes",
         "wiFiMacAddress",
+        # Remote actions (syncDevice, rebootNow, retire, wipe) and their state.
+        "deviceActionResults",
     )
 )
 # Reference: https://learn.microsoft.com/graph/api/resources/contract
@@ -246,6 +253,91 @@ def managed_devices(data: TenantData) -> Collection:
         directory=False,
         skip_supported=True,
     )
+
+
+# ----- what Graph writes changed (simulator.world.Writes), laid over the generated objects -
+# Seconds a remote action stays "pending" before the device reports it "done" (a device
+# checks in within minutes in real life; the simulator keeps it short but observable).
+DEVICE_ACTION_SECONDS = 5.0
+
+
+def with_writes(
+    world: World,
+    tenant_id: str,
+    coll: Collection,
+    render: Callable[[Item, dict[str, Any]], Item] | None = None,
+) -> Collection:
+    """`coll` with the values writes gave its objects; `render` turns an object and its
+    written values into what Graph shows (for values derived from write times)."""
+    writes = world.writes
+
+    def item(index: int) -> Item:
+        row = coll.item(index)
+        patch = writes.patched(tenant_id, row["id"])
+        if render is not None:
+            return render(row, patch)
+        return {**row, **patch} if patch else row
+
+    key = coll.cache_key
+    if key is not None:
+        key = (*key, "writes", writes.revision(tenant_id))
+    return dataclasses.replace(coll, item=item, cache_key=key)
+
+
+def user_set(ctx: SimContext, tenant: Tenant) -> Collection:
+    """The tenant's users as Graph shows them now: generated, then changed by writes."""
+
+    def render(row: Item, patch: dict[str, Any]) -> Item:
+        # Never reset or revoked: both date from the account's creation.
+        created = row.get("createdDateTime")
+        return {
+            **row,
+            "lastPasswordChangeDateTime": created,
+            "signInSessionsValidFromDateTime": created,
+            **patch,
+        }
+
+    return with_writes(ctx.world, tenant.id, users(data_for(ctx, tenant)), render)
+
+
+def device_set(ctx: SimContext, tenant: Tenant) -> Collection:
+    return with_writes(ctx.world, tenant.id, devices(data_for(ctx, tenant)))
+
+
+def managed_device_set(ctx: SimContext, tenant: Tenant, version: str) -> Collection:
+    """Intune's managed devices with their remote actions: each "pending" until the device
+    has reported it (DEVICE_ACTION_SECONDS), then "done"; beta also shows managementState
+    (retirePending / wipePending after a retire or wipe).
+
+    Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-deviceactionresult
+    Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-managementstate
+    """
+    now = ctx.now()
+
+    def render(row: Item, patch: dict[str, Any]) -> Item:
+        out = {**row, "deviceActionResults": []}
+        if version == "beta":
+            out["managementState"] = patch.get("managementState", "managed")
+        for action in patch.get("actions", ()):
+            done = now - action["started"] >= DEVICE_ACTION_SECONDS
+            moment = action["started"] + (DEVICE_ACTION_SECONDS if done else 0)
+            stamp = iso(datetime.fromtimestamp(moment, UTC))
+            out["deviceActionResults"].append(
+                {
+                    "actionName": action["name"],
+                    "actionState": "done" if done else "pending",
+                    "startDateTime": iso(datetime.fromtimestamp(action["started"], UTC)),
+                    "lastUpdatedDateTime": stamp,
+                }
+            )
+            if done and action["name"] == "syncDevice":
+                out["lastSyncDateTime"] = stamp
+        return out
+
+    coll = with_writes(ctx.world, tenant.id, managed_devices(data_for(ctx, tenant)), render)
+    if version == "beta":
+        coll = dataclasses.replace(coll, properties=coll.properties | {"managementState"})
+    return coll
 
 
 def compliance_policies(data: TenantData) -> Collection:
@@ -425,6 +517,15 @@ class _AddedMembers:
             if object_id in members:
                 return False
             members.append(object_id)
+            return True
+
+    def remove(self, world: World, tenant_id: str, group_id: str, object_id: str) -> bool:
+        """Take out a member added at run time; False when it was not one."""
+        with self._lock:
+            members = self._for(world).get((tenant_id, group_id), [])
+            if object_id not in members:
+                return False
+            members.remove(object_id)
             return True
 
 

@@ -20,15 +20,14 @@ if TYPE_CHECKING:
 def managed_devices(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request, intune=auth.MANAGED_DEVICES)
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
-    coll = entities.managed_devices(entities.data_for(ctx, caller.tenant))
+    coll = entities.managed_device_set(ctx, caller.tenant, version)
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def managed_device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
     caller = auth.authenticate(ctx, request, intune=auth.MANAGED_DEVICES)
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
-    data = entities.data_for(ctx, caller.tenant)
-    coll = entities.managed_devices(data)
+    coll = entities.managed_device_set(ctx, caller.tenant, version)
     for i in range(coll.size):
         row = coll.item(i)
         if row["id"] == device_id.lower():

@@ -49,6 +49,28 @@ _TABLE: tuple[Permission, ...] = (
         "204e0828-b5ca-4ad8-b9f3-f32a958e7cc4",
         "Read and write all users' full profiles",
     ),
+    # Agent actions (issue 14). Ids as Graph's service principal publishes them, each found in
+    # two or more independent listings. User-PasswordProfile.ReadWrite.All is left out until
+    # its delegated id is confirmed the same way (a delegated reset can use
+    # Directory.AccessAsUser.All); Device.ReadWrite.All is an application permission only.
+    Permission(
+        "User.EnableDisableAccount.All",
+        "3011c876-62b7-4ada-afa2-506cbbecc68c",
+        "f92e74e7-2563-467f-9dd0-902688cb5863",
+        "Enable and disable user accounts",
+    ),
+    Permission(
+        "User.RevokeSessions.All",
+        "77f3a031-c388-4f99-b373-dc68676a979e",
+        "fc30e98b-8810-4501-81f5-c20a3196387b",
+        "Revoke all sign in sessions for a user",
+    ),
+    Permission(
+        "Device.ReadWrite.All",
+        "1138cb37-bd11-4084-a2b7-9f71582aeddb",
+        None,
+        "Read and write devices",
+    ),
     Permission(
         "Group.Read.All",
         "5b567255-7703-4780-807c-7be8301ae99b",

@@ -30,14 +30,14 @@ def organization(ctx: SimContext, request: Request, *, version: str) -> Response
 def users(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
-    coll = entities.users(entities.data_for(ctx, caller.tenant))
+    coll = entities.user_set(ctx, caller.tenant)
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def users_count(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
-    coll = entities.users(entities.data_for(ctx, caller.tenant))
+    coll = entities.user_set(ctx, caller.tenant)
     return count_response(ctx, request, coll, version)
 
 
@@ -52,7 +52,8 @@ def me(ctx: SimContext, request: Request, *, version: str) -> Response:
     index = data.user_index(caller.agent.object_id)
     if index is None:
         raise not_found(caller.agent.object_id)
-    return entity_response(ctx, request, version, entities.users(data), data.user(index))
+    coll = entities.user_set(ctx, caller.tenant)
+    return entity_response(ctx, request, version, coll, coll.item(index))
 
 
 # Least privileged User.Read; the higher ones Microsoft lists pass too.
@@ -106,7 +107,8 @@ def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Respon
     index = data.user_index(key)
     if index is None:
         raise not_found(key)
-    return entity_response(ctx, request, version, entities.users(data), data.user(index))
+    coll = entities.user_set(ctx, caller.tenant)
+    return entity_response(ctx, request, version, coll, coll.item(index))
 
 
 def _groups(ctx: SimContext, caller: auth.Caller) -> entities.Collection:
@@ -137,7 +139,7 @@ def groups_count(ctx: SimContext, request: Request, *, version: str) -> Response
     return count_response(ctx, request, _groups(ctx, caller), version)
 
 
-def _find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[int, dict[str, Any]]:
+def find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[int, dict[str, Any]]:
     coll = _groups(ctx, caller)
     rows = [coll.item(i) for i in range(coll.size)]
     for index, row in enumerate(rows):
@@ -149,7 +151,7 @@ def _find_group(ctx: SimContext, caller: auth.Caller, group_id: str) -> tuple[in
 def group(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
-    _, row = _find_group(ctx, caller, group_id)
+    _, row = find_group(ctx, caller, group_id)
     return entity_response(ctx, request, version, _groups(ctx, caller), row)
 
 
@@ -188,7 +190,8 @@ def _members(ctx: SimContext, caller: auth.Caller, index: int, row: dict[str, An
     for object_id in entities.ADDED_MEMBERS.get(world, tenant.id, row["id"]):
         if object_id not in known:
             members.append(_directory_object(ctx, caller, object_id))
-    return members
+    # Generated members that DELETE …/members/{id}/$ref took out.
+    return [m for m in members if not world.writes.removed(tenant.id, row["id"], m["id"])]
 
 
 def _member_sp(ctx: SimContext, caller: auth.Caller, object_id: str) -> dict[str, Any]:
@@ -208,10 +211,15 @@ def _directory_object(ctx: SimContext, caller: auth.Caller, object_id: str) -> d
     return _member_sp(ctx, caller, object_id)
 
 
+def member_ids(ctx: SimContext, caller: auth.Caller, index: int, row: dict[str, Any]) -> set[str]:
+    """Object ids of the members of group `row` (at `index` of the tenant's groups)."""
+    return {m["id"] for m in _members(ctx, caller, index, row)}
+
+
 def group_members(ctx: SimContext, request: Request, *, version: str, group_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
-    index, row = _find_group(ctx, caller, group_id)
+    index, row = find_group(ctx, caller, group_id)
     rows = _members(ctx, caller, index, row)
     coll = entities.rows_collection(
         "directoryObjects",
@@ -226,7 +234,7 @@ def add_group_member(ctx: SimContext, request: Request, *, version: str, group_i
     """POST /groups/{id}/members/$ref: 204, or 400 when the object already is a member."""
     caller = auth.authenticate(ctx, request)
     caller.require_write(auth.GROUP_MEMBER_WRITE, roles=auth.ROLES_GROUP_MEMBER_WRITE)
-    index, row = _find_group(ctx, caller, group_id)
+    index, row = find_group(ctx, caller, group_id)
     try:
         body = json.loads(request.get_data(as_text=True) or "{}")
         reference = str(body["@odata.id"])
@@ -244,6 +252,10 @@ def add_group_member(ctx: SimContext, request: Request, *, version: str, group_i
     member = _directory_object(ctx, caller, object_id)
     if member["@odata.type"] == "#microsoft.graph.directoryObject":
         raise not_found(object_id)
+    if ctx.world.writes.removed(caller.tenant.id, row["id"], object_id):
+        # A generated member removed earlier (DELETE …/$ref) is back.
+        ctx.world.writes.restore_member(caller.tenant.id, row["id"], object_id)
+        return Response(status=204, headers=graph_headers(request))
     app = entities.partner_app(ctx.world, caller.tenant)
     if app is not None and object_id == app.sp_object_id and row["displayName"] == "AdminAgents":
         # The app's service principal in AdminAgents is what preconsents it in customers.
@@ -256,14 +268,14 @@ def add_group_member(ctx: SimContext, request: Request, *, version: str, group_i
 def devices(ctx: SimContext, request: Request, *, version: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.DEVICES, roles=auth.ROLES_DIRECTORY_READ)
-    coll = entities.devices(entities.data_for(ctx, caller.tenant))
+    coll = entities.device_set(ctx, caller.tenant)
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
     caller = auth.authenticate(ctx, request)
     caller.require(auth.DEVICES, roles=auth.ROLES_DIRECTORY_READ)
-    coll = entities.devices(entities.data_for(ctx, caller.tenant))
+    coll = entities.device_set(ctx, caller.tenant)
     for i in range(coll.size):
         row = coll.item(i)
         if row["id"] == device_id.lower():

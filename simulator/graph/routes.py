@@ -17,6 +17,7 @@ from simulator.graph import (
     resources,
     service_principals,
     setup_resources,
+    writes,
 )
 from simulator.graph.errors import GraphError, error_response
 from simulator.graph.responses import relative_path
@@ -56,16 +57,30 @@ RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
     ("/users", resources.users, ("GET",)),
     ("/users/$count", resources.users_count, ("GET",)),
     ("/users/<key>", resources.user, ("GET",)),
+    ("/users/<key>", writes.update_user, ("PATCH",)),
+    ("/users/<key>/revokeSignInSessions", writes.revoke_sign_in_sessions, ("POST",)),
     ("/groups", resources.groups, ("GET",)),
     ("/groups/$count", resources.groups_count, ("GET",)),
     ("/groups/<group_id>", resources.group, ("GET",)),
     ("/groups/<group_id>/members", resources.group_members, ("GET",)),
     ("/groups/<group_id>/members/$ref", resources.add_group_member, ("POST",)),
+    (
+        "/groups/<group_id>/members/<member_id>/$ref",
+        writes.remove_group_member,
+        ("DELETE",),
+    ),
     ("/devices", resources.devices, ("GET",)),
     ("/devices/<device_id>", resources.device, ("GET",)),
+    ("/devices/<device_id>", writes.update_device, ("PATCH",)),
     ("/contracts", resources.contracts, ("GET",)),
     ("/deviceManagement/managedDevices", intune.managed_devices, ("GET",)),
     ("/deviceManagement/managedDevices/<device_id>", intune.managed_device, ("GET",)),
+    (
+        '/deviceManagement/managedDevices/<device_id>/<any("syncDevice", "rebootNow", '
+        '"retire", "wipe"):action>',
+        writes.managed_device_action,
+        ("POST",),
+    ),
     ("/deviceManagement/deviceCompliancePolicies", intune.compliance_policies, ("GET",)),
     (
         "/deviceManagement/deviceCompliancePolicyDeviceStateSummary",

@@ -17,7 +17,7 @@ from simulator.tokens import (
     PARTNER_CENTER_AUDIENCE,
     PARTNER_CENTER_AUDIENCES,
 )
-from simulator.world import APP_PERMISSIONS, PARTNER_TENANT_APP_PERMISSIONS
+from simulator.world import APP_PERMISSIONS, APP_WRITE_SCOPES, PARTNER_TENANT_APP_PERMISSIONS
 
 if TYPE_CHECKING:
     from simulator.world import App, Tenant
@@ -32,6 +32,7 @@ DELEGATED: dict[str, tuple[str, ...]] = {
         *APP_PERMISSIONS,
         "Application.Read.All",
         "AppRoleAssignment.ReadWrite.All",
+        *APP_WRITE_SCOPES,
     ),
     PARTNER_CENTER_AUDIENCE: ("user_impersonation",),
 }
@@ -79,6 +80,10 @@ def granted_in(
     are the consent's (Partner Center application consent once propagated by `now`, or DAP's
     preconsent)."""
     requested = delegated(resource, tenant)
+    if tenant is not None and tenant.kind == "partner":
+        # The partner's admin consented to the reads (and GDAP management) at home; the
+        # write scopes are for customers, so an agent's home token never carries them.
+        return tuple(p for p in requested if p not in APP_WRITE_SCOPES)
     if app is None or tenant is None or tenant.kind != "customer" or resource != GRAPH_AUDIENCE:
         return requested
     return access.delegated_grants(app, tenant, requested, now)
