@@ -295,3 +295,88 @@ def unknown_segment(ctx: SimContext, request: Request, *, version: str, rest: st
     raise GraphError(
         400, "BadRequest", f"Resource not found for the segment '{rest.split('/', 1)[0]}'."
     )
+
+
+# ----- a user's relationships: groups, registered devices, licences ---------------------
+# Reference: https://learn.microsoft.com/graph/api/user-list-memberof
+# Reference: https://learn.microsoft.com/graph/api/user-list-registereddevices
+# Reference: https://learn.microsoft.com/graph/api/user-list-licensedetails
+
+
+def _user_row(ctx: SimContext, caller: auth.Caller, key: str) -> dict[str, Any]:
+    index = entities.data_for(ctx, caller.tenant).user_index(key)
+    if index is None:
+        raise not_found(key)
+    return entities.user_set(ctx, caller.tenant).item(index)
+
+
+def user_member_of(
+    ctx: SimContext, request: Request, *, version: str, key: str, cast: str = ""
+) -> Response:
+    """GET /users/{id}/memberOf (and its /microsoft.graph.group cast): the groups the user is
+    a direct member of. Directory roles and administrative units are not modelled, so the
+    cast and the plain list give the same groups."""
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
+    user_id = _user_row(ctx, caller, key)["id"]
+    groups = _groups(ctx, caller)
+    rows = []
+    for i in range(groups.size):
+        row = groups.item(i)
+        if user_id in member_ids(ctx, caller, i, row):
+            rows.append({"@odata.type": "#microsoft.graph.group", **row})
+    entity_type = "microsoft.graph.group" if cast else "microsoft.graph.directoryObject"
+    coll = entities.rows_collection(
+        "groups" if cast else "directoryObjects",
+        entity_type,
+        rows,
+        extra_properties=entities.GROUP_PROPERTIES | {"@odata.type"},
+    )
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+def user_member_of_groups(ctx: SimContext, request: Request, *, version: str, key: str) -> Response:
+    """GET /users/{id}/memberOf/microsoft.graph.group: the groups only."""
+    return user_member_of(ctx, request, version=version, key=key, cast="microsoft.graph.group")
+
+
+def user_registered_devices(
+    ctx: SimContext, request: Request, *, version: str, key: str
+) -> Response:
+    """GET /users/{id}/registeredDevices: the Entra devices the user registered (in the
+    simulator: those whose Intune record names the user)."""
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.DEVICES, roles=auth.ROLES_DIRECTORY_READ)
+    user_id = _user_row(ctx, caller, key)["id"]
+    data = entities.data_for(ctx, caller.tenant)
+    devices = entities.device_set(ctx, caller.tenant)
+    rows = [
+        {"@odata.type": "#microsoft.graph.device", **devices.item(i)}
+        for i in range(devices.size)
+        if data.managed_device(i).get("userId") == user_id  # device i is managed device i
+    ]
+    coll = entities.rows_collection(
+        "directoryObjects",
+        "microsoft.graph.directoryObject",
+        rows,
+        extra_properties=entities.DEVICE_PROPERTIES | {"@odata.type"},
+    )
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
+
+
+LICENSE_DETAIL_PROPERTIES = frozenset({"id", "skuId", "skuPartNumber", "servicePlans"})
+
+
+def user_license_details(ctx: SimContext, request: Request, *, version: str, key: str) -> Response:
+    """GET /users/{id}/licenseDetails: the simulator's users hold no licences (their
+    assignedLicenses are empty), so the list is empty, validated against the entity type."""
+    caller = auth.authenticate(ctx, request)
+    caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
+    _user_row(ctx, caller, key)
+    coll = entities.rows_collection(
+        "licenseDetails",
+        "microsoft.graph.licenseDetails",
+        [],
+        extra_properties=LICENSE_DETAIL_PROPERTIES,
+    )
+    return collection_response(ctx, request, version, coll, caller.tenant.id)

@@ -257,3 +257,35 @@ def test_the_wipe_action_asks_for_the_device_name_typed_and_names_its_graph_call
     assert wipe.portal_role == Role.MANAGER
     assert wipe.graph.path == "/deviceManagement/managedDevices/{id}/wipe"
     assert wipe.graph.reference.startswith("https://learn.microsoft.com/")
+
+
+def test_a_user_page_lists_the_users_groups_and_registered_devices_as_graph_has_them(
+    sign_in, world, regions, synced
+):
+    """The user's groups (memberOf), registered devices and licences, read in the page's one
+    $batch; each list matches what Graph answers from the other side (group members, Intune
+    devices naming the user), and nothing says "could not be read".
+    # Reference: https://learn.microsoft.com/graph/api/user-list-memberof
+    # Reference: https://learn.microsoft.com/graph/api/user-list-registereddevices
+    # Reference: https://learn.microsoft.com/graph/api/user-list-licensedetails
+    """
+    tenant = _gdap_tenant(world)
+    graph = graph_as_app(region=regions["us"], tenant_id=tenant)
+    group = _first(regions, tenant, "/groups", "id,displayName")
+    member = graph.get(f"/groups/{group['id']}/members", params={"$select": "id"})["value"][0]
+    device = graph.get(
+        "/deviceManagement/managedDevices",
+        params={"$top": 1, "$select": "userId,deviceName,azureADDeviceId"},
+    )["value"][0]
+
+    client = sign_in(AGENT)
+    member_page = client.get(f"/customers/{tenant}/users/{member['id']}/").content.decode()
+    owner_page = client.get(f"/customers/{tenant}/users/{device['userId']}/").content.decode()
+
+    assert 'data-testid="section-error"' not in member_page
+    groups = member_page.split('data-testid="user-groups"')[1].split('data-testid="user-devices"')[
+        0
+    ]
+    assert group["displayName"] in groups
+    devices = owner_page.split('data-testid="user-devices"')[1]
+    assert device["deviceName"] in devices
