@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -33,24 +32,12 @@ from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 from msgraph_core.tasks.page_iterator import PageIterator
 
+from tests.sdkgraph import SDK_WARNINGS, ManagedDevicesQuery, UsersQuery
 from tests.simharness import Simulator
 from tests.simulator.graph.conftest import SimClient
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from msgraph.generated.device_management.managed_devices import (
-        managed_devices_request_builder,
-    )
-    from msgraph.generated.users.users_request_builder import UsersRequestBuilder
-
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
-]
+pytestmark = SDK_WARNINGS
 T = TypeVar("T")
-UsersQuery = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters
-_ManagedDevices = managed_devices_request_builder.ManagedDevicesRequestBuilder
-ManagedDevicesQuery = _ManagedDevices.ManagedDevicesRequestBuilderGetQueryParameters
 BIG_TENANT_USERS = 5_000
 SCOPES = ["https://graph.microsoft.com/.default"]
 MISSING = "00000000-0000-0000-0000-0000000000aa"

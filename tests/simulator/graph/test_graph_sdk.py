@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -34,25 +33,11 @@ from msgraph_core.requests.batch_request_content_collection import BatchRequestC
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 from msgraph_core.tasks.page_iterator import PageIterator
 
+from tests.sdkgraph import SDK_WARNINGS, ManagedDevicesQuery, UsersQuery
 from tests.simulator.graph.conftest import SimClient
 
-with warnings.catch_warnings():
-    # The SDK's generated request builders warn about their own deprecated classes as they
-    # load (and again when the SDK loads one lazily: see pytestmark).
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from msgraph.generated.device_management.managed_devices import (
-        managed_devices_request_builder,
-    )
-    from msgraph.generated.users.users_request_builder import UsersRequestBuilder
-
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
-]
+pytestmark = SDK_WARNINGS
 T = TypeVar("T")
-UsersQuery = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters
-_ManagedDevices = managed_devices_request_builder.ManagedDevicesRequestBuilder
-ManagedDevicesQuery = _ManagedDevices.ManagedDevicesRequestBuilderGetQueryParameters
 
 
 class StaticToken:
