@@ -315,8 +315,10 @@ def user_member_of(
 ) -> Response:
     """GET /users/{id}/memberOf (and its /microsoft.graph.group cast): the groups the user is
     a direct member of. Directory roles and administrative units are not modelled, so the
-    cast and the plain list give the same groups."""
+    cast and the plain list give the same groups. Reading another user's groups takes a user
+    read and a group read permission (Directory.Read.All is both)."""
     caller = auth.authenticate(ctx, request)
+    caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
     caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
     user_id = _user_row(ctx, caller, key)["id"]
     groups = _groups(ctx, caller)
@@ -344,8 +346,10 @@ def user_registered_devices(
     ctx: SimContext, request: Request, *, version: str, key: str
 ) -> Response:
     """GET /users/{id}/registeredDevices: the Entra devices the user registered (in the
-    simulator: those whose Intune record names the user)."""
+    simulator: those whose Intune record names the user). A user read and a device read
+    permission (Directory.Read.All is both)."""
     caller = auth.authenticate(ctx, request)
+    caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
     caller.require(auth.DEVICES, roles=auth.ROLES_DIRECTORY_READ)
     user_id = _user_row(ctx, caller, key)["id"]
     data = entities.data_for(ctx, caller.tenant)
