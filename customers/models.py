@@ -1,5 +1,6 @@
 """Customer tenants of a region, synced from Microsoft into the database."""
 
+from django.conf import settings
 from django.db import models
 
 from portal.runs import LeasedRun, unfinished_constraint
@@ -195,3 +196,105 @@ class ConsentResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.kind or 'pending'}"
+
+
+class ActionOutcomeKind(models.TextChoices):
+    """How an agent action on one user or device ended (customers/action_calls.py)."""
+
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sent to Microsoft"  # the write left; its answer is not recorded yet
+    DONE = "done", "Done"
+    ALREADY = "already", "Already so"  # nothing to change: the object was already in that state
+    REFUSED = "refused", "Refused"  # by the portal (roles, confirmation) or Microsoft (403, 400)
+    NOT_FOUND = "not_found", "No longer exists"
+    THROTTLED = "throttled", "Throttled"
+    FAILED = "failed", "Failed"
+
+
+class ActionRecord(models.Model):
+    """One click of an action: its idempotency key (from the form), so a double submit or a
+    resent form runs nothing twice and shows the first result instead."""
+
+    key = models.UUIDField(unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="action_records"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64)
+    outcome = models.CharField(
+        max_length=16, choices=ActionOutcomeKind.choices, default=ActionOutcomeKind.PENDING
+    )
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_id}: {self.outcome}"
+
+
+class BulkRun(LeasedRun):
+    """One bulk action on a customer's users or Intune devices, as the agent who started it
+    (their tokens lent through a delegated grant); its items carry the per-object results."""
+
+    run_noun = "bulk action"
+    lease_setting = "BULK_RUN_LEASE_SECONDS"
+    max_attempts_setting = "BULK_RUN_MAX_ATTEMPTS"
+
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="bulk_runs")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    target = models.CharField(max_length=8)  # customers.actions.Target
+    grant_id = models.UUIDField(null=True, blank=True)
+    step = models.CharField(max_length=100, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)  # done or already so
+    failed = models.PositiveIntegerField(default=0)  # refused, gone, throttled, failed
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One bulk action at a time per customer: its writes are paced under Graph's
+            # per-tenant limits, which two jobs at once would break between them.
+            unfinished_constraint(field="customer", name="bulkrun_one_unfinished_per_customer")
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk {self.action} {self.customer_id} {self.status}"
+
+    @property
+    def finished_items(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def progress(self) -> int:
+        return 100 if self.finished else 100 * self.finished_items // max(self.total, 1)
+
+
+class BulkItem(models.Model):
+    """One user or device of a bulk action: pending, sent, then its outcome in a sentence."""
+
+    run = models.ForeignKey(BulkRun, on_delete=models.CASCADE, related_name="items")
+    object_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=256, blank=True)  # as Graph named it when read
+    outcome = models.CharField(
+        max_length=16, choices=ActionOutcomeKind.choices, default=ActionOutcomeKind.PENDING
+    )
+    message = models.TextField(blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["run", "object_id"], name="bulkitem_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.object_id}: {self.outcome}"

@@ -250,6 +250,23 @@ CELERY_BEAT_SCHEDULE["consent-runs-watch"] = {
     "options": {"expires": CONSENT_RUN_WATCH_SECONDS},
 }
 
+# Bulk actions (customers/bulk.py): a job's lease and attempts limit (as for sweeps below), the
+# agent's tokens lent to it for at most BULK_GRANT_TTL_SECONDS, and the pace of its writes per
+# tenant: Intune allows 200 writes / 20 s per tenant (the portal keeps headroom for agents
+# clicking at the same time), Entra ID writes go by $batch of 20.
+BULK_RUN_LEASE_SECONDS = env.int("BULK_RUN_LEASE_SECONDS", default=120)
+BULK_RUN_MAX_ATTEMPTS = env.int("BULK_RUN_MAX_ATTEMPTS", default=3)
+BULK_GRANT_TTL_SECONDS = env.int("BULK_GRANT_TTL_SECONDS", default=4 * 3600)
+BULK_MAX_ITEMS = env.int("BULK_MAX_ITEMS", default=5000)
+BULK_INTUNE_WRITES = env.int("BULK_INTUNE_WRITES", default=150)
+BULK_INTUNE_WINDOW = env.float("BULK_INTUNE_WINDOW", default=20)
+BULK_RUN_WATCH_SECONDS = env.int("BULK_RUN_WATCH_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["bulk-runs-watch"] = {
+    "task": "customers.tasks.bulk_runs_watch",
+    "schedule": BULK_RUN_WATCH_SECONDS,
+    "options": {"expires": BULK_RUN_WATCH_SECONDS},
+}
+
 # Compliance sweeps (compliance/): how often is in CELERY_BEAT_SCHEDULE above.
 # Customers read at once per sweep (threads); 20 matches the pooled HTTP session's size.
 COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)
