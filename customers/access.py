@@ -164,7 +164,13 @@ def access_read(*, session: SessionBase, customer: Customer) -> CustomerAccess:
 
 
 # Pages that share a need: a group's page is read with the groups' roles, and so on.
-_PAGE_ALIASES = {"group": "groups", "user": "users", "managed-device": "managed-devices"}
+_PAGE_ALIASES = {
+    "group": "groups",
+    "user": "users",
+    "user-action": "users",
+    "managed-device": "managed-devices",
+    "managed-device-action": "managed-devices",
+}
 _NEEDS_BY_PAGE = {need.page: need for need in NEEDS}
 
 

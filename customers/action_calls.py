@@ -93,6 +93,7 @@ class Outcome:
     after: dict[str, Any] = field(default_factory=dict)
     retry_after: float | None = None
     password: str = field(default="", repr=False)
+    bad_input: bool = False  # refused for what was sent (a typed name, a body Graph refused)
 
     @property
     def ok(self) -> bool:
@@ -101,7 +102,7 @@ class Outcome:
     @property
     def status(self) -> int:
         """The HTTP status of the page that shows it."""
-        return _STATUS.get(self.kind, 200)
+        return 400 if self.bad_input else _STATUS.get(self.kind, 200)
 
 
 _STATUS = {
@@ -354,6 +355,7 @@ def _plan_device(
             f"Nothing was wiped: the name you typed does not match this device's name "
             f"({name}). Type it exactly to confirm.",
             name=name,
+            bad_input=True,
         )
     intune_name = INTUNE_ACTION_NAMES[action.name]
     results = [r for r in device.get("deviceActionResults") or [] if isinstance(r, dict)]
@@ -498,7 +500,9 @@ def failure(action: Action, exc: MicrosoftError, customer: Customer) -> Outcome:
         )
     if exc.kind == ErrorKind.BAD_REQUEST:
         return Outcome(
-            Kind.REFUSED, f"Microsoft refused the change: {exc.message} Nothing was changed."
+            Kind.REFUSED,
+            f"Microsoft refused the change: {exc.message} Nothing was changed.",
+            bad_input=True,
         )
     message, _ = explain(exc, customer)
     return Outcome(Kind.FAILED, message)

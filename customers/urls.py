@@ -18,6 +18,11 @@ urlpatterns = [
         views.user_view,
         name="customer_user",
     ),
+    path(
+        "customers/<tenant:tenant_id>/users/<tenant:user_id>/actions/<slug:name>/",
+        views.user_action_view,
+        name="customer_user_action",
+    ),
     path("customers/<tenant:tenant_id>/groups/", views.groups_view, name="customer_groups"),
     path(
         "customers/<tenant:tenant_id>/groups/<tenant:group_id>/",
@@ -40,5 +45,10 @@ urlpatterns = [
         "customers/<tenant:tenant_id>/managed-devices/<tenant:device_id>/",
         views.managed_device_view,
         name="customer_managed_device",
+    ),
+    path(
+        "customers/<tenant:tenant_id>/managed-devices/<tenant:device_id>/actions/<slug:name>/",
+        views.managed_device_action_view,
+        name="customer_managed_device_action",
     ),
 ]

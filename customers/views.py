@@ -4,8 +4,9 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -13,15 +14,18 @@ from accounts.permissions import role_required
 from audit.services import audit_record
 from customers import directory
 from customers.access import CONSENT_ROLES_NEEDED, access_read
-from customers.actions import Target, actions_for
+from customers.action_calls import ActionParams, Outcome, action_perform, group_id_clean, reads
+from customers.action_records import FormKeyInvalid, action_audit, action_click, form_key_parse
+from customers.actions import ACTIONS_BY_NAME, Action, Confirm, Target, actions_for
 from customers.consent import consent_by_agent
 from customers.consent_jobs import customers_lacking_consent
 from customers.decorators import customer_view, session_ended_by
-from customers.models import ConsentRun, Customer, SyncRun
+from customers.models import ActionOutcomeKind, ConsentRun, Customer, SyncRun
 from customers.selectors import customer_list, region_admins
 from customers.tasks import consent_run_request, sync_run_request
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.graph import GraphClient
+from portal import crypto
 
 LIST_PAGE_SIZE = 25
 
@@ -161,7 +165,18 @@ def user_view(
     actions = actions_for(
         target=Target.USER, user=request.user, session=request.session, customer=customer
     )
-    context = {"customer": customer, "tab": "users", "detail": detail, "actions": actions}
+    context = {
+        "customer": customer,
+        "tab": "users",
+        "detail": detail,
+        "actions": actions,
+        "action_url_name": "customer_user_action",
+        "object_id": user_id,
+        "may_remove_member": any(
+            v.allowed for v in actions if v.action.name == "remove-from-group"
+        ),
+        "new_password": _password_pop(request, customer, user_id),
+    }
     return render(request, "customers/user.html", context)
 
 
@@ -184,6 +199,8 @@ def managed_device_view(
         "tab": "managed-devices",
         "detail": detail,
         "actions": actions,
+        "action_url_name": "customer_managed_device_action",
+        "object_id": device_id,
     }
     return render(request, "customers/managed_device.html", context)
 
@@ -271,3 +288,255 @@ def consent_run_view(request: HttpRequest, run_id: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "customers/_consent_run.html", context)
     return render(request, "customers/consent_run.html", context)
+
+
+# -- actions on a user or a device (customers/actions.py, customers/action_calls.py) ----------
+
+# A reset password, encrypted, between the POST and the page that shows it once.
+_NEW_PASSWORD = "_action_new_password"  # noqa: S105 - a session key
+
+
+def _password_keep(request: HttpRequest, customer: Customer, user_id: str, password: str) -> None:
+    request.session[_NEW_PASSWORD] = {
+        "tenant": str(customer.tenant_id),
+        "user": user_id,
+        "sealed": crypto.encrypt(password),
+    }
+
+
+def _password_pop(request: HttpRequest, customer: Customer, user_id: str) -> str:
+    """The password just reset for this user, once: the next render no longer has it."""
+    kept = request.session.get(_NEW_PASSWORD)
+    if not kept or kept.get("tenant") != str(customer.tenant_id) or kept.get("user") != user_id:
+        return ""
+    del request.session[_NEW_PASSWORD]
+    return crypto.decrypt(kept["sealed"])
+
+
+def _detail_url(customer: Customer, target: Target, object_id: str) -> str:
+    if target == Target.USER:
+        return reverse("customer_user", args=[customer.tenant_id, object_id])
+    return reverse("customer_managed_device", args=[customer.tenant_id, object_id])
+
+
+def _action_page(
+    request: HttpRequest,
+    customer: Customer,
+    target: Target,
+    object_id: str,
+    template: str,
+    *,
+    status: int = 200,
+    **extra: object,
+) -> HttpResponse:
+    tab = "users" if target == Target.USER else "managed-devices"
+    context = {
+        "customer": customer,
+        "tab": tab,
+        "object_id": object_id,
+        "target": str(target),
+        "back": _detail_url(customer, target, object_id),
+        **extra,
+    }
+    return render(request, f"customers/{template}", context, status=status)
+
+
+def _action_outcome_page(
+    request: HttpRequest,
+    customer: Customer,
+    action: Action,
+    object_id: str,
+    outcome: Outcome,
+    *,
+    status: int | None = None,
+) -> HttpResponse:
+    return _action_page(
+        request,
+        customer,
+        action.target,
+        object_id,
+        "action_result.html",
+        status=status or outcome.status,
+        action=action,
+        outcome=outcome,
+    )
+
+
+def _action_view(
+    request: HttpRequest,
+    customer: Customer,
+    graph: GraphClient,
+    target: Target,
+    object_id: str,
+    name: str,
+) -> HttpResponse:
+    """POST ./actions/<name>/: roles, form key, confirmation, then the action, once."""
+    action = ACTIONS_BY_NAME.get((target, name))
+    if action is None:
+        raise Http404("No such action.")
+    verdicts = actions_for(
+        target=target, user=request.user, session=request.session, customer=customer
+    )
+    verdict = next(v for v in verdicts if v.action is action)
+    if not verdict.allowed:
+        # Refused before any call to the customer's tenant, and recorded.
+        refused = Outcome(ActionOutcomeKind.REFUSED, "Not done: " + " ".join(verdict.reasons))
+        action_audit(
+            request=request, customer=customer, action=action, object_id=object_id, outcome=refused
+        )
+        return _action_outcome_page(request, customer, action, object_id, refused)
+    try:
+        key = form_key_parse(request.POST.get("key"))
+    except FormKeyInvalid:
+        stale = Outcome(
+            ActionOutcomeKind.REFUSED,
+            "This form is out of date or did not come from the portal, so nothing was done. "
+            "Open the page again and retry.",
+        )
+        return _action_outcome_page(request, customer, action, object_id, stale, status=400)
+    params = ActionParams(
+        group_id=group_id_clean(request.POST.get("group_id", "")),
+        confirm_name=request.POST.get("confirm_name", "")[:256],
+    )
+    if action.name in ("add-to-group", "remove-from-group") and not params.group_id:
+        if action.name == "add-to-group" and "group_id" not in request.POST:
+            return _group_picker(request, customer, graph, action, object_id, key)
+        unknown = Outcome(
+            ActionOutcomeKind.REFUSED, "Choose a group from the list: nothing was changed."
+        )
+        return _action_outcome_page(request, customer, action, object_id, unknown, status=400)
+    if action.confirm != Confirm.NONE and request.POST.get("confirm") != "yes":
+        return _action_confirm(request, customer, graph, action, object_id, key, params)
+    try:
+        click = action_click(
+            request=request,
+            key=key,
+            customer=customer,
+            action=action,
+            object_id=object_id,
+            run=lambda: action_perform(
+                graph=graph, customer=customer, action=action, object_id=object_id, params=params
+            ),
+            audit_extra={"group_id": params.group_id} if params.group_id else None,
+        )
+    except FormKeyInvalid:
+        reused = Outcome(
+            ActionOutcomeKind.REFUSED,
+            "This form was already used for another action, so nothing was done. Open the "
+            "page again and retry.",
+        )
+        return _action_outcome_page(request, customer, action, object_id, reused, status=400)
+    back = _detail_url(customer, target, object_id)
+    if click.replayed is not None:
+        record = click.replayed
+        if record.outcome == ActionOutcomeKind.PENDING:
+            messages.info(
+                request,
+                "This action is still running from your first click; reload the page in a "
+                "moment to see its result.",
+            )
+        else:
+            said = record.message
+            if action.name == "reset-password" and record.outcome == ActionOutcomeKind.DONE:
+                said = (
+                    "The password was already reset by this form and shown once; it is not "
+                    "shown again. Reset it again if nobody noted it."
+                )
+            messages.info(request, f"This form was already sent, so it was not run again. {said}")
+        return redirect(back)
+    outcome = click.outcome
+    assert outcome is not None
+    if not outcome.ok:
+        return _action_outcome_page(request, customer, action, object_id, outcome)
+    if outcome.password:
+        _password_keep(request, customer, object_id, outcome.password)
+    (messages.success if outcome.kind == ActionOutcomeKind.DONE else messages.info)(
+        request, outcome.message
+    )
+    return redirect(back)
+
+
+def _action_confirm(
+    request: HttpRequest,
+    customer: Customer,
+    graph: GraphClient,
+    action: Action,
+    object_id: str,
+    key: object,
+    params: ActionParams,
+) -> HttpResponse:
+    """The confirmation step of a destructive action: the object as Graph has it now."""
+    answers = graph.batch(reads(action, object_id, params, prefix=""))
+    first = answers["o"]
+    if first.status == 404:
+        gone = Outcome(
+            ActionOutcomeKind.NOT_FOUND,
+            (
+                f"This user no longer exists in {customer.name}."
+                if action.target == Target.USER
+                else f"This device is no longer managed by Intune in {customer.name}."
+            ),
+        )
+        return _action_outcome_page(request, customer, action, object_id, gone)
+    first.raise_for_status()
+    obj = first.body or {}
+    name = (
+        obj.get("displayName") or obj.get("deviceName") or obj.get("userPrincipalName") or object_id
+    )
+    group = ""
+    if "g" in answers:
+        answers["g"].raise_for_status()
+        group = (answers["g"].body or {}).get("displayName") or params.group_id
+    return _action_page(
+        request,
+        customer,
+        action.target,
+        object_id,
+        "action_confirm.html",
+        action=action,
+        key=str(key),
+        name=name,
+        group_id=params.group_id,
+        group=group,
+    )
+
+
+def _group_picker(
+    request: HttpRequest,
+    customer: Customer,
+    graph: GraphClient,
+    action: Action,
+    object_id: str,
+    key: object,
+) -> HttpResponse:
+    """Add to a group: the customer's groups to choose from (searchable)."""
+    q = request.POST.get("q", "")[:100]
+    page = directory.group_page(graph=graph, q=q, skiptoken=None)
+    return _action_page(
+        request,
+        customer,
+        action.target,
+        object_id,
+        "action_groups.html",
+        action=action,
+        key=str(key),
+        q=q,
+        groups=page.items,
+        more=bool(page.next_skiptoken),
+    )
+
+
+@require_POST
+@customer_view("user-action")
+def user_action_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient, user_id: str, name: str
+) -> HttpResponse:
+    return _action_view(request, customer, graph, Target.USER, user_id, name)
+
+
+@require_POST
+@customer_view("managed-device-action")
+def managed_device_action_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient, device_id: str, name: str
+) -> HttpResponse:
+    return _action_view(request, customer, graph, Target.DEVICE, device_id, name)

@@ -1,5 +1,6 @@
 """Template filters for values as Microsoft Graph returns them."""
 
+import uuid
 from datetime import datetime
 
 from django import template
@@ -25,3 +26,9 @@ def graph_datetime(value: object) -> datetime | object:
 def role_name(template_id: object) -> str:
     """An Entra role template id (GDAP's `roleDefinitionId`) as the role's name."""
     return _role_name(str(template_id))
+
+
+@register.simple_tag
+def form_key() -> str:
+    """A fresh idempotency key for one action form (customers/action_records.py)."""
+    return str(uuid.uuid4())

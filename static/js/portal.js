@@ -10,3 +10,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Copy buttons: data-copy names the element whose text goes to the clipboard (a password
+// shown once). Bound once on the document, so content swapped in by htmx works too.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy);
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent.trim()).then(() => {
+    button.textContent = "Copied";
+  });
+});

@@ -1,4 +1,4 @@
-// Provisioning status: live countdowns and the copy button (no inline script under our CSP).
+// Provisioning status: live countdowns (no inline script under our CSP; Copy is in portal.js).
 // htmx re-renders the status every 2 s with a fresh `data-countdown` (seconds left when the
 // server rendered it); between renders this counts down locally.
 (() => {
@@ -25,14 +25,4 @@
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSwap", tick);
   window.setInterval(tick, 250);
-
-  document.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-copy]");
-    if (!button) return;
-    const source = document.getElementById(button.dataset.copy);
-    if (!source || !navigator.clipboard) return;
-    navigator.clipboard.writeText(source.textContent.trim()).then(() => {
-      button.textContent = "Copied";
-    });
-  });
 })();
