@@ -23,6 +23,9 @@ _DEFAULTS: dict[str, Any] = {
     "latency_ms": 0,
     "jitter_ms": 0,
     "throttle": None,  # {"limit": n, "window": seconds} per app+tenant, or None
+    # Intune's own limits; None: Microsoft's published numbers (INTUNE_LIMITS). A dict of
+    # some of INTUNE_LIMIT_KEYS replaces those numbers for every Intune service.
+    "intune_limits": None,
     "error_rate": 0.0,
     "propagation_delay": 180.0,
     "propagation_mode": "aadsts",
@@ -37,6 +40,31 @@ _DEFAULTS: dict[str, Any] = {
     # A replayed or forged ID token: this nonce instead of the one the client sent.
     "id_token_nonce": None,
 }
+
+
+# Microsoft's published Intune limits, per Intune service: each service counts its own
+# requests, writes (POST, PUT, PATCH, DELETE) apart from all requests, per tenant across all
+# apps and per app per tenant. Managed devices and their overview are "Intune devices";
+# compliance policies and their state summary "Intune device configuration".
+# Reference: https://learn.microsoft.com/graph/throttling-limits#intune-service-limits
+INTUNE_WINDOW = 20.0
+INTUNE_LIMITS: dict[str, dict[str, float]] = {
+    "devices": {
+        "window": INTUNE_WINDOW,
+        "write_tenant": 400,
+        "write_app": 200,
+        "any_tenant": 4000,
+        "any_app": 2000,
+    },
+    "device_configuration": {
+        "window": INTUNE_WINDOW,
+        "write_tenant": 200,
+        "write_app": 100,
+        "any_tenant": 2000,
+        "any_app": 1000,
+    },
+}
+INTUNE_LIMIT_KEYS = ("window", "write_tenant", "write_app", "any_tenant", "any_app")
 
 
 class FaultConfigError(ValueError):
@@ -61,6 +89,34 @@ def _check_throttle(value: Any) -> dict[str, float] | None:
     if limit < 1 or window <= 0:
         raise FaultConfigError("throttle limit must be >= 1 and window > 0.")
     return {"limit": limit, "window": window}
+
+
+def _check_intune_limits(value: Any) -> dict[str, float] | None:
+    """None (Microsoft's numbers) or some of INTUNE_LIMIT_KEYS: a window in seconds > 0,
+    limits as whole numbers >= 1."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise FaultConfigError(
+            f"intune_limits must be null or an object with some of {', '.join(INTUNE_LIMIT_KEYS)}."
+        )
+    cleaned: dict[str, float] = {}
+    for key, number in value.items():
+        if key not in INTUNE_LIMIT_KEYS:
+            raise FaultConfigError(
+                f"Unknown intune_limits key {key!r}; known: {', '.join(INTUNE_LIMIT_KEYS)}."
+            )
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise FaultConfigError(f"intune_limits {key} must be a number, not {number!r}.")
+        if key == "window":
+            if number <= 0:
+                raise FaultConfigError("intune_limits window must be > 0 seconds.")
+            cleaned[key] = float(number)
+        else:
+            if number != int(number) or number < 1:
+                raise FaultConfigError(f"intune_limits {key} must be a whole number >= 1.")
+            cleaned[key] = int(number)
+    return cleaned
 
 
 def _non_negative_int(value: Any) -> int:
@@ -125,6 +181,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "latency_ms": _non_negative_int,
     "jitter_ms": _non_negative_int,
     "throttle": _check_throttle,
+    "intune_limits": _check_intune_limits,
     "error_rate": _rate,
     "propagation_delay": _non_negative_float,
     "propagation_mode": _mode,
@@ -145,6 +202,8 @@ def _validate(name: str, value: Any) -> Any:
     _validate_name(name)
     try:
         return _VALIDATORS[name](value)
+    except FaultConfigError:
+        raise  # already says what is wrong
     except (TypeError, ValueError) as exc:
         raise FaultConfigError(f"Invalid value for {name}: {value!r}.") from exc
 
@@ -157,6 +216,8 @@ class Faults:
         self._global = dict(settings)
         self._tenants: dict[str, dict[str, Any]] = {}
         self._windows: dict[tuple[str, str, str], deque[float]] = {}
+        # (Intune service, write|any, tenant, app or "" for the tenant across all apps)
+        self._intune_windows: dict[tuple[str, str, str, str], deque[float]] = {}
         self._random = random.Random()
 
     @classmethod
@@ -177,12 +238,14 @@ class Faults:
             self._global = self._seed_settings(config)
             self._tenants.clear()
             self._windows.clear()
+            self._intune_windows.clear()
 
     def update(self, changes: dict[str, Any], tenant_id: str | None = None) -> None:
         """Apply a POST /_sim/faults body.
 
         Per tenant, a null value removes that tenant's override (the global value applies
-        again). Globally, `"throttle": null` turns throttling off.
+        again). Globally, `"throttle": null` turns throttling off and `"intune_limits": null`
+        restores Microsoft's Intune limits (they are never off).
         """
         removed = {name for name, value in changes.items() if tenant_id and value is None}
         for name in removed:
@@ -261,4 +324,45 @@ class Faults:
             if len(stamps) >= limit:
                 return float(max(1, math.ceil(stamps[0] + window - now)))
             stamps.append(now)
+        return None
+
+    def intune_limits(self, service: str, tenant_id: str | None = None) -> dict[str, float]:
+        """The limits of one Intune service in this tenant: Microsoft's, or the override."""
+        override = self.get("intune_limits", tenant_id) or {}
+        return {**INTUNE_LIMITS[service], **override}
+
+    def intune_request(
+        self, service: str, app_id: str, tenant_id: str, *, write: bool
+    ) -> float | None:
+        """Count one request to an Intune service in every window it falls in; Retry-After
+        seconds (until the fullest window has room again) when any of them is full.
+
+        A refused request is counted in none of them, as `throttle` does."""
+        limits = self.intune_limits(service, tenant_id)
+        window = limits["window"]
+        tenant, app = tenant_id.lower(), app_id.lower()
+        kinds = ("write", "any") if write else ("any",)
+        checks = [
+            ((service, kind, tenant, scope), int(limits[f"{kind}_{name}"]))
+            for kind in kinds
+            for name, scope in (("tenant", ""), ("app", app))
+        ]
+        now = time.monotonic()
+        cutoff = now - window
+        with self._lock:
+            waits: list[float] = []
+            windows: list[deque[float]] = []
+            for key, limit in checks:
+                stamps = self._intune_windows.setdefault(key, deque())
+                while stamps and stamps[0] <= cutoff:
+                    stamps.popleft()
+                if len(stamps) >= limit:
+                    # Room again once all but limit - 1 of the counted requests are older
+                    # than the window (a limit lowered at run time may leave more than limit).
+                    waits.append(stamps[len(stamps) - limit] + window - now)
+                windows.append(stamps)
+            if waits:
+                return float(max(1, math.ceil(max(waits))))
+            for stamps in windows:
+                stamps.append(now)
         return None

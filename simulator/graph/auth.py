@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request
 
 from simulator import access
+from simulator.graph import intune_limits
 from simulator.graph.errors import GraphError, forbidden, intune_forbidden, throttled
 from simulator.tokens import GRAPH_AUDIENCES, InvalidToken, verify_access_token
 
@@ -167,7 +168,8 @@ def authenticate(
     throttle: bool = True,
     intune: tuple[str, ...] = (),
 ) -> Caller:
-    """The caller of a Graph request, after the token, tenant access and throttling checks.
+    """The caller of a Graph request, after the token, tenant access and throttling checks
+    (Intune's service limits under /deviceManagement, then the `throttle` fault).
 
     `intune`: the request is for Intune, which needs one of these permissions; a caller
     without access to the tenant is refused in Intune's shape, as Intune answers it."""
@@ -190,6 +192,9 @@ def authenticate(
         str(claims.get("oid") or "") if claims.get("idtyp") == "user" else f"app:{app_id}"
     )
     if throttle:
+        # Intune's own limits first (Microsoft's numbers unless a fault overrides them),
+        # then the injected `throttle` fault on top.
+        intune_limits.check(ctx, request, app_id, tenant.id)
         check_throttle(ctx, app_id, tenant.id)
     now = ctx.now()
     if claims.get("idtyp") == "user" or ("scp" in claims and "roles" not in claims):
