@@ -486,9 +486,10 @@ def failure(action: Action, exc: MicrosoftError, customer: Customer) -> Outcome:
     if exc.kind == ErrorKind.FORBIDDEN:
         return Outcome(
             Kind.REFUSED,
-            f"Microsoft refused to {action.label.lower()} in {customer.name} (HTTP 403): it "
-            f"needs {action.entra_roles_named} there through your GDAP groups, and the portal's "
-            "app consented for this change. Nothing was changed.",
+            f"Microsoft refused to {action.label.lower()} in {customer.name} (HTTP 403), so "
+            f"nothing was changed. It needs {action.entra_roles_named} there through your GDAP "
+            f"groups, and the portal's app consented there with {action.scope}; if your groups "
+            "hold the role, an admin of your region consents the app again on “My access”.",
         )
     if exc.kind == ErrorKind.THROTTLED:
         wait = math.ceil(exc.retry_after) if exc.retry_after else 30

@@ -64,6 +64,7 @@ class Action:
     entra_least: tuple[str, ...]  # named to the agent when their groups hold none of any_of
     confirm: Confirm
     graph: GraphCall
+    scope: str  # the delegated permission of the portal's app the call needs (ACTION_SCOPES)
 
     @property
     def destructive(self) -> bool:
@@ -87,6 +88,13 @@ _INTUNE_ROLES = (INTUNE_ADMIN, GLOBAL_ADMIN)
 _ENTRA_DEVICE_ROLES = (CLOUD_DEVICE_ADMIN, INTUNE_ADMIN, GLOBAL_ADMIN)
 
 _USER_UPDATE = "https://learn.microsoft.com/en-us/graph/api/user-update"
+# The app's delegated permissions per call (regions/permissions.py ACTION_SCOPES).
+_PASSWORD_SCOPE = "Directory.AccessAsUser.All"  # noqa: S105 - a permission name
+_ENABLE_SCOPE = "User.EnableDisableAccount.All"
+_REVOKE_SCOPE = "User.RevokeSessions.All"
+_MEMBER_SCOPE = "GroupMember.ReadWrite.All"
+_INTUNE_SCOPE = "DeviceManagementManagedDevices.PrivilegedOperations.All"
+_DEVICE_SCOPE = "Directory.AccessAsUser.All"
 _INTUNE = "https://learn.microsoft.com/en-us/graph/api/intune-devices-manageddevice-{}"
 
 # Portal roles (DESIGN.md "Roles"): agents do helpdesk work (passwords, sessions, a sync, a
@@ -109,6 +117,7 @@ ACTIONS: tuple[Action, ...] = (
             "passwordProfile with the new password and forceChangePasswordNextSignIn",
             _USER_UPDATE,
         ),
+        _PASSWORD_SCOPE,
     ),
     Action(
         "block-sign-in",
@@ -121,6 +130,7 @@ ACTIONS: tuple[Action, ...] = (
         (USER_ADMIN,),
         Confirm.CLICK,
         GraphCall("PATCH", "/users/{id}", "accountEnabled: false", _USER_UPDATE),
+        _ENABLE_SCOPE,
     ),
     Action(
         "unblock-sign-in",
@@ -132,6 +142,7 @@ ACTIONS: tuple[Action, ...] = (
         (USER_ADMIN,),
         Confirm.NONE,
         GraphCall("PATCH", "/users/{id}", "accountEnabled: true", _USER_UPDATE),
+        _ENABLE_SCOPE,
     ),
     Action(
         "revoke-sessions",
@@ -148,6 +159,7 @@ ACTIONS: tuple[Action, ...] = (
             "nothing",
             "https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions",
         ),
+        _REVOKE_SCOPE,
     ),
     Action(
         "add-to-group",
@@ -164,6 +176,7 @@ ACTIONS: tuple[Action, ...] = (
             "@odata.id of the user",
             "https://learn.microsoft.com/en-us/graph/api/group-post-members",
         ),
+        _MEMBER_SCOPE,
     ),
     Action(
         "remove-from-group",
@@ -180,6 +193,7 @@ ACTIONS: tuple[Action, ...] = (
             "nothing",
             "https://learn.microsoft.com/en-us/graph/api/group-delete-members",
         ),
+        _MEMBER_SCOPE,
     ),
     Action(
         "sync",
@@ -196,6 +210,7 @@ ACTIONS: tuple[Action, ...] = (
             "nothing",
             _INTUNE.format("syncdevice"),
         ),
+        _INTUNE_SCOPE,
     ),
     Action(
         "restart",
@@ -212,6 +227,7 @@ ACTIONS: tuple[Action, ...] = (
             "nothing",
             _INTUNE.format("rebootnow"),
         ),
+        _INTUNE_SCOPE,
     ),
     Action(
         "retire",
@@ -229,6 +245,7 @@ ACTIONS: tuple[Action, ...] = (
             "nothing",
             _INTUNE.format("retire"),
         ),
+        _INTUNE_SCOPE,
     ),
     Action(
         "wipe",
@@ -246,6 +263,7 @@ ACTIONS: tuple[Action, ...] = (
             "keepEnrollmentData and keepUserData: false",
             _INTUNE.format("wipe"),
         ),
+        _INTUNE_SCOPE,
     ),
     Action(
         "disable-entra-device",
@@ -263,6 +281,7 @@ ACTIONS: tuple[Action, ...] = (
             "accountEnabled: false",
             "https://learn.microsoft.com/en-us/graph/api/device-update",
         ),
+        _DEVICE_SCOPE,
     ),
     Action(
         "enable-entra-device",
@@ -279,6 +298,7 @@ ACTIONS: tuple[Action, ...] = (
             "accountEnabled: true",
             "https://learn.microsoft.com/en-us/graph/api/device-update",
         ),
+        _DEVICE_SCOPE,
     ),
 )
 ACTIONS_BY_NAME: dict[tuple[Target, str], Action] = {(a.target, a.name): a for a in ACTIONS}
@@ -297,10 +317,15 @@ class ActionVerdict:
 
 
 def action_verdicts(
-    *, target: Target, user: User, access: CustomerAccess | None
+    *,
+    target: Target,
+    user: User,
+    access: CustomerAccess | None,
+    consented_scopes: list[str] | None = None,
 ) -> tuple[ActionVerdict, ...]:
-    """Every action on `target` against the agent's portal role and, where the stored GDAP
-    relationships tell (`access.known`), the Entra roles their groups hold in the customer;
+    """Every action on `target` against the agent's portal role, where the stored GDAP
+    relationships tell (`access.known`), the Entra roles their groups hold in the customer,
+    and where the portal consented the app there (`consented_scopes`), the app's permission;
     where they cannot tell, Microsoft decides when the action runs."""
     verdicts = []
     for action in ACTIONS:
@@ -313,6 +338,11 @@ def action_verdicts(
             reasons.append(
                 f"It needs {action.entra_roles_named} in this customer, and none of your "
                 "partner security groups holds it here."
+            )
+        if consented_scopes and action.scope not in consented_scopes:
+            reasons.append(
+                f"The portal's app is consented here without {action.scope}, which this "
+                "needs: an admin of your region consents it again on “My access”."
             )
         verdicts.append(ActionVerdict(action, tuple(reasons)))
     return tuple(verdicts)
@@ -328,4 +358,6 @@ def actions_for(
         # The agent's groups cannot be read: only the portal role is checked in advance.
         log.info("groups of the agent unknown, actions not checked in advance: %s", exc.kind)
         access = None
-    return action_verdicts(target=target, user=user, access=access)
+    return action_verdicts(
+        target=target, user=user, access=access, consented_scopes=customer.consent_scopes
+    )

@@ -52,7 +52,7 @@ from regions.clients import (
     partner_center_as_agent,
 )
 from regions.models import Region
-from regions.permissions import GRAPH_APP_ID
+from regions.permissions import ACTION_SCOPES, GRAPH_APP_ID
 
 log = logging.getLogger(__name__)
 
@@ -391,13 +391,14 @@ def _complete(
     graph, app_sp = _service_principal_wait(graph_for, region, customer, wait)
     graph_sp, role_ids = _graph_app_roles(graph, customer)
     missing = _missing_roles(graph, customer, app_sp, graph_sp, role_ids, needed)
-    stale = requested.existing_scopes is not None and any(
-        s not in requested.existing_scopes for s in ASSIGN_SCOPES
-    )
-    if missing and stale:
-        # An older consent without the scopes that assign roles: Partner Center keeps an
-        # existing consent as it is, so it is replaced (the app is broken here anyway).
-        log.info("re-consenting the app in %s: its consent lacks %s", tenant, ASSIGN_SCOPES)
+    existing = requested.existing_scopes
+    lacks_assign = existing is not None and any(s not in existing for s in ASSIGN_SCOPES)
+    lacks_actions = existing is not None and any(s not in existing for s in ACTION_SCOPES)
+    if (missing and lacks_assign) or lacks_actions:
+        # An older consent without the scopes that assign roles (the app is broken here
+        # anyway) or that agent actions need: Partner Center keeps an existing consent as it
+        # is, so it is replaced with one of the region's scopes.
+        log.info("re-consenting the app in %s: its consent lacks scopes it needs", tenant)
         _reconsent(region, customer, partner_center)
         graph, app_sp = _service_principal_wait(graph_for, region, customer, wait)
         missing = _missing_roles(graph, customer, app_sp, graph_sp, role_ids, needed)

@@ -23,6 +23,23 @@ CUSTOMER_READ_PERMISSIONS: tuple[str, ...] = (
     "DeviceManagementConfiguration.Read.All",
 )
 
+# Delegated scopes of agent actions (customers/actions.py), each the least privileged one the
+# call's learn.microsoft.com page lists: block/unblock sign-in, revoke sessions, group
+# membership, password reset and Entra device enable/disable (Directory.AccessAsUser.All:
+# the delegated permission those two pages name), and Intune's remote actions.
+# Reference: https://learn.microsoft.com/en-us/graph/api/user-update
+# Reference: https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions
+# Reference: https://learn.microsoft.com/en-us/graph/api/group-post-members
+# Reference: https://learn.microsoft.com/en-us/graph/api/device-update
+# Reference: https://learn.microsoft.com/en-us/graph/api/intune-devices-manageddevice-wipe
+ACTION_SCOPES: tuple[str, ...] = (
+    "User.EnableDisableAccount.All",
+    "User.RevokeSessions.All",
+    "GroupMember.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+    "DeviceManagementManagedDevices.PrivilegedOperations.All",
+)
+
 # Delegated scopes of Partner Center's application consent. Assigning an app role needs
 # AppRoleAssignment.ReadWrite.All and Application.Read.All (Microsoft's least privileged
 # pair for POST /servicePrincipals/{id}/appRoleAssignedTo).
@@ -30,6 +47,7 @@ CONSENT_SCOPES: tuple[str, ...] = (
     *CUSTOMER_READ_PERMISSIONS,
     "Application.Read.All",
     "AppRoleAssignment.ReadWrite.All",
+    *ACTION_SCOPES,
 )
 
 # Application permissions assigned to the app's service principal in each customer, so that

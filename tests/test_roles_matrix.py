@@ -68,6 +68,13 @@ MATRIX: dict[str, Row] = {
     "customers/<tenant:tenant_id>/users/<tenant:user_id>/": Row(
         "/customers/{tenant}/users/{user_object}/", AGENT_PAGE
     ),
+    # Actions (POST): the verdict comes first (an agent may not block sign-in: 403), then the
+    # form's idempotency key; without one it explains itself (400) and calls nobody.
+    "customers/<tenant:tenant_id>/users/<tenant:user_id>/actions/<slug:name>/": Row(
+        "/customers/{tenant}/users/{user_object}/actions/block-sign-in/",
+        (SIGNIN, NO_ACCESS, FORBIDDEN, 400, 400, 400),
+        "POST",
+    ),
     "customers/<tenant:tenant_id>/groups/": Row("/customers/{tenant}/groups/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/groups/<tenant:group_id>/": Row(
         "/customers/{tenant}/groups/{group}/", AGENT_PAGE
@@ -78,6 +85,11 @@ MATRIX: dict[str, Row] = {
     ),
     "customers/<tenant:tenant_id>/managed-devices/<tenant:device_id>/": Row(
         "/customers/{tenant}/managed-devices/{managed_device}/", AGENT_PAGE
+    ),
+    "customers/<tenant:tenant_id>/managed-devices/<tenant:device_id>/actions/<slug:name>/": Row(
+        "/customers/{tenant}/managed-devices/{managed_device}/actions/sync/",
+        (SIGNIN, NO_ACCESS, 400, 400, 400, 400),
+        "POST",
     ),
     "customers/new/": Row("/customers/new/", AGENT_PAGE),
     "customers/<customer_tenant:tenant_id>/provisioning/": Row(
@@ -135,6 +147,16 @@ CROSS_REGION: list[Row] = [
     Row("/customers/{eu_tenant}/provisioning/", OTHER_REGION_AGENT),
     Row("/customers/{eu_tenant}/users/{eu_user_object}/", OTHER_REGION_AGENT),
     Row("/customers/{eu_tenant}/managed-devices/{eu_managed_device}/", OTHER_REGION_AGENT),
+    Row(
+        "/customers/{eu_tenant}/users/{eu_user_object}/actions/revoke-sessions/",
+        OTHER_REGION_AGENT,
+        "POST",
+    ),
+    Row(
+        "/customers/{eu_tenant}/managed-devices/{eu_managed_device}/actions/sync/",
+        OTHER_REGION_AGENT,
+        "POST",
+    ),
     Row("/compliance/sweeps/{eu_sweep}/", OTHER_REGION_MANAGER),
     Row("/regions/eu/", OTHER_REGION_ADMIN),
     Row("/regions/eu/setup/", OTHER_REGION_ADMIN),

@@ -180,11 +180,11 @@ def test_an_agent_sees_manager_only_actions_disabled_with_the_role_they_need(
     assert "needs the Manager role" in verdicts["block-sign-in"]
     assert "needs the Manager role" in verdicts["unblock-sign-in"]
     assert verdicts["reset-password"] == "You may run this action here."
-    assert "These actions are not wired yet: the list shows what each will need." in html
-    # Placeholders until the POST views exist: every button is disabled, nothing is posted.
+    # Each action the agent may run is a form; a manager's action is a disabled button.
     panel = html.split('data-testid="actions-panel"')[1]
-    assert len(re.findall(r"<button[^>]*\sdisabled", panel)) == len(verdicts)
-    assert "<form" not in panel
+    disabled = re.findall(r'<button[^>]*\sdisabled[^>]*data-testid="action-([a-z-]+)"', panel)
+    assert set(disabled) == {"block-sign-in", "unblock-sign-in"}
+    assert 'action="/customers/' in panel and "/actions/revoke-sessions/" in panel
 
 
 def test_a_manager_may_block_sign_in_where_their_groups_hold_user_administrator(
