@@ -223,6 +223,18 @@ def _plan_user(
     if action.name in ("block-sign-in", "unblock-sign-in"):
         want = action.name == "unblock-sign-in"
         before = {"accountEnabled": enabled}
+        if enabled is want and params.sent_at is not None:
+            # An earlier attempt planned this write because the state differed, so it reached
+            # Graph: done (by that attempt), not "already so".
+            return Outcome(
+                Kind.DONE,
+                f"{name} can sign in again (unblocked by an earlier attempt)."
+                if want
+                else f"{name} can no longer sign in (blocked by an earlier attempt).",
+                name=name,
+                before={"accountEnabled": not want},
+                after=before,
+            )
         if enabled is want:
             state = "allowed" if want else "blocked"
             return Outcome(

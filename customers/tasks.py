@@ -4,16 +4,18 @@ import logging
 from collections.abc import Callable
 
 from celery import shared_task
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
+from customers.bulk import bulk_execute, bulk_grants_tidy, bulk_runs_abandoned
 from customers.consent_jobs import (
     consent_grants_tidy,
     consent_run_start,
     consent_runs_abandoned,
     customers_consent,
 )
-from customers.models import ConsentRun, SyncRun
+from customers.models import BulkRun, ConsentRun, SyncRun
 from customers.services import customers_sync, syncs_abandoned
 from portal.queueing import enqueue_after_commit
 from portal.runs import run_request
@@ -92,3 +94,20 @@ def customers_consent_watch() -> None:
     for run_id in consent_runs_abandoned():
         enqueue_after_commit(customers_consent_run, run_id, what=ConsentRun.run_noun)
     consent_grants_tidy()
+
+
+# A bulk job paced under Intune's write limit can outlast the default 15-minute limit (5,000
+# devices at 150 writes / 20 s take 11 minutes); it beats all along and cannot outlive the
+# tokens lent to it, so its grant's lifetime bounds it instead.
+@shared_task(acks_late=True, time_limit=settings.BULK_GRANT_TTL_SECONDS)
+def bulk_run(run_id: int) -> None:
+    """A bulk action; its message carries the run id only (the grant id is on the run)."""
+    bulk_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True)
+def bulk_runs_watch() -> None:
+    """Periodic: send again the bulk actions nobody works on; end and purge stale grants."""
+    for run_id in bulk_runs_abandoned():
+        enqueue_after_commit(bulk_run, run_id, what=BulkRun.run_noun)
+    bulk_grants_tidy()

@@ -153,6 +153,7 @@ class SimApp:
             kind=kind,
             caller=request.environ.get("sim.caller"),
             body=body,
+            items=request.environ.get("sim.batch_items"),
         )
 
     def dispatch(self, request: Request) -> Response:

@@ -58,6 +58,7 @@ class RequestLog:
         kind: str,
         caller: str | None = None,
         body: Any = None,
+        items: list[dict[str, Any]] | None = None,
     ) -> None:
         # `caller`: whose token it was (the user's oid, or "app:<appid>") — lets a test prove
         # that every Graph request carried the token of the session that caused it.
@@ -71,6 +72,8 @@ class RequestLog:
         }
         if body is not None:
             entry["body"] = body  # Partner Center writes: the JSON sent, passwords removed
+        if items is not None:
+            entry["items"] = items  # a $batch: its inner requests (method, path, status, at)
         with self._lock:
             self._counters[kind] += 1
             self._entries.append(entry)

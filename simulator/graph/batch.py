@@ -1,13 +1,16 @@
 """JSON batching: POST /{version}/$batch with up to 20 requests, dependsOn and 424.
 
 Reference: https://learn.microsoft.com/graph/json-batching
-The batch is one HTTP request (one log entry); each inner request is authenticated and
-throttled on its own, so a 429 shows up inside a 200 batch response.
+The batch is one HTTP request (one log entry, counted once); each inner request is
+authenticated and throttled on its own, so a 429 shows up inside a 200 batch response. The
+entry lists the inner requests under "items" (method, path, status, when it ran), so a test can
+tell which writes reached the world through a batch.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -151,6 +154,7 @@ def batch(ctx: SimContext, request: Request, *, version: str, resources: Map) ->
     auth.authenticate(ctx, request, throttle=False)
     parsed = _parse(request)
     results: dict[str, dict[str, Any]] = {}
+    logged: list[dict[str, Any]] = []
     for item in _order(parsed):
         failed = [d for d in item.get("dependsOn") or [] if results[d]["status"] >= 400]
         if failed:
@@ -166,5 +170,15 @@ def batch(ctx: SimContext, request: Request, *, version: str, resources: Map) ->
         if payload is not None:
             result["body"] = payload
         results[item["id"]] = result
+        logged.append(
+            {
+                "id": item["id"],
+                "method": item["method"].upper(),
+                "path": urlsplit(item["url"].strip()).path,
+                "status": status,
+                "at": time.time(),
+            }
+        )
+    request.environ["sim.batch_items"] = logged
     # Answer in the order the client sent (Graph may use any order; this is the friendliest).
     return graph_json(request, {"responses": [results[item["id"]] for item in parsed]})

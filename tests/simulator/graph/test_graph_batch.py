@@ -96,3 +96,18 @@ def test_a_batch_is_logged_as_one_graph_request(cloud, tenant):
     assert log["counters"]["graph"] == before + 1
     last = log["requests"][-1]
     assert (last["path"], last["tenant"], last["kind"]) == ("/graph/v1.0/$batch", tenant, "graph")
+
+
+def test_a_batch_log_entry_lists_its_inner_requests_with_status_and_time(cloud, tenant):
+    token = cloud.token(tenant)
+    requests = [
+        {"id": "a", "method": "GET", "url": "/organization?$select=id"},
+        {"id": "b", "method": "GET", "url": "/users/nobody@example.com"},
+    ]
+    assert batch(cloud, token, requests).status_code == 200
+    last = cloud.sim.requests()["requests"][-1]
+    assert [(i["id"], i["method"], i["path"], i["status"]) for i in last["items"]] == [
+        ("a", "GET", "/organization", 200),
+        ("b", "GET", "/users/nobody@example.com", 404),
+    ]
+    assert all(isinstance(i["at"], float) for i in last["items"])
