@@ -170,6 +170,8 @@ _PAGE_ALIASES = {
     "user-action": "users",
     "managed-device": "managed-devices",
     "managed-device-action": "managed-devices",
+    "users-bulk": "users",
+    "managed-devices-bulk": "managed-devices",
 }
 _NEEDS_BY_PAGE = {need.page: need for need in NEEDS}
 

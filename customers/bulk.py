@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,11 +96,13 @@ MAX_WAIT_SECONDS = 300.0
 
 
 class BulkRefused(Exception):
-    """The bulk action cannot start (or go on); `message` says why, as a sentence."""
+    """The bulk action cannot start (or go on); `message` says why, as a sentence, and
+    `status` is the page's: 400 for the selection or the action asked, 403 for a role."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 # -- starting ---------------------------------------------------------------------------------
@@ -140,9 +143,11 @@ def bulk_start(
     target: Target,
     action_name: str,
     object_ids: list[str],
+    form_key: uuid.UUID | None = None,
 ) -> tuple[BulkRun, bool]:
     """A queued bulk action as `user` (their session's tokens lent to it), or the customer's
-    unfinished one: (run, created). BulkRefused with the reason when it may not start."""
+    unfinished one: (run, created). BulkRefused with the reason when it may not start.
+    `form_key`: the confirmation form's idempotency key, stored on the new run."""
     target = Target(target)
     action = _bulk_action(target, action_name)
     if action is None:
@@ -153,13 +158,16 @@ def bulk_start(
     if not user.has_role(Role.MANAGER):
         raise BulkRefused(
             "Bulk actions are for managers: your portal role is "
-            f"{Role(user.role).label}. Ask a manager, or run the action one at a time."
+            f"{Role(user.role).label}. Ask a manager, or run the action one at a time.",
+            status=403,
         )
     region = customer.region
     if not region.active:
-        raise BulkRefused(f"The {region.name} region is not active, so nothing was started.")
+        raise BulkRefused(
+            f"The {region.name} region is not active, so nothing was started.", status=403
+        )
     if not user.crosses_regions and user.region_id != customer.region_id:
-        raise BulkRefused(f"{customer.name} is not a customer of your region.")
+        raise BulkRefused(f"{customer.name} is not a customer of your region.", status=403)
     ids = bulk_ids_clean(object_ids)
     verdict = next(
         v
@@ -169,7 +177,8 @@ def bulk_start(
     if not verdict.allowed:
         raise BulkRefused(
             f"You cannot {action.label.lower()} in {customer.name}, so nothing was started. "
-            + " ".join(verdict.reasons)
+            + " ".join(verdict.reasons),
+            status=403,
         )
     from customers.tasks import bulk_run  # the task module imports this one
 
@@ -184,6 +193,7 @@ def bulk_start(
             target=str(target),
             total=len(ids),
             step="Queued",
+            form_key=form_key,
         )
         if not created:
             return run, False

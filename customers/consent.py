@@ -142,6 +142,8 @@ class ConsentOutcome:
     state: str | None = None
     assigned: tuple[str, ...] = ()  # app roles this attempt assigned
     app_roles: tuple[str, ...] | None = None  # the app's, as Graph listed them, when read
+    # The delegated scopes of a consent this attempt replaced (None: not replaced).
+    scopes: tuple[str, ...] | None = None
     # The acting admin's token refusal behind SIGN_IN / NO_ACCESS: the view puts it to the
     # partner tenant (a dead grant ends the session). Never shown, never stored.
     refusal: IdentityError | None = field(default=None, compare=False, repr=False)
@@ -302,7 +304,7 @@ def consent_complete(
     consent_record(
         customer=customer,
         outcome=outcome,
-        scopes=requested.existing_scopes or requested.scopes,
+        scopes=list(outcome.scopes or requested.existing_scopes or requested.scopes),
         actor=actor,
         user=user,
         request=request,
@@ -400,11 +402,15 @@ def _complete(
         # is, so it is replaced with one of the region's scopes.
         log.info("re-consenting the app in %s: its consent lacks scopes it needs", tenant)
         _reconsent(region, customer, partner_center)
+        replaced = tuple(region.consent_scopes)
         graph, app_sp = _service_principal_wait(graph_for, region, customer, wait)
         missing = _missing_roles(graph, customer, app_sp, graph_sp, role_ids, needed)
+    else:
+        replaced = None
     for name in missing:
         _assign(graph, customer, app_sp, graph_sp, role_ids[name])
-    return _prove(region, customer, wait, assigned=tuple(missing))
+    outcome = _prove(region, customer, wait, assigned=tuple(missing))
+    return replace(outcome, scopes=replaced) if replaced else outcome
 
 
 def _service_principal_wait(

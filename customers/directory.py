@@ -111,6 +111,34 @@ def user_page(*, graph: GraphClient, q: str = "", skiptoken: str | None = None) 
     return graph.get_page("/users", params=params, skiptoken=skiptoken, eventual=True)
 
 
+def user_ids_matching(*, graph: GraphClient, q: str = "", limit: int) -> list[str]:
+    """The ids of every user the users table shows for `q` (all its pages), at most `limit`
+    + 1 (so a caller tells "more than `limit`" apart): "all matching" of a bulk action.
+    999 per page, Graph's most for users."""
+    params: dict[str, Any] = {"$select": "id", "$top": 999}
+    term = _search_term(q)
+    if term:
+        params["$search"] = f'"displayName:{term}" OR "userPrincipalName:{term}"'
+    items = graph.iter_items("/users", params=params, max_items=limit + 1, eventual=True)
+    return [str(u["id"]) for u in items]
+
+
+def managed_device_ids_matching(
+    *, graph: GraphClient, compliance: str = "", os: str = "", limit: int
+) -> list[str]:
+    """The ids of every Intune device the table shows for these filters, at most `limit` + 1."""
+    filters = []
+    if compliance in COMPLIANCE_STATES:
+        filters.append(f"complianceState eq '{compliance}'")
+    if os in OPERATING_SYSTEMS:
+        filters.append(f"operatingSystem eq '{os}'")
+    params: dict[str, Any] = {"$select": "id", "$top": 1000}
+    if filters:
+        params["$filter"] = " and ".join(filters)
+    items = graph.iter_items("/deviceManagement/managedDevices", params=params, max_items=limit + 1)
+    return [str(d["id"]) for d in items]
+
+
 def group_page(*, graph: GraphClient, q: str = "", skiptoken: str | None = None) -> Page:
     params: dict[str, Any] = {"$select": GROUP_FIELDS, "$top": PAGE_SIZE, "$count": "true"}
     term = _search_term(q)

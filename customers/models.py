@@ -252,6 +252,8 @@ class BulkRun(LeasedRun):
     action = models.CharField(max_length=40)
     target = models.CharField(max_length=8)  # customers.actions.Target
     grant_id = models.UUIDField(null=True, blank=True)
+    # The confirmation form's idempotency key: a resent form shows this job, starts none.
+    form_key = models.UUIDField(null=True, blank=True, unique=True)
     step = models.CharField(max_length=100, blank=True)
     total = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)  # done or already so

@@ -14,6 +14,11 @@ urlpatterns = [
     path("customers/<tenant:tenant_id>/", views.overview_view, name="customer_overview"),
     path("customers/<tenant:tenant_id>/users/", views.users_view, name="customer_users"),
     path(
+        "customers/<tenant:tenant_id>/users/bulk/",
+        views.users_bulk_view,
+        name="customer_users_bulk",
+    ),
+    path(
         "customers/<tenant:tenant_id>/users/<tenant:user_id>/",
         views.user_view,
         name="customer_user",
@@ -40,6 +45,16 @@ urlpatterns = [
         "customers/<tenant:tenant_id>/managed-devices/",
         views.managed_devices_view,
         name="customer_managed_devices",
+    ),
+    path(
+        "customers/<tenant:tenant_id>/managed-devices/bulk/",
+        views.managed_devices_bulk_view,
+        name="customer_managed_devices_bulk",
+    ),
+    path(
+        "customers/<tenant:tenant_id>/bulk/<int:run_id>/",
+        views.bulk_run_view,
+        name="customer_bulk_run",
     ),
     path(
         "customers/<tenant:tenant_id>/managed-devices/<tenant:device_id>/",

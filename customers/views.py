@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from audit.services import audit_record
-from customers import directory
+from customers import bulk, directory
 from customers.access import CONSENT_ROLES_NEEDED, access_read
 from customers.action_calls import ActionParams, Outcome, action_perform, group_id_clean, reads
 from customers.action_records import FormKeyInvalid, action_audit, action_click, form_key_parse
@@ -20,7 +21,7 @@ from customers.actions import ACTIONS_BY_NAME, Action, Confirm, Target, actions_
 from customers.consent import consent_by_agent
 from customers.consent_jobs import customers_lacking_consent
 from customers.decorators import customer_view, session_ended_by
-from customers.models import ActionOutcomeKind, ConsentRun, Customer, SyncRun
+from customers.models import ActionOutcomeKind, BulkRun, ConsentRun, Customer, SyncRun
 from customers.selectors import customer_list, region_admins
 from customers.tasks import consent_run_request, sync_run_request
 from mscloud.errors import ErrorKind, MicrosoftError
@@ -98,9 +99,37 @@ def _searchable_page(
     return render(request, f"customers/{tab}.html", context)
 
 
+def _bulk_context(
+    request: HttpRequest, customer: Customer, target: Target, keep: list[tuple[str, str]]
+) -> dict[str, object]:
+    """The selection bar of a table, for managers: the bulk actions and their verdicts."""
+    if not request.user.has_role(Role.MANAGER):
+        return {"bulk_actions": ()}
+    verdicts = actions_for(
+        target=target, user=request.user, session=request.session, customer=customer
+    )
+    url = "customer_users_bulk" if target == Target.USER else "customer_managed_devices_bulk"
+    return {
+        "bulk_actions": [v for v in verdicts if v.action.name in bulk.BULK_ACTIONS[target]],
+        "bulk_url": reverse(url, args=[customer.tenant_id]),
+        "bulk_keep": keep,
+    }
+
+
 @customer_view("users")
 def users_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
-    return _searchable_page(request, customer, graph, tab="users", read=directory.user_page)
+    q = request.GET.get("q", "")[:100]
+    token = directory.clean_skiptoken(request.GET.get("page"))
+    page = directory.user_page(graph=graph, q=q, skiptoken=token)
+    context = _page_context(
+        page,
+        customer=customer,
+        tab="users",
+        q=q,
+        paged=bool(token),
+        **_bulk_context(request, customer, Target.USER, [("q", q)]),
+    )
+    return render(request, "customers/users.html", context)
 
 
 @customer_view("groups")
@@ -142,6 +171,7 @@ def managed_devices_view(
         paged=bool(token),
         states=directory.COMPLIANCE_STATES,
         systems=directory.OPERATING_SYSTEMS,
+        **_bulk_context(request, customer, Target.DEVICE, [("compliance", compliance), ("os", os)]),
     )
     return render(request, "customers/managed_devices.html", context)
 
@@ -540,3 +570,135 @@ def managed_device_action_view(
     request: HttpRequest, customer: Customer, graph: GraphClient, device_id: str, name: str
 ) -> HttpResponse:
     return _action_view(request, customer, graph, Target.DEVICE, device_id, name)
+
+
+# -- bulk actions on the users and Intune devices tables (customers/bulk.py) -----------------
+
+BULK_ITEMS_PAGE = 100
+
+
+def _bulk_refusal(
+    request: HttpRequest, customer: Customer, tab: str, message: str, status: int
+) -> HttpResponse:
+    context = {"customer": customer, "tab": tab, "message": message, "kind": "bulk"}
+    return render(request, "customers/problem.html", context, status=status)
+
+
+def _bulk_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient, target: Target
+) -> HttpResponse:
+    """POST ./users/bulk/ or ./managed-devices/bulk/: the selection (ids, or all matching the
+    table's search) and the action; confirmed with the count; then a job, once per form."""
+    tab = "users" if target == Target.USER else "managed-devices"
+    name = request.POST.get("action", "")
+    action = ACTIONS_BY_NAME.get((target, name))
+    if action is None or name not in bulk.BULK_ACTIONS[target]:
+        return _bulk_refusal(
+            request, customer, tab, "Choose one of the listed actions for the selection.", 400
+        )
+    try:
+        key = form_key_parse(request.POST.get("key"))
+    except FormKeyInvalid:
+        return _bulk_refusal(
+            request,
+            customer,
+            tab,
+            "This form is out of date or did not come from the portal, so nothing was done. "
+            "Open the page again and retry.",
+            400,
+        )
+    started = BulkRun.objects.filter(form_key=key, customer=customer).first()
+    if started is not None:  # the confirmation was sent twice: show the job it started
+        return redirect("customer_bulk_run", tenant_id=customer.tenant_id, run_id=started.pk)
+    try:
+        if request.POST.get("all_matching") == "yes":
+            ids = _bulk_all_matching(request, graph, target)
+        else:
+            ids = request.POST.getlist("ids") or request.POST.get("id_list", "").split(",")
+        ids = bulk.bulk_ids_clean([i for i in ids if i])
+        if request.POST.get("confirm") != "yes":
+            return render(
+                request,
+                "customers/bulk_confirm.html",
+                {
+                    "customer": customer,
+                    "tab": tab,
+                    "action": action,
+                    "key": str(key),
+                    "ids": ",".join(ids),
+                    "count": len(ids),
+                    "noun": "user" if target == Target.USER else "device",
+                },
+            )
+        run, created = bulk.bulk_start(
+            session=request.session,
+            customer=customer,
+            user=request.user,
+            target=target,
+            action_name=name,
+            object_ids=ids,
+            form_key=key,
+        )
+    except bulk.BulkRefused as exc:
+        return _bulk_refusal(request, customer, tab, exc.message, exc.status)
+    if not created:
+        messages.warning(
+            request,
+            "Another bulk action is still running on this customer, so yours was not started: "
+            "here it is. Start yours again when it has finished.",
+        )
+    return redirect("customer_bulk_run", tenant_id=customer.tenant_id, run_id=run.pk)
+
+
+def _bulk_all_matching(request: HttpRequest, graph: GraphClient, target: Target) -> list[str]:
+    limit = settings.BULK_MAX_ITEMS
+    if target == Target.USER:
+        return directory.user_ids_matching(
+            graph=graph, q=request.POST.get("q", "")[:100], limit=limit
+        )
+    return directory.managed_device_ids_matching(
+        graph=graph,
+        compliance=request.POST.get("compliance", ""),
+        os=request.POST.get("os", ""),
+        limit=limit,
+    )
+
+
+@require_POST
+@customer_view("users-bulk", role=Role.MANAGER)
+def users_bulk_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    return _bulk_view(request, customer, graph, Target.USER)
+
+
+@require_POST
+@customer_view("managed-devices-bulk", role=Role.MANAGER)
+def managed_devices_bulk_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient
+) -> HttpResponse:
+    return _bulk_view(request, customer, graph, Target.DEVICE)
+
+
+@customer_view("bulk-run", role=Role.MANAGER)
+def bulk_run_view(
+    request: HttpRequest, customer: Customer, graph: GraphClient, run_id: int
+) -> HttpResponse:
+    """A bulk job: progress while it runs, then every item's result (filterable, paged)."""
+    run = get_object_or_404(BulkRun, pk=run_id, customer=customer)
+    action = ACTIONS_BY_NAME.get((Target(run.target), run.action))
+    outcome = request.GET.get("outcome", "")
+    items = run.items.all()
+    if outcome in ActionOutcomeKind.values:
+        items = items.filter(outcome=outcome)
+    page = Paginator(items, BULK_ITEMS_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "customer": customer,
+        "tab": "users" if run.target == Target.USER else "managed-devices",
+        "run": run,
+        "action": action,
+        "page": page,
+        "outcome": outcome,
+        "outcomes": ActionOutcomeKind.choices,
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "customers/_bulk_run.html", context)
+    return render(request, "customers/bulk_run.html", context)

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from compliance.models import ComplianceSweep
-from customers.models import ConsentRun, Customer, SyncRun
+from customers.models import BulkRun, ConsentRun, Customer, SyncRun
 from regions.clients import graph_as_app
 from regions.models import Region
 from tests.conftest import HOST
@@ -49,6 +49,8 @@ GLOBAL_ADMIN_PAGE = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 OTHER_REGION_AGENT = (SIGNIN, NO_ACCESS, 404, 404, 404, 404)
 OTHER_REGION_MANAGER = (SIGNIN, NO_ACCESS, FORBIDDEN, 404, 404, OK)
 OTHER_REGION_ADMIN = (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 404, OK)
+# Another region's customer on a manager's page: agents fail the role first, the rest 404.
+OTHER_REGION_MANAGER_CUSTOMER = (SIGNIN, NO_ACCESS, FORBIDDEN, 404, 404, 404)
 
 # Route pattern (as Django prints it) -> who gets what.
 MATRIX: dict[str, Row] = {
@@ -74,6 +76,18 @@ MATRIX: dict[str, Row] = {
         "/customers/{tenant}/users/{user_object}/actions/block-sign-in/",
         (SIGNIN, NO_ACCESS, FORBIDDEN, 400, 400, 400),
         "POST",
+    ),
+    # Bulk actions are for managers; without an action picked the form explains itself (400).
+    "customers/<tenant:tenant_id>/users/bulk/": Row(
+        "/customers/{tenant}/users/bulk/", (SIGNIN, NO_ACCESS, FORBIDDEN, 400, 400, 400), "POST"
+    ),
+    "customers/<tenant:tenant_id>/managed-devices/bulk/": Row(
+        "/customers/{tenant}/managed-devices/bulk/",
+        (SIGNIN, NO_ACCESS, FORBIDDEN, 400, 400, 400),
+        "POST",
+    ),
+    "customers/<tenant:tenant_id>/bulk/<int:run_id>/": Row(
+        "/customers/{tenant}/bulk/{bulk_run}/", MANAGER_PAGE
     ),
     "customers/<tenant:tenant_id>/groups/": Row("/customers/{tenant}/groups/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/groups/<tenant:group_id>/": Row(
@@ -157,6 +171,10 @@ CROSS_REGION: list[Row] = [
         OTHER_REGION_AGENT,
         "POST",
     ),
+    Row("/customers/{eu_tenant}/users/bulk/", OTHER_REGION_MANAGER_CUSTOMER, "POST"),
+    Row("/customers/{eu_tenant}/bulk/{eu_bulk_run}/", OTHER_REGION_MANAGER_CUSTOMER),
+    # A run of region "eu" under a customer of "us": 404, the run is not that customer's.
+    Row("/customers/{tenant}/bulk/{eu_bulk_run}/", (SIGNIN, NO_ACCESS, FORBIDDEN, 404, 404, 404)),
     Row("/compliance/sweeps/{eu_sweep}/", OTHER_REGION_MANAGER),
     Row("/regions/eu/", OTHER_REGION_ADMIN),
     Row("/regions/eu/setup/", OTHER_REGION_ADMIN),
@@ -264,6 +282,24 @@ def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> 
         "eu_user_object": first_id("eu", eu_customer.tenant_id, "/users"),
         "eu_managed_device": first_id(
             "eu", eu_customer.tenant_id, "/deviceManagement/managedDevices"
+        ),
+        "bulk_run": str(
+            BulkRun.objects.create(
+                region=regions["us"],
+                customer=customer,
+                action="block-sign-in",
+                target="user",
+                status=BulkRun.Status.DONE,
+            ).pk
+        ),
+        "eu_bulk_run": str(
+            BulkRun.objects.create(
+                region=regions["eu"],
+                customer=eu_customer,
+                action="block-sign-in",
+                target="user",
+                status=BulkRun.Status.DONE,
+            ).pk
         ),
         "consent_run": str(
             ConsentRun.objects.create(

@@ -22,3 +22,23 @@ document.addEventListener("click", (event) => {
     button.textContent = "Copied";
   });
 });
+
+// Bulk selection: "select every row on this page" and the count of rows ticked.
+document.addEventListener("change", (event) => {
+  const table = event.target.closest("table");
+  if (!table) return;
+  const rows = table.querySelectorAll("input[data-select-row]");
+  if (event.target.matches("[data-select-all]")) {
+    rows.forEach((row) => {
+      row.checked = event.target.checked;
+    });
+  } else if (!event.target.matches("[data-select-row]")) {
+    return;
+  }
+  const ticked = Array.from(rows).filter((row) => row.checked).length;
+  const all = table.querySelector("[data-select-all]");
+  if (all) all.checked = ticked === rows.length && ticked > 0;
+  document.querySelectorAll("[data-bulk-count]").forEach((counter) => {
+    counter.textContent = `${ticked} selected`;
+  });
+});

@@ -4,6 +4,7 @@ roles in the customer, client credentials proven; and every refusal explained.""
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -287,6 +288,47 @@ def test_an_old_consent_without_the_scopes_to_assign_roles_is_replaced_and_then_
     assert ("DELETE", 204) in paths and ("POST", 409) in paths and ("POST", 201) in paths
     state = next(c for c in _us(sim.info())["customers"] if c["tenant_id"] == info["tenant_id"])
     assert "AppRoleAssignment.ReadWrite.All" in state["app_consent"]["scopes"]
+
+
+def test_a_read_only_consent_is_replaced_by_one_with_the_action_scopes_and_actions_then_work(
+    sim, world, customers, sign_in
+):
+    """The seeded GDAP consents are the reads (and app roles) only, as a customer consented
+    before the portal had actions: "Consent the app" replaces it with the region's scopes, and
+    an agent's action that Graph refused before is accepted."""
+    from regions.permissions import ACTION_SCOPES
+
+    info = _gdap_customer(world, 2)
+    tenant = info["tenant_id"]
+    sim.faults(propagation_delay=1)
+    customer = Customer.objects.get(tenant_id=tenant)
+    user = graph_as_app_first_user(customer)
+    agent = sign_in("agent@contosopartners.com")
+    refused = agent.post(
+        f"/customers/{tenant}/users/{user}/actions/revoke-sessions/",
+        {"key": str(uuid.uuid4()), "confirm": "yes"},
+    )
+    assert refused.status_code == 403
+
+    html = _consent(sign_in(ADMIN), customer).content.decode()
+
+    assert 'data-kind="consented"' in html, html.split('data-testid="consent-result"')[-1][:600]
+    state = next(c for c in _us(sim.info())["customers"] if c["tenant_id"] == tenant)
+    assert set(ACTION_SCOPES) <= set(state["app_consent"]["scopes"])
+    time.sleep(1.1)  # the new consent's propagation
+    agent_again = sign_in("agent@contosopartners.com")  # a new token carries the new scopes
+    done = agent_again.post(
+        f"/customers/{tenant}/users/{user}/actions/revoke-sessions/",
+        {"key": str(uuid.uuid4()), "confirm": "yes"},
+    )
+    assert done.status_code == 302, done.content.decode().split('action-message">')[-1][:600]
+
+
+def graph_as_app_first_user(customer: Customer) -> str:
+    from regions.clients import graph_as_app
+
+    graph = graph_as_app(region=customer.region, tenant_id=str(customer.tenant_id))
+    return graph.get("/users", params={"$top": 1, "$select": "id"})["value"][0]["id"]
 
 
 def test_consenting_with_a_revoked_grant_ends_the_session_instead_of_saying_sign_in_again(
