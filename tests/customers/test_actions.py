@@ -534,3 +534,21 @@ def test_where_the_portal_consented_without_the_scope_the_action_is_refused_befo
     assert page.status_code == 403
     assert "consented here without User.RevokeSessions.All" in page.content.decode()
     assert len(_requests_to(sim, tenant)) == before
+
+
+def test_an_action_post_without_the_csrf_token_is_refused_before_anything_runs(
+    sim, sign_in, regions, tenant
+):
+    from django.test import Client
+
+    from tests.factories import HOST
+
+    user = _user(regions, tenant)
+    strict = sign_in(MANAGER, Client(enforce_csrf_checks=True, HTTP_HOST=HOST))
+    before = len(_requests_to(sim, tenant))
+
+    page = _post(strict, tenant, "users", user["id"], "block-sign-in", confirm="yes")
+
+    assert page.status_code == 403
+    assert len(_requests_to(sim, tenant)) == before
+    assert not ActionRecord.objects.exists()
