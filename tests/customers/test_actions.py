@@ -544,7 +544,10 @@ def test_an_action_post_without_the_csrf_token_is_refused_before_anything_runs(
     from tests.factories import HOST
 
     user = _user(regions, tenant)
-    strict = sign_in(MANAGER, Client(enforce_csrf_checks=True, HTTP_HOST=HOST))
+    signed_in = sign_in(MANAGER)
+    strict = Client(enforce_csrf_checks=True, HTTP_HOST=HOST)  # the session, no CSRF token
+    strict.cookies["portal_session"] = signed_in.cookies["portal_session"].value
+    assert strict.get(f"/customers/{tenant}/users/{user['id']}/").status_code == 200  # signed in
     before = len(_requests_to(sim, tenant))
 
     page = _post(strict, tenant, "users", user["id"], "block-sign-in", confirm="yes")
