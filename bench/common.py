@@ -116,12 +116,29 @@ def gunicorn(env: dict[str, str], sim: Simulator, workers: int = 1) -> Iterator[
             break
         except requests.RequestException:
             time.sleep(0.1)
+    callback_register(sim, base)
     try:
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+def callback_register(sim: Simulator, base: str) -> None:
+    """The portal's https://127.0.0.1:<port> callback as a redirect URI of every region's app
+    (configure_demo_regions registers http loopback ones, whose port Entra ignores; an https
+    one must match exactly, or sign-in ends in AADSTS50011).
+    # Reference: https://learn.microsoft.com/entra/identity-platform/reply-url"""
+    uris = [f"{base}/auth/callback/", "http://localhost/auth/callback/"]
+    uris.append("http://127.0.0.1/auth/callback/")
+    for region in sim.info()["regions"]:
+        answer = sim.session.post(
+            f"{sim.base_url}/_sim/regions/{region['slug']}/app/redirect-uris",
+            json={"redirect_uris": uris},
+            timeout=10,
+        )
+        answer.raise_for_status()
 
 
 def worker_pids(base_port: int) -> list[int]:

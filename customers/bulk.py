@@ -592,10 +592,13 @@ def _mark_sending(run: BulkRun, part: list[tuple[BulkItem, Write]]) -> None:
             item.sent_at = now
             item.name = write.done.name[:256]
             item.before = write.done.before
-        BulkItem.objects.bulk_update(
-            [item for item, _ in part], ["outcome", "sent_at", "name", "before"]
-        )
+            _item_save(item, "outcome", "sent_at", "name", "before")
         run_update(run, heartbeat_at=now)
+
+
+def _item_save(item: BulkItem, *fields: str) -> None:
+    # One UPDATE per row: bulk_update's CASE per field costs more CPU than 20 plain UPDATEs.
+    BulkItem.objects.filter(pk=item.pk).update(**{name: getattr(item, name) for name in fields})
 
 
 def _record(job: _Job, finished: Results) -> None:
@@ -614,10 +617,7 @@ def _record(job: _Job, finished: Results) -> None:
             item.before = outcome.before
             item.after = outcome.after
             item.finished_at = now
-        BulkItem.objects.bulk_update(
-            [item for item, _ in finished],
-            ["outcome", "message", "name", "before", "after", "finished_at"],
-        )
+            _item_save(item, "outcome", "message", "name", "before", "after", "finished_at")
         for item, outcome in finished:
             audit_record(
                 action=f"customer.action.{job.action.name}",

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 mkdir -p bench/results
 .venv/bin/python -m bench.bench_portal
 if [ -f bench/bench_compliance.py ]; then .venv/bin/python -m bench.bench_compliance; fi
+.venv/bin/python -m bench.bench_bulk
 .venv/bin/python -m bench.bench_soak
