@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -25,6 +26,9 @@ from mscloud.identity import InteractionRequired
 
 # How long a second submit of the same form waits for the first one to finish.
 REPLAY_WAIT_SECONDS = 15.0
+# How long a form's key is remembered: longer than any session (8 h), so a form kept open in a
+# tab and sent again after signing in once more still runs nothing twice.
+RECORD_DAYS = 7
 
 
 class FormKeyInvalid(Exception):
@@ -155,3 +159,10 @@ def _replay(
         if record.outcome != ActionOutcomeKind.PENDING or time.monotonic() >= deadline:
             return record
         time.sleep(0.2)
+
+
+def action_records_prune(*, days: int = RECORD_DAYS) -> int:
+    """Forget the keys of action forms older than `days` (the audit log keeps the actions)."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = ActionRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
+from customers.action_records import action_records_prune
 from customers.bulk import bulk_execute, bulk_grants_tidy, bulk_runs_abandoned
 from customers.consent_jobs import (
     consent_grants_tidy,
@@ -107,7 +108,9 @@ def bulk_run(run_id: int) -> None:
 
 @shared_task(acks_late=True)
 def bulk_runs_watch() -> None:
-    """Periodic: send again the bulk actions nobody works on; end and purge stale grants."""
+    """Periodic: send again the bulk actions nobody works on; end and purge stale grants;
+    forget action form keys too old to be sent again."""
     for run_id in bulk_runs_abandoned():
         enqueue_after_commit(bulk_run, run_id, what=BulkRun.run_noun)
     bulk_grants_tidy()
+    action_records_prune()

@@ -13,6 +13,7 @@ sentences, the audit with before and after, and the world changed as Graph chang
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from typing import Any
@@ -214,10 +215,11 @@ def test_a_device_action_name_on_a_user_is_404(sign_in, regions, tenant):
 
 
 def test_reset_password_shows_a_compliant_password_once_and_never_stores_or_audits_it(
-    sign_in, regions, tenant
+    sign_in, regions, tenant, caplog, sim
 ):
     user = _user(regions, tenant)
     client = sign_in(AGENT)
+    caplog.set_level(logging.DEBUG)
 
     done = _post(client, tenant, "users", user["id"], "reset-password", confirm="yes")
     assert done.status_code == 302
@@ -235,6 +237,8 @@ def test_reset_password_shows_a_compliant_password_once_and_never_stores_or_audi
     for session in Session.objects.all():
         assert password not in json.dumps(session.get_decoded())
     assert password not in ActionRecord.objects.get().message
+    assert password not in caplog.text  # the portal's own log, at DEBUG
+    assert password not in json.dumps(sim.requests())  # the simulator's request log
     [event] = _audits("reset-password")
     assert event.detail["after"] == {"passwordReset": True, "forceChangePasswordNextSignIn": True}
 
@@ -555,3 +559,23 @@ def test_an_action_post_without_the_csrf_token_is_refused_before_anything_runs(
     assert page.status_code == 403
     assert len(_requests_to(sim, tenant)) == before
     assert not ActionRecord.objects.exists()
+
+
+def test_form_keys_older_than_a_week_are_forgotten_and_newer_ones_kept(sign_in, regions, tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.action_records import action_records_prune
+
+    user = _user(regions, tenant)
+    client = sign_in(AGENT)
+    for _ in range(2):
+        _post(client, tenant, "users", user["id"], "revoke-sessions", confirm="yes")
+    old = ActionRecord.objects.first()
+    ActionRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+
+    assert action_records_prune() == 1
+    assert list(ActionRecord.objects.values_list("pk", flat=True)) != [old.pk]
+    assert ActionRecord.objects.count() == 1
+    assert len(_audits("revoke-sessions")) == 2  # the audit log keeps both
