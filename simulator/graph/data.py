@@ -576,17 +576,17 @@ SETTING_ERROR_CODE = -2016281112
 
 def _setting_states(status: str, count: int, device: Item, bits: Bits) -> list[str]:
     """The complianceStatus of each of a policy's `count` settings under policy `status`:
-    a failing policy fails one or two settings (the encryption one, first in the catalog,
-    when the device is not encrypted), an error or a conflict sits on one setting."""
+    a failing policy fails one or two settings (the encryption one, first in the catalog -
+    on iOS the passcode, which is what encrypts it - when the device is not encrypted), an
+    error or a conflict sits on one setting."""
     if status in ("compliant", "unknown", "notApplicable"):
         return [status] * count
     out = ["compliant"] * count
     if status == "nonCompliant":
-        # The encryption setting fails exactly when the device is not encrypted.
-        failing = {1 + bits.below(count - 1)} if bits.below(3) == 0 else set()
-        if device.get("isEncrypted") is False:
-            failing.add(0)
-        elif not failing or bits.below(2) == 0:
+        # The encryption setting fails exactly when the device is not encrypted; now and
+        # then a second setting fails too.
+        failing = {0} if device.get("isEncrypted") is False else {1 + bits.below(count - 1)}
+        if bits.below(3) == 0:
             failing.add(1 + bits.below(count - 1))
         for k in failing:
             out[k] = "nonCompliant"

@@ -111,8 +111,9 @@ COMPLIANCE_MIX = (
 
 # Per compliance policy type (its @odata.type): the managedDevice operatingSystem it applies
 # to, its deviceCompliancePolicyState platformType (policyPlatformType), its class name and
-# the settings it reports, the device-encryption one first. Setting names are the policy
-# type's properties; the exact `setting` strings Intune reports are unconfirmed.
+# the settings it reports, the device-encryption one first (iOS: the passcode, which is what
+# encrypts it). Setting names are the policy type's properties; the exact `setting` strings
+# Intune reports are unconfirmed.
 # Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-windows10compliancepolicy
 # Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-ioscompliancepolicy
 # Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-androidworkprofilecompliancepolicy
