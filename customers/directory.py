@@ -269,28 +269,63 @@ def user_detail(*, graph: GraphClient, user_id: str) -> UserDetail:
     )
 
 
+# Compliance per policy: the device's state for each compliance policy of its platform,
+# served in v1.0 as the managedDevice navigation deviceCompliancePolicyStates (state is a
+# complianceStatus: unknown, notApplicable, compliant, remediated, nonCompliant, error,
+# conflict, notAssigned). No Graph reference page lists its permission.
+# Reference: https://learn.microsoft.com/powershell/module/microsoft.graph.devicemanagement/get-mgdevicemanagementmanageddevicecompliancepolicystate
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-manageddevice
+POLICY_STATE_FIELDS = "id,displayName,platformType,state,settingCount"
+# policyPlatformType, as a person reads it; a value not listed is shown as Graph sends it.
+POLICY_PLATFORMS = {
+    "android": "Android",
+    "androidForWork": "Android Enterprise (work profile)",
+    "androidWorkProfile": "Android Enterprise (work profile)",
+    "iOS": "iOS/iPadOS",
+    "macOS": "macOS",
+    "windowsPhone81": "Windows Phone 8.1",
+    "windows81AndLater": "Windows 8.1 and later",
+    "windows10AndLater": "Windows 10 and later",
+    "all": "All platforms",
+}
+
+
 @dataclass
 class ManagedDeviceDetail:
     device: dict[str, Any]
     entra_device: dict[str, Any] | None
     entra_error: str = ""
+    policies: Section = field(default_factory=Section)
 
 
 def managed_device_detail(*, graph: GraphClient, device_id: str) -> ManagedDeviceDetail:
-    """An Intune managed device, then its Entra device object (enabled or not) when Intune
-    knows it: two round trips, the second needs the first's azureADDeviceId.
+    """An Intune managed device and its state per compliance policy in one $batch, then its
+    Entra device object (enabled or not) when Intune knows it: two round trips, the second
+    needs the first's azureADDeviceId.
 
-    Per-policy compliance (deviceCompliancePolicyStates) is not read: the device's overall
-    complianceState is shown.
+    Only the device is needed: an unknown id raises Intune's typed 404; a policy list Graph
+    refuses is shown as its sentence, the rest of the page stays.
     # Reference: https://learn.microsoft.com/en-us/graph/api/intune-devices-manageddevice-get
     # Reference: https://learn.microsoft.com/en-us/graph/api/device-list"""
-    device = graph.get(
-        f"/deviceManagement/managedDevices/{device_id}",
-        params={"$select": MANAGED_DEVICE_DETAIL_FIELDS},
+    path = f"/deviceManagement/managedDevices/{device_id}"
+    answers = graph.batch(
+        [
+            BatchRequest(id="device", url=f"{path}?$select={MANAGED_DEVICE_DETAIL_FIELDS}"),
+            BatchRequest(
+                id="policies",
+                url=f"{path}/deviceCompliancePolicyStates?$select={POLICY_STATE_FIELDS}",
+            ),
+        ]
     )
+    answers["device"].raise_for_status()
+    device = answers["device"].body
+    policies = _section(answers["policies"])
+    for policy in policies.items:
+        platform = str(policy.get("platformType") or "")
+        policy["platformLabel"] = POLICY_PLATFORMS.get(platform, platform)
     entra_id = str(device.get("azureADDeviceId") or "")
     if not re.fullmatch(r"[0-9a-fA-F-]{36}", entra_id) or entra_id == _NIL_GUID:
-        return ManagedDeviceDetail(device=device, entra_device=None)
+        return ManagedDeviceDetail(device=device, entra_device=None, policies=policies)
     try:
         found = graph.get(
             "/devices",
@@ -298,9 +333,12 @@ def managed_device_detail(*, graph: GraphClient, device_id: str) -> ManagedDevic
         )
     except MicrosoftError as exc:
         # The Intune facts stand on their own; say why the Entra object is missing.
-        return ManagedDeviceDetail(device=device, entra_device=None, entra_error=str(exc))
+        return ManagedDeviceDetail(
+            device=device, entra_device=None, entra_error=str(exc), policies=policies
+        )
     values = found.get("value") or []
-    return ManagedDeviceDetail(device=device, entra_device=values[0] if values else None)
+    entra = values[0] if values else None
+    return ManagedDeviceDetail(device=device, entra_device=entra, policies=policies)
 
 
 _NIL_GUID = "00000000-0000-0000-0000-000000000000"

@@ -356,6 +356,49 @@ def compliance_policies(data: TenantData) -> Collection:
     )
 
 
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-manageddevice
+#   (relationship deviceCompliancePolicyStates: "Device compliance policy states for this
+#   device"); beta's deviceCompliancePolicyState adds userId and userPrincipalName.
+POLICY_STATE_PROPERTIES = frozenset(
+    ("id", "settingStates", "displayName", "version", "platformType", "state", "settingCount")
+)
+# v1.0's policyPlatformType has no androidWorkProfile (msgraph-sdk 1.65's v1.0 models: android,
+# androidForWork, iOS, macOS, windowsPhone81, windows81AndLater, windows10AndLater, all):
+# there a work-profile policy is Android for Work, its former name; beta names it.
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-devicecompliancepolicysettingstatesummary
+V1_PLATFORM_TYPES = {"androidWorkProfile": "androidForWork"}
+
+
+def device_compliance_policy_states(data: TenantData, device: Item, version: str) -> Collection:
+    """One managed device's deviceCompliancePolicyStates (a navigation of the device)."""
+    rows = data.compliance_policy_states(device)
+    properties = POLICY_STATE_PROPERTIES
+    if version == "v1.0":
+        rows = [
+            {**row, "platformType": V1_PLATFORM_TYPES.get(row["platformType"], row["platformType"])}
+            for row in rows
+        ]
+    else:
+        user = {
+            "userId": device.get("userId"),
+            "userPrincipalName": device.get("userPrincipalName"),
+        }
+        rows = [{**row, **user} for row in rows]
+        properties = properties | set(user)
+    return Collection(
+        entity_set=f"deviceManagement/managedDevices('{device['id']}')/deviceCompliancePolicyStates",
+        entity_type="microsoft.graph.deviceCompliancePolicyState",
+        size=len(rows),
+        item=rows.__getitem__,
+        properties=properties,
+        default_top=1000,
+        max_top=1000,
+        clamp_top=True,
+        directory=False,
+        skip_supported=True,
+    )
+
+
 def rows_collection(
     entity_set: str,
     entity_type: str,

@@ -5,16 +5,19 @@ Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-manage
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
 from simulator.graph import auth, entities
 from simulator.graph.errors import intune_not_found, intune_url
+from simulator.graph.odata import Collection
 from simulator.graph.responses import collection_response, entity_response, object_response
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
+
+Item = dict[str, Any]
 
 
 def managed_devices(ctx: SimContext, request: Request, *, version: str) -> Response:
@@ -24,15 +27,52 @@ def managed_devices(ctx: SimContext, request: Request, *, version: str) -> Respo
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
+def _device(coll: Collection, device_id: str) -> Item | None:
+    key = device_id.lower()
+    for i in range(coll.size):
+        row = coll.item(i)
+        if row["id"] == key:
+            return row
+    return None
+
+
 def managed_device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
     caller = auth.authenticate(ctx, request, intune=auth.MANAGED_DEVICES)
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     coll = entities.managed_device_set(ctx, caller.tenant, version)
-    for i in range(coll.size):
-        row = coll.item(i)
-        if row["id"] == device_id.lower():
-            return entity_response(ctx, request, version, coll, row)
-    raise intune_not_found(intune_url("deviceManagement/managedDevices", device_id))
+    row = _device(coll, device_id)
+    if row is None:
+        raise intune_not_found(intune_url("deviceManagement/managedDevices", device_id))
+    return entity_response(ctx, request, version, coll, row)
+
+
+def device_compliance_policy_states(
+    ctx: SimContext, request: Request, *, version: str, device_id: str
+) -> Response:
+    """A managed device's state per compliance policy (v1.0 and beta).
+
+    Microsoft documents no permission for this navigation: it hangs off managedDevices
+    (DeviceManagementManagedDevices.*) and its deviceCompliancePolicyState belongs to
+    "Intune device configuration" (DeviceManagementConfiguration.*), so the simulator asks
+    for both, never kinder than either reading. Counted by that service's limits
+    (simulator.graph.intune_limits).
+    Reference: https://learn.microsoft.com/powershell/module/microsoft.graph.devicemanagement/get-mgdevicemanagementmanageddevicecompliancepolicystate
+    Reference: https://learn.microsoft.com/graph/throttling-limits#intune-device-configuration-service-limits
+    """
+    caller = auth.authenticate(
+        ctx, request, intune=(*auth.MANAGED_DEVICES, *auth.DEVICE_CONFIGURATION)
+    )
+    caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
+    caller.require(auth.DEVICE_CONFIGURATION, roles=auth.ROLES_INTUNE_READ, intune=True)
+    device = _device(entities.managed_device_set(ctx, caller.tenant, version), device_id)
+    if device is None:
+        path = (
+            f"deviceManagement/managedDevices%28%27{device_id}%27%29/deviceCompliancePolicyStates"
+        )
+        raise intune_not_found(intune_url(path))
+    data = entities.data_for(ctx, caller.tenant)
+    coll = entities.device_compliance_policy_states(data, device, version)
+    return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
 def compliance_policies(ctx: SimContext, request: Request, *, version: str) -> Response:

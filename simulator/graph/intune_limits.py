@@ -6,7 +6,8 @@ and any request, each per tenant for all apps and per app per tenant. The number
 overrides live in simulator.faults (`intune_limits`); this module says which service a
 request is for and answers Graph's 429. The simulator's Intune routes belong to two services:
 "Intune devices" (managedDevice, managedDeviceOverview) and "Intune device configuration"
-(deviceCompliancePolicy, deviceCompliancePolicyDeviceStateSummary, deviceManagement itself).
+(deviceCompliancePolicy, deviceCompliancePolicyDeviceStateSummary, deviceCompliancePolicyState
+- a managed device's per-policy states - and deviceManagement itself).
 Every inner request of a $batch passes through here on its own, as Graph counts them.
 """
 
@@ -32,6 +33,11 @@ SERVICE_OF_SEGMENT = {
     "devicecompliancepolicydevicestatesummary": "device_configuration",
     "deviceconfigurations": "device_configuration",
 }
+# Navigations of a managed device that the page lists under another service:
+# /managedDevices/{id}/deviceCompliancePolicyStates is "Intune device configuration".
+SERVICE_OF_NAVIGATION = {
+    ("manageddevices", "devicecompliancepolicystates"): "device_configuration",
+}
 # A /deviceManagement path of no listed service: the stricter set, never a kinder one.
 FALLBACK_SERVICE = "device_configuration"
 
@@ -44,6 +50,11 @@ def service_of(path: str) -> str | None:
     if len(parts) < 3 or parts[0] != "graph" or parts[2].casefold() != PREFIX.casefold():
         return None
     segment = parts[3].casefold() if len(parts) > 3 else ""
+    if len(parts) > 5:
+        # ["graph", version, "deviceManagement", segment, key, navigation, ...]
+        service = SERVICE_OF_NAVIGATION.get((segment, parts[5].casefold()))
+        if service is not None:
+            return service
     return SERVICE_OF_SEGMENT.get(segment, FALLBACK_SERVICE)
 
 

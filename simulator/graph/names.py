@@ -108,3 +108,51 @@ COMPLIANCE_MIX = (
     ("conflict", 10),
     ("configManager", 5),
 )
+
+# Per compliance policy type (its @odata.type): the managedDevice operatingSystem it applies
+# to, its deviceCompliancePolicyState platformType (policyPlatformType), its class name and
+# the settings it reports, the device-encryption one first (iOS: the passcode, which is what
+# encrypts it). Setting names are the policy type's properties; the exact `setting` strings
+# Intune reports are unconfirmed.
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-windows10compliancepolicy
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-ioscompliancepolicy
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-androidworkprofilecompliancepolicy
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-macoscompliancepolicy
+COMPLIANCE_POLICY_PLATFORMS = {
+    "#microsoft.graph.windows10CompliancePolicy": (
+        "Windows", "windows10AndLater", "Windows10CompliancePolicy",
+        ("BitLockerEnabled", "PasswordRequired", "SecureBootEnabled", "CodeIntegrityEnabled",
+         "OsMinimumVersion", "ActiveFirewallRequired", "DefenderEnabled"),
+    ),
+    "#microsoft.graph.iosCompliancePolicy": (
+        "iOS", "iOS", "IosCompliancePolicy",
+        ("PasscodeRequired", "PasscodeMinimumLength", "OsMinimumVersion",
+         "SecurityBlockJailbrokenDevices", "ManagedEmailProfileRequired"),
+    ),
+    "#microsoft.graph.androidWorkProfileCompliancePolicy": (
+        "Android", "androidWorkProfile", "AndroidWorkProfileCompliancePolicy",
+        ("StorageRequireEncryption", "PasswordRequired", "OsMinimumVersion",
+         "SecurityBlockJailbrokenDevices", "SecurityRequireVerifyApps",
+         "SecurityPreventInstallAppsFromUnknownSources"),
+    ),
+    "#microsoft.graph.macOSCompliancePolicy": (
+        "macOS", "macOS", "MacOSCompliancePolicy",
+        ("StorageRequireEncryption", "PasswordRequired", "OsMinimumVersion",
+         "SystemIntegrityProtectionEnabled", "FirewallEnabled"),
+    ),
+}  # fmt: skip
+
+# managedDevice complianceState -> the complianceStatus its platform's policy reports. A
+# device in its grace period is noncompliant with the policy (the grace period only delays
+# the consequences); a ConfigMgr-managed device's compliance is not evaluated by Intune
+# (unknown: which value Intune reports there is unconfirmed).
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-compliancestate
+POLICY_STATE_OF_DEVICE_STATE = {
+    "compliant": "compliant",
+    "noncompliant": "nonCompliant",
+    "inGracePeriod": "nonCompliant",
+    "unknown": "unknown",
+    "error": "error",
+    "conflict": "conflict",
+    "configManager": "unknown",
+}

@@ -80,6 +80,11 @@ RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
     ("/deviceManagement/managedDevices", intune.managed_devices, ("GET",)),
     ("/deviceManagement/managedDevices/<device_id>", intune.managed_device, ("GET",)),
     (
+        "/deviceManagement/managedDevices/<device_id>/deviceCompliancePolicyStates",
+        intune.device_compliance_policy_states,
+        ("GET",),
+    ),
+    (
         '/deviceManagement/managedDevices/<device_id>/<any("syncDevice", "rebootNow", '
         '"retire", "wipe"):action>',
         writes.managed_device_action,
