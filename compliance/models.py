@@ -168,3 +168,31 @@ class ComplianceTrendPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class NoncompliantDevice(models.Model):
+    """A device Intune called noncompliant at its customer's latest successful sweep, and since
+    when (the first sweep that saw it so, kept while later sweeps still do): the rows of the
+    cross-customer list. A sweep replaces its customer's rows; a failed sweep keeps them."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="noncompliant_devices"
+    )
+    device_id = models.CharField(max_length=64)
+    device_name = models.CharField(max_length=256, blank=True)
+    user_principal_name = models.CharField(max_length=256, blank=True)
+    operating_system = models.CharField(max_length=64, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField()  # first seen noncompliant, by a sweep
+    seen_at = models.DateTimeField()  # the latest sweep that saw it noncompliant
+
+    class Meta:
+        ordering = ["since", "device_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "device_id"], name="noncompliantdevice_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_name or self.device_id} of {self.customer_id}"

@@ -18,7 +18,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.denials import RegionDenied
-from compliance.models import ComplianceSnapshot, ComplianceSweep, ComplianceTrendPoint
+from compliance.models import (
+    ComplianceSnapshot,
+    ComplianceSweep,
+    ComplianceTrendPoint,
+    NoncompliantDevice,
+)
 from customers.models import ConsentState, Customer, RelationshipStatus
 from regions.models import Region
 
@@ -257,3 +262,63 @@ def customer_history(*, customer: Customer, limit: int = 90) -> list[ComplianceS
     )
     rows.reverse()
     return rows
+
+
+NONCOMPLIANT_COLUMNS = (
+    "region",
+    "customer",
+    "tenant_id",
+    "device",
+    "device_id",
+    "user",
+    "operating_system",
+    "last_sync_at",
+    "noncompliant_since",
+    "seen_at",
+)
+
+
+def noncompliant_devices(
+    *, region: Region | None, q: str = "", os: str = ""
+) -> QuerySet[NoncompliantDevice]:
+    """Every noncompliant device of the region's swept customers (None: every region), from
+    the sweeps' stored data; `q` matches the device, its user or its customer, `os` exactly."""
+    devices = NoncompliantDevice.objects.filter(customer__in=_customers(region)).select_related(
+        "customer", "customer__region"
+    )
+    q = q.strip()[:100]
+    if q:
+        devices = devices.filter(
+            Q(device_name__icontains=q)
+            | Q(user_principal_name__icontains=q)
+            | Q(customer__name__icontains=q)
+        )
+    if os:
+        devices = devices.filter(operating_system=os[:64])
+    return devices.order_by("since", "customer__name", "device_name", "pk")
+
+
+def noncompliant_systems(*, region: Region | None) -> list[str]:
+    """The operating systems of the region's noncompliant devices (the filter's choices)."""
+    return list(
+        NoncompliantDevice.objects.filter(customer__in=_customers(region))
+        .values_list("operating_system", flat=True)
+        .distinct()
+        .order_by("operating_system")
+    )
+
+
+def noncompliant_export_rows(devices: QuerySet[NoncompliantDevice]) -> Iterator[list[object]]:
+    for d in devices.iterator(chunk_size=500):
+        yield [
+            d.customer.region.slug,
+            d.customer.name,
+            d.customer.tenant_id,
+            d.device_name,
+            d.device_id,
+            d.user_principal_name,
+            d.operating_system,
+            d.last_sync_at.isoformat() if d.last_sync_at else "",
+            d.since.isoformat(),
+            d.seen_at.isoformat(),
+        ]

@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from compliance.collect import Outcome, Target, devices_read_many
 from compliance.models import (
@@ -20,6 +22,7 @@ from compliance.models import (
     ComplianceSweep,
     ComplianceTrendPoint,
     CustomerCompliance,
+    NoncompliantDevice,
 )
 from compliance.selectors import swept_customers
 from portal.runs import (
@@ -200,6 +203,7 @@ def snapshots_record(*, sweep: ComplianceSweep, outcomes: list[Outcome]) -> None
         run_lock(sweep)
         ComplianceSnapshot.objects.bulk_create(snapshots, batch_size=500)
         pointers_move(snapshots=snapshots)
+        noncompliant_replace(outcomes=[o for o in outcomes if o.tally is not None])
         run_update(
             sweep,
             done=sweep.done + len(outcomes),
@@ -207,6 +211,57 @@ def snapshots_record(*, sweep: ComplianceSweep, outcomes: list[Outcome]) -> None
             requests=sweep.requests + sum(o.requests for o in outcomes),
             heartbeat_at=now,
         )
+
+
+def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
+    """Each successfully read customer's noncompliant devices become these; a device already
+    listed keeps its `since`, one no longer noncompliant leaves the list."""
+    for outcome in outcomes:
+        assert outcome.tally is not None
+        # Intune's ids are GUIDs (they link to the device's page); anything else is skipped.
+        devices = {_guid(d.get("id")): d for d in outcome.tally.noncompliant if _guid(d.get("id"))}
+        customer_id = outcome.customer_id
+        NoncompliantDevice.objects.filter(customer_id=customer_id).exclude(
+            device_id__in=list(devices)
+        ).delete()
+        rows = [
+            NoncompliantDevice(
+                customer_id=customer_id,
+                device_id=device_id[:64],
+                device_name=str(d.get("deviceName") or "")[:256],
+                user_principal_name=str(d.get("userPrincipalName") or "")[:256],
+                operating_system=str(d.get("operatingSystem") or "")[:64],
+                last_sync_at=_graph_time(d.get("lastSyncDateTime")),
+                since=outcome.taken_at,
+                seen_at=outcome.taken_at,
+            )
+            for device_id, d in devices.items()
+        ]
+        NoncompliantDevice.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["customer", "device_id"],
+            update_fields=[
+                "device_name",
+                "user_principal_name",
+                "operating_system",
+                "last_sync_at",
+                "seen_at",
+            ],
+            batch_size=500,
+        )
+
+
+def _guid(value: object) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return ""
+
+
+def _graph_time(value: object) -> datetime | None:
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    return parsed if parsed is not None and parsed.year > 1 else None  # 0001-01-01: never
 
 
 # CustomerCompliance columns copied from a successful snapshot.

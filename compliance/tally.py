@@ -14,8 +14,11 @@ from django.utils.dateparse import parse_datetime
 
 from compliance.models import STATE_FIELDS
 
-# What the sweep asks Graph for: nothing more than it counts.
-SWEEP_FIELDS = "id,complianceState,operatingSystem,lastSyncDateTime"
+# What the sweep asks Graph for: what it counts, and what the noncompliant devices list shows.
+SWEEP_FIELDS = "id,complianceState,operatingSystem,lastSyncDateTime,deviceName,userPrincipalName"
+# Noncompliant devices kept per customer and sweep for the cross-customer list (the counts
+# cover every device).
+NONCOMPLIANT_KEPT = 2000
 COMPLIANCE_STATES = tuple(STATE_FIELDS)
 
 
@@ -25,12 +28,16 @@ class Tally:
     systems: Counter[str] = field(default_factory=Counter)
     total: int = 0
     stale: int = 0
+    # The noncompliant devices, as the sweep read them (at most NONCOMPLIANT_KEPT).
+    noncompliant: list[dict] = field(default_factory=list)
 
     def add(self, device: dict, *, stale_before: datetime) -> bool:
         """Count one device; True if it has not synced since `stale_before`."""
         self.total += 1
         state = device.get("complianceState") or "unknown"
         self.states[state if state in STATE_FIELDS else "unknown"] += 1
+        if state == "noncompliant" and len(self.noncompliant) < NONCOMPLIANT_KEPT:
+            self.noncompliant.append(device)
         self.systems[device.get("operatingSystem") or "Unknown"] += 1
         stale = device_is_stale(device, stale_before=stale_before)
         self.stale += stale

@@ -15,6 +15,12 @@ urlpatterns = [
     ),
     path("compliance/", views.dashboard_view, name="compliance_dashboard"),
     path("compliance/export.csv", views.export_view, name="compliance_export"),
+    path("compliance/noncompliant/", views.noncompliant_view, name="compliance_noncompliant"),
+    path(
+        "compliance/noncompliant.csv",
+        views.noncompliant_export_view,
+        name="compliance_noncompliant_export",
+    ),
     path("compliance/sweeps/", views.sweep_start_view, name="compliance_sweep"),
     path(
         "compliance/sweeps/<int:sweep_id>/",

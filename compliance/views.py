@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,6 +21,7 @@ from compliance.tasks import sweep_request
 from customers.decorators import customer_view
 from customers.models import Customer
 from mscloud.graph import GraphClient
+from regions.models import Region
 
 
 def _stale_days(request: HttpRequest) -> int:
@@ -119,3 +123,56 @@ def sweep_start_view(request: HttpRequest) -> HttpResponse:
 def sweep_status_view(request: HttpRequest, sweep_id: int) -> HttpResponse:
     sweep = selectors.sweep_for_user(user=request.user, sweep_id=sweep_id)
     return render(request, "compliance/_sweep_status.html", {"sweep": sweep})
+
+
+NONCOMPLIANT_PAGE = 50
+
+
+def _noncompliant_query(request: HttpRequest) -> tuple[Region | None, list[Region], str, str]:
+    region, regions = selectors.region_choice(user=request.user, slug=request.GET.get("region"))
+    return region, regions, request.GET.get("q", "")[:100], request.GET.get("os", "")[:64]
+
+
+@role_required(Role.MANAGER)
+def noncompliant_view(request: HttpRequest) -> HttpResponse:
+    """Every noncompliant device of the region's customers, from the sweeps' stored data."""
+    region, regions, q, os = _noncompliant_query(request)
+    devices = selectors.noncompliant_devices(region=region, q=q, os=os)
+    page = Paginator(devices, NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
+    keep = urlencode({"region": region.slug if region else selectors.ALL_REGIONS, "q": q, "os": os})
+    return render(
+        request,
+        "compliance/noncompliant.html",
+        {
+            "page": page,
+            "q": q,
+            "os": os,
+            "systems": selectors.noncompliant_systems(region=region),
+            "region": region,
+            "regions": regions,
+            "region_slug": region.slug if region else selectors.ALL_REGIONS,
+            "keep": keep,
+            "nav": "compliance",
+        },
+    )
+
+
+@role_required(Role.MANAGER)
+def noncompliant_export_view(request: HttpRequest) -> StreamingHttpResponse:
+    region, _, q, os = _noncompliant_query(request)
+    scope = region.slug if region else selectors.ALL_REGIONS
+    audit_record(
+        action="compliance.noncompliant_export",
+        request=request,
+        detail={"region": scope, "q": q, "os": os},
+    )
+    lines = csv_lines(
+        header=selectors.NONCOMPLIANT_COLUMNS,
+        rows=selectors.noncompliant_export_rows(
+            selectors.noncompliant_devices(region=region, q=q, os=os)
+        ),
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="noncompliant-{scope}-{stamp}.csv"'
+    return response

@@ -133,6 +133,8 @@ MATRIX: dict[str, Row] = {
     "customers/consent/<int:run_id>/": Row("/customers/consent/{consent_run}/", ADMIN_PAGE),
     "compliance/": Row("/compliance/", MANAGER_PAGE),
     "compliance/export.csv": Row("/compliance/export.csv", MANAGER_PAGE),
+    "compliance/noncompliant/": Row("/compliance/noncompliant/", MANAGER_PAGE),
+    "compliance/noncompliant.csv": Row("/compliance/noncompliant.csv", MANAGER_PAGE),
     "compliance/sweeps/": Row("/compliance/sweeps/", MANAGER_PAGE, "POST"),
     "compliance/sweeps/<int:sweep_id>/": Row("/compliance/sweeps/{sweep}/", MANAGER_PAGE),
     "regions/": Row("/regions/", ADMIN_PAGE),
