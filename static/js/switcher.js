@@ -16,9 +16,10 @@
   const options = () => Array.from(listbox.querySelectorAll("[role=option]"));
   let active = -1;
 
+  // index -1: none chosen; otherwise an option's index.
   const setActive = (index) => {
     const all = options();
-    active = all.length ? (index + all.length) % all.length : -1;
+    active = index >= 0 && index < all.length ? index : -1;
     all.forEach((option, i) => {
       const on = i === active;
       option.setAttribute("aria-selected", on ? "true" : "false");
@@ -57,7 +58,10 @@
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
       if (!expanded) open();
-      setActive(active + (event.key === "ArrowDown" ? 1 : -1));
+      const count = options().length;
+      const down = event.key === "ArrowDown";
+      if (active < 0) setActive(down ? 0 : count - 1);
+      else setActive((active + (down ? 1 : count - 1)) % count);
     } else if (event.key === "Enter") {
       const all = options();
       const chosen = all[active] || (all.length === 1 ? all[0] : null);
@@ -73,6 +77,11 @@
         input.blur();
       }
     }
+  });
+
+  // The box has no name (the page's own search form owns "q"): send its text as q here.
+  input.addEventListener("htmx:configRequest", (event) => {
+    event.detail.parameters.q = input.value;
   });
 
   // Fresh results: show them, nothing chosen yet, and say how many for screen readers.
