@@ -21,6 +21,7 @@ from customers.directory import BadPageToken
 from customers.errors import explain
 from customers.guard import customer_for_user
 from customers.models import Customer
+from customers.recent import recent_record
 from mscloud.errors import MicrosoftError
 from mscloud.identity import InteractionRequired
 from regions.clients import graph_as_agent
@@ -50,6 +51,7 @@ def customer_view(
                 tenant_id=str(customer.tenant_id),
                 detail={"path": request.path},
             )
+            recent_record(session=request.session, customer=customer)
             refusal = page_refusal(session=request.session, customer=customer, page=page)
             if refusal is not None:
                 # The agent's GDAP roles cannot serve this page: say which role, call no one.

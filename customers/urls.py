@@ -66,4 +66,5 @@ urlpatterns = [
         views.managed_device_action_view,
         name="customer_managed_device_action",
     ),
+    path("customers/switch/", views.customer_switch_view, name="customer_switch"),
 ]

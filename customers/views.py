@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from audit.services import audit_record
-from customers import bulk, directory
+from customers import bulk, directory, switcher
 from customers.access import CONSENT_ROLES_NEEDED, access_read
 from customers.action_calls import ActionParams, Outcome, action_perform, group_id_clean, reads
 from customers.action_records import FormKeyInvalid, action_audit, action_click, form_key_parse
@@ -22,6 +22,7 @@ from customers.consent import consent_by_agent
 from customers.consent_jobs import customers_lacking_consent
 from customers.decorators import customer_view, session_ended_by
 from customers.models import ActionOutcomeKind, BulkRun, ConsentRun, Customer, SyncRun
+from customers.recent import recent_tenant_ids
 from customers.selectors import customer_list, region_admins
 from customers.tasks import consent_run_request, sync_run_request
 from mscloud.errors import ErrorKind, MicrosoftError
@@ -702,3 +703,24 @@ def bulk_run_view(
     if request.headers.get("HX-Request"):
         return render(request, "customers/_bulk_run.html", context)
     return render(request, "customers/bulk_run.html", context)
+
+
+@role_required(Role.AGENT)
+def customer_switch_view(request: HttpRequest) -> HttpResponse:
+    """The tenant switcher's results (an htmx partial): from the database, never Microsoft."""
+    q = request.GET.get("q", "")[: switcher.Q_MAX * 2]
+    results = switcher.switcher_search(
+        user=request.user,
+        q=q,
+        tab=request.GET.get("tab", "")[:32],
+        recent=recent_tenant_ids(session=request.session),
+    )
+    return render(
+        request,
+        "customers/_switcher_results.html",
+        {
+            "results": results,
+            "q": switcher.switcher_query_clean(q),
+            "regions": request.user.crosses_regions,
+        },
+    )

@@ -64,6 +64,8 @@ MATRIX: dict[str, Row] = {
     ),
     "customers/": Row("/customers/", AGENT_PAGE),
     "customers/sync/": Row("/customers/sync/", AGENT_PAGE, "POST"),
+    # The tenant switcher's results: the user's own region's customers, from the database.
+    "customers/switch/": Row("/customers/switch/?q=a&tab=users", AGENT_PAGE),
     "customers/sync/<int:run_id>/": Row("/customers/sync/{run}/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/": Row("/customers/{tenant}/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/users/": Row("/customers/{tenant}/users/", AGENT_PAGE),
