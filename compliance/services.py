@@ -22,6 +22,7 @@ from compliance.models import (
     CustomerCompliance,
 )
 from compliance.selectors import swept_customers
+from compliance.signals import sweep_finished
 from portal.runs import (
     LeaseLost,
     run_claim,
@@ -96,6 +97,8 @@ def compliance_sweep(*, sweep_id: int) -> ComplianceSweep | None:
         log.warning("compliance sweep %s: another worker took it over at the end", sweep.pk)
         return None
     sweep.refresh_from_db()
+    # Committed: listeners (alerts) read the new snapshots.
+    sweep_finished.send(ComplianceSweep, sweep_id=sweep.pk, region_id=sweep.region_id)
     return sweep
 
 
