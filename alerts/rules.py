@@ -22,6 +22,9 @@ from regions.models import Region
 
 # How far ahead an ending relationship or credential is worth a person's attention.
 EXPIRY_WINDOW = timedelta(days=30)
+# Only the two newest snapshots of a customer matter; older history (kept for 90 days, every
+# few hours) is not scanned. A customer not swept for this long has no drop or failure streak.
+SNAPSHOT_HORIZON = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,13 @@ def _pct(rate: float) -> float:
     return round(100 * rate, 1)
 
 
-def _latest_snapshots(region: Region, *, ok_only: bool, count: int = 2) -> dict[int, list[Any]]:
+def _latest_snapshots(
+    region: Region, *, now: datetime, ok_only: bool, count: int = 2
+) -> dict[int, list[Any]]:
     """The `count` newest snapshots of each customer of the region, newest first."""
-    snapshots = ComplianceSnapshot.objects.filter(customer__region=region)
+    snapshots = ComplianceSnapshot.objects.filter(
+        customer__region=region, taken_at__gte=now - SNAPSHOT_HORIZON
+    )
     if ok_only:
         snapshots = snapshots.filter(ok=True, compliance_rate__isnull=False)
     rows = (
@@ -96,7 +103,7 @@ def compliance_drop(*, region: Region, now: datetime) -> list[Finding]:
     points = settings.ALERT_COMPLIANCE_DROP
     names = dict(Customer.objects.filter(region=region).values_list("pk", "name"))
     findings = []
-    for customer_id, (latest, *rest) in _latest_snapshots(region, ok_only=True).items():
+    for customer_id, (latest, *rest) in _latest_snapshots(region, now=now, ok_only=True).items():
         if not rest:
             continue
         previous = rest[0]
@@ -198,7 +205,7 @@ def sweep_failing(*, region: Region, now: datetime) -> list[Finding]:
     """A customer whose two latest sweeps both failed to read its devices."""
     names = dict(Customer.objects.filter(region=region).values_list("pk", "name"))
     findings = []
-    for customer_id, rows in _latest_snapshots(region, ok_only=False).items():
+    for customer_id, rows in _latest_snapshots(region, now=now, ok_only=False).items():
         if len(rows) < 2 or any(row["ok"] for row in rows):
             continue
         findings.append(

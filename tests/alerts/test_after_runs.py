@@ -93,3 +93,13 @@ def test_a_sweep_of_one_region_evaluates_that_region_only(sim, world, customers,
     below = Alert.objects.filter(kind=AlertKind.COMPLIANCE_BELOW)
     assert below.exists()
     assert set(below.values_list("region__slug", flat=True)) == {"us"}
+
+
+def test_a_broken_rule_is_logged_and_never_fails_the_sync(world, regions, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("a rule bug")
+
+    monkeypatch.setattr("alerts.services.RULES", (broken,))
+    customers_synced(regions["us"])  # asserts the run is done
+    assert "alert evaluation of region us failed" in caplog.text
+    assert not Alert.objects.exists()
