@@ -25,6 +25,7 @@ from compliance.models import (
     NoncompliantDevice,
 )
 from compliance.selectors import swept_customers
+from compliance.signals import sweep_finished
 from portal.runs import (
     LeaseLost,
     run_claim,
@@ -99,6 +100,8 @@ def compliance_sweep(*, sweep_id: int) -> ComplianceSweep | None:
         log.warning("compliance sweep %s: another worker took it over at the end", sweep.pk)
         return None
     sweep.refresh_from_db()
+    # Committed: listeners (alerts) read the new snapshots.
+    sweep_finished.send(ComplianceSweep, sweep_id=sweep.pk, region_id=sweep.region_id)
     return sweep
 
 

@@ -33,7 +33,7 @@ from customers.models import (
     RelationshipType,
     SyncRun,
 )
-from customers.signals import relationship_accepted
+from customers.signals import relationship_accepted, sync_finished
 from mscloud.errors import MicrosoftError
 from mscloud.graph import BatchRequest, GraphClient
 from portal.runs import (
@@ -155,6 +155,8 @@ def customers_sync(*, run_id: int) -> SyncRun | None:
     except Exception:
         log.exception("customer sync of region %s crashed", region.slug)
         return _failed(run, "Unexpected error; see the worker log.")
+    # Committed: listeners (alerts) read the synced rows.
+    sync_finished.send(SyncRun, region_id=region.pk)
     return run
 
 

@@ -12,3 +12,7 @@ app_consented = Signal()
 # approved), found by the customer sync (sender: the Customer class, customer=<Customer>).
 # Provisioning listens: the tenant gets the delayed first calls, as after a creation.
 relationship_accepted = Signal()
+
+# A customer sync of a region finished successfully and committed (sender: SyncRun,
+# region_id=<int>). Alerts listens: its rules are evaluated on the synced rows.
+sync_finished = Signal()

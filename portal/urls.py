@@ -29,5 +29,6 @@ urlpatterns = [
     path("", include("provisioning.urls")),
     path("", include("compliance.urls")),
     path("", include("regionadmin.urls")),
+    path("", include("alerts.urls")),
     path("admin/", admin.site.urls),
 ]

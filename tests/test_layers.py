@@ -14,6 +14,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("accounts",),
     ("customers", "regionadmin"),
     ("compliance", "provisioning"),
+    ("alerts",),
 )
 LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 

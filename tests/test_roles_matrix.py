@@ -18,7 +18,9 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from alerts.models import Alert, AlertKind
 from compliance.models import ComplianceSweep
 from customers.models import BulkRun, ConsentRun, Customer, SyncRun
 from regions.clients import graph_as_app
@@ -133,6 +135,10 @@ MATRIX: dict[str, Row] = {
     ),
     "customers/consent/": Row("/customers/consent/", ADMIN_PAGE, "POST"),
     "customers/consent/<int:run_id>/": Row("/customers/consent/{consent_run}/", ADMIN_PAGE),
+    "alerts/": Row("/alerts/", AGENT_PAGE),
+    # Acknowledging an alert of one's own region: back to the list (a second one changes
+    # nothing, and says so).
+    "alerts/<int:alert_id>/acknowledge/": Row("/alerts/{alert}/acknowledge/", AGENT_PAGE, "POST"),
     "compliance/": Row("/compliance/", MANAGER_PAGE),
     "compliance/export.csv": Row("/compliance/export.csv", MANAGER_PAGE),
     "compliance/noncompliant/": Row("/compliance/noncompliant/", MANAGER_PAGE),
@@ -180,6 +186,8 @@ CROSS_REGION: list[Row] = [
     # A run of region "eu" under a customer of "us": 404, the run is not that customer's.
     Row("/customers/{tenant}/bulk/{eu_bulk_run}/", (SIGNIN, NO_ACCESS, FORBIDDEN, 404, 404, 404)),
     Row("/compliance/sweeps/{eu_sweep}/", OTHER_REGION_MANAGER),
+    # Another region's alert: 404 to acknowledge for every role of "us" but the global admin.
+    Row("/alerts/{eu_alert}/acknowledge/", (SIGNIN, NO_ACCESS, 404, 404, 404, OK), "POST"),
     Row("/regions/eu/", OTHER_REGION_ADMIN),
     Row("/regions/eu/setup/", OTHER_REGION_ADMIN),
     Row("/regions/eu/setup/discovery/", OTHER_REGION_ADMIN, "POST"),
@@ -255,6 +263,19 @@ def _request(client: Client, row: Row, values: dict[str, str], expected: str | i
     return client.get(path, follow=follow)
 
 
+def _alert(region: Region, customer: Customer) -> Alert:
+    now = timezone.now()
+    return Alert.objects.create(
+        region=region,
+        customer=customer,
+        kind=AlertKind.CONSENT_LOST,
+        key=f"customer-{customer.pk}",
+        title=f"{customer.name}: the app's consent was lost.",
+        opened_at=now,
+        last_seen_at=now,
+    )
+
+
 @pytest.fixture
 def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> dict[str, str]:
     """Real objects of region "us", where every test user signs in."""
@@ -310,6 +331,8 @@ def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> 
                 region=regions["us"], requested_by="test", status=ConsentRun.Status.DONE
             ).pk
         ),
+        "alert": str(_alert(regions["us"], customer).pk),
+        "eu_alert": str(_alert(regions["eu"], eu_customer).pk),
         "region": "us",
         "user": str(
             get_user_model()

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "compliance",
     "audit",
     "provisioning",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +270,10 @@ CELERY_BEAT_SCHEDULE["bulk-runs-watch"] = {
 
 # Compliance sweeps (compliance/): how often is in CELERY_BEAT_SCHEDULE above.
 # Customers read at once per sweep (threads); 20 matches the pooled HTTP session's size.
+# Alerts (alerts/rules.py): a customer's compliance rate below this percentage, or down by
+# this many points between two sweeps, opens an alert.
+ALERT_COMPLIANCE_BELOW = env.int("ALERT_COMPLIANCE_BELOW", default=80)
+ALERT_COMPLIANCE_DROP = env.int("ALERT_COMPLIANCE_DROP", default=10)
 COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)
 # Intune allows 2,000 requests / 20 s per app per tenant; agents browsing use the same app.
 COMPLIANCE_THROTTLE_LIMIT = env.int("COMPLIANCE_THROTTLE_LIMIT", default=1500)
