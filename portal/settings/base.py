@@ -283,6 +283,9 @@ COMPLIANCE_CUSTOMER_ATTEMPTS = env.int("COMPLIANCE_CUSTOMER_ATTEMPTS", default=3
 COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=30)
 COMPLIANCE_DATA_STALE_HOURS = env.int("COMPLIANCE_DATA_STALE_HOURS", default=24)
 COMPLIANCE_RETENTION_DAYS = env.int("COMPLIANCE_RETENTION_DAYS", default=90)
+# A region's first customer sync queues its first sweep (compliance/receivers.py), so the
+# dashboard is not empty until the schedule's next one.
+COMPLIANCE_FIRST_SWEEP = env.bool("COMPLIANCE_FIRST_SWEEP", default=True)
 # A sweep's lease: its worker refreshes a heartbeat every quarter of it; a sweep silent for a
 # whole lease lost its worker (SIGKILL, OOM, lost machine) and another worker takes it over,
 # skipping the customers already done. After COMPLIANCE_SWEEP_MAX_ATTEMPTS claims it is failed.

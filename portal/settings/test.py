@@ -46,3 +46,5 @@ CONSENT_WAIT_SECONDS = 8
 CONSENT_RUN_WAIT_SECONDS = 15
 CONSENT_POLL_FIRST_SECONDS = 0.2
 CONSENT_POLL_MAX_SECONDS = 1
+# Tests that count sweeps start their own; tests/compliance/test_first_sweep.py turns it on.
+COMPLIANCE_FIRST_SWEEP = env.bool("COMPLIANCE_FIRST_SWEEP", default=False)
