@@ -28,6 +28,7 @@ from bench.common import (
     portal_env,
     sign_in,
 )
+from regions.permissions import ACTION_SCOPES, CUSTOMER_READ_PERMISSIONS
 
 LATENCY_MS = 100
 USERS = 500
@@ -39,16 +40,7 @@ TARGET_ROUND_TRIPS_PER_USER = 2.0
 TARGET_SPEEDUP = 10.0
 # The seeded GDAP consents give reads only; the actions need these delegated writes too.
 # Reference: https://learn.microsoft.com/en-us/graph/permissions-reference
-SCOPES = [
-    "User.Read.All",
-    "Group.Read.All",
-    "Device.Read.All",
-    "Directory.Read.All",
-    "DeviceManagementManagedDevices.Read.All",
-    "DeviceManagementConfiguration.Read.All",
-    "User.EnableDisableAccount.All",
-    "User.RevokeSessions.All",
-]
+SCOPES = [*CUSTOMER_READ_PERMISSIONS, *ACTION_SCOPES]
 
 
 def _django(env: dict[str, str]) -> None:

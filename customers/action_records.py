@@ -31,6 +31,13 @@ REPLAY_WAIT_SECONDS = 15.0
 RECORD_DAYS = 7
 
 
+# What an agent reads when a form's key is not one of ours (an old page, or no form at all).
+FORM_STALE = (
+    "This form is out of date or did not come from the portal, so nothing was done. Open the "
+    "page again and retry."
+)
+
+
 class FormKeyInvalid(Exception):
     """The form's key is missing, malformed, or belongs to another form."""
 

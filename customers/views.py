@@ -16,7 +16,13 @@ from audit.services import audit_record
 from customers import bulk, directory, switcher
 from customers.access import CONSENT_ROLES_NEEDED, access_read
 from customers.action_calls import ActionParams, Outcome, action_perform, group_id_clean, reads
-from customers.action_records import FormKeyInvalid, action_audit, action_click, form_key_parse
+from customers.action_records import (
+    FORM_STALE,
+    FormKeyInvalid,
+    action_audit,
+    action_click,
+    form_key_parse,
+)
 from customers.actions import ACTIONS_BY_NAME, Action, Confirm, Target, actions_for
 from customers.consent import consent_by_agent
 from customers.consent_jobs import customers_lacking_consent
@@ -419,11 +425,7 @@ def _action_view(
     try:
         key = form_key_parse(request.POST.get("key"))
     except FormKeyInvalid:
-        stale = Outcome(
-            ActionOutcomeKind.REFUSED,
-            "This form is out of date or did not come from the portal, so nothing was done. "
-            "Open the page again and retry.",
-        )
+        stale = Outcome(ActionOutcomeKind.REFUSED, FORM_STALE)
         return _action_outcome_page(request, customer, action, object_id, stale, status=400)
     params = ActionParams(
         group_id=group_id_clean(request.POST.get("group_id", "")),
@@ -600,14 +602,7 @@ def _bulk_view(
     try:
         key = form_key_parse(request.POST.get("key"))
     except FormKeyInvalid:
-        return _bulk_refusal(
-            request,
-            customer,
-            tab,
-            "This form is out of date or did not come from the portal, so nothing was done. "
-            "Open the page again and retry.",
-            400,
-        )
+        return _bulk_refusal(request, customer, tab, FORM_STALE, 400)
     started = BulkRun.objects.filter(form_key=key, customer=customer).first()
     if started is not None:  # the confirmation was sent twice: show the job it started
         return redirect("customer_bulk_run", tenant_id=customer.tenant_id, run_id=started.pk)

@@ -34,19 +34,13 @@ from portal.runs import run_claim
 from regions.clients import graph_as_app
 from regions.delegation import graph_as_grant
 from regions.models import DelegatedGrant
+from regions.permissions import CUSTOMER_READ_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
 MANAGER = "manager@contosopartners.com"
 AGENT = "agent@contosopartners.com"
-READS = [
-    "User.Read.All",
-    "Group.Read.All",
-    "Device.Read.All",
-    "Directory.Read.All",
-    "DeviceManagementManagedDevices.Read.All",
-    "DeviceManagementConfiguration.Read.All",
-]
+READS = list(CUSTOMER_READ_PERMISSIONS)
 # The delegated write permissions of the actions (the seeded GDAP consents give reads only).
 # Reference: https://learn.microsoft.com/en-us/graph/permissions-reference
 WRITES = [

@@ -29,6 +29,7 @@ from customers.services import customers_sync, sync_run_start
 from portal.celery import app as celery_app
 from regions.clients import graph_as_app
 from regions.models import DelegatedGrant
+from regions.permissions import ACTION_SCOPES, CUSTOMER_READ_PERMISSIONS
 from tests.celeryproc import CeleryProcess, db_env, start_worker
 
 log = logging.getLogger(__name__)
@@ -40,15 +41,7 @@ LEASE = "3"
 LATENCY_MS = 1500
 # Reads, and the delegated writes of block sign-in (the seeded GDAP consents give reads only).
 # Reference: https://learn.microsoft.com/en-us/graph/api/user-update
-SCOPES = [
-    "User.Read.All",
-    "Group.Read.All",
-    "Device.Read.All",
-    "Directory.Read.All",
-    "DeviceManagementManagedDevices.Read.All",
-    "DeviceManagementConfiguration.Read.All",
-    "User.EnableDisableAccount.All",
-]
+SCOPES = [*CUSTOMER_READ_PERMISSIONS, *ACTION_SCOPES]
 
 
 @pytest.fixture
