@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
+
+from portal import crypto
 
 
 class AlertKind(models.TextChoices):
@@ -61,3 +65,90 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.state})"
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK_JSON = "webhook_json", "Signed JSON webhook (PSA, ticketing)"
+    TEAMS = "teams", "Microsoft Teams incoming webhook"
+    SLACK = "slack", "Slack incoming webhook"
+
+
+class NotificationChannel(models.Model):
+    """Where a region's newly opened alerts are sent."""
+
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    name = models.CharField(max_length=100)
+    # E-mail addresses (comma-separated) or a webhook URL, encrypted: a Teams or Slack webhook
+    # URL is itself the credential that lets anyone post to the channel.
+    target_encrypted = models.TextField(editable=False)
+    # webhook_json only: the HMAC key the receiver verifies X-Portal-Signature with.
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)  # a sentence, never a body, URL or secret
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    @property
+    def target(self) -> str:
+        return crypto.decrypt(self.target_encrypted) if self.target_encrypted else ""
+
+    def set_target(self, target: str) -> None:
+        self.target_encrypted = crypto.encrypt(target)
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    def set_secret(self, secret: str) -> None:
+        self.secret_encrypted = crypto.encrypt(secret)
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.kind != ChannelKind.EMAIL
+
+    @property
+    def target_display(self) -> str:
+        """What the page and the logs may show: the addresses, or a webhook's scheme and host."""
+        if not self.is_webhook:
+            return self.target
+        parts = urlsplit(self.target)
+        return f"{parts.scheme}://{parts.hostname}/…"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One alert sent to one channel: at most once, retried with backoff until it is sent or
+    has failed ALERT_DELIVERY_MAX_ATTEMPTS times."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(
+        NotificationChannel, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel"], name="delivery_once_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} to channel {self.channel_id} ({self.status})"

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from alerts.models import Alert, AlertKind, AlertState
+from alerts.models import Alert, AlertKind, AlertState, NotificationChannel
 from regions.models import Region
 
 # What the page lists: alerts someone still has to act on (resolved ones are history).
@@ -60,3 +60,8 @@ def alerts_open_count(*, user: User) -> int:
     if not user.region_id:
         return 0
     return Alert.objects.filter(region_id=user.region_id, state=AlertState.OPEN).count()
+
+
+def channel_list(*, region: Region) -> QuerySet[NotificationChannel]:
+    """The notification channels of `region` (the caller has checked the admin may see it)."""
+    return NotificationChannel.objects.filter(region=region)

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from alerts.models import Alert, AlertState
+from alerts.notifications import deliveries_create
 from alerts.rules import RULES
+from alerts.tasks import deliveries_enqueue
 from audit.changes import field_snapshot
 from audit.services import audit_record
 from regions.models import Region
@@ -34,6 +36,7 @@ def alerts_evaluate(*, region: Region) -> Evaluation:
     now = timezone.now()
     findings = {(f.kind, f.key): f for rule in RULES for f in rule(region=region, now=now)}
     opened = refreshed = resolved = 0
+    new_alerts: list[Alert] = []
     with transaction.atomic():
         # One evaluation of a region at a time (a sync and a sweep may end together); the
         # partial unique constraint backs this up.
@@ -47,7 +50,7 @@ def alerts_evaluate(*, region: Region) -> Evaluation:
         for identity, finding in findings.items():
             alert = current.get(identity)
             if alert is None:
-                Alert.objects.create(
+                alert = Alert.objects.create(
                     region=region,
                     customer_id=finding.customer_id,
                     kind=finding.kind,
@@ -57,6 +60,7 @@ def alerts_evaluate(*, region: Region) -> Evaluation:
                     opened_at=now,
                     last_seen_at=now,
                 )
+                new_alerts.append(alert)
                 opened += 1
             else:
                 alert.title, alert.detail, alert.last_seen_at = finding.title, finding.detail, now
@@ -67,6 +71,8 @@ def alerts_evaluate(*, region: Region) -> Evaluation:
             resolved = Alert.objects.filter(pk__in=cleared).update(
                 state=AlertState.RESOLVED, resolved_at=now
             )
+        # Each channel hears of an alert once, when it opens; the tasks carry delivery ids.
+        deliveries_enqueue(deliveries_create(alerts=new_alerts))
     if opened or resolved:
         log.info("alerts of region %s: %s opened, %s resolved", region.slug, opened, resolved)
     return Evaluation(opened=opened, refreshed=refreshed, resolved=resolved)

@@ -9,4 +9,15 @@ urlpatterns = [
         views.alert_acknowledge_view,
         name="alert_acknowledge",
     ),
+    path("regions/<slug:slug>/notifications/", views.channel_list_view, name="alert_channels"),
+    path(
+        "regions/<slug:slug>/notifications/<int:channel_id>/delete/",
+        views.channel_delete_view,
+        name="alert_channel_delete",
+    ),
+    path(
+        "regions/<slug:slug>/notifications/<int:channel_id>/test/",
+        views.channel_test_view,
+        name="alert_channel_test",
+    ),
 ]

@@ -270,3 +270,60 @@ def json_get(
             status=status,
             kind=ErrorKind.UNAVAILABLE,
         ) from exc
+
+
+class PostFailed(Exception):
+    """A POST to a third party (a webhook) did not succeed. `str()` is a sentence that names
+    the scheme and host only: a webhook's path and query are often its credential."""
+
+    def __init__(self, sentence: str, *, status: int | None = None) -> None:
+        super().__init__(sentence)
+        self.status = status
+
+
+def post_json(
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    allow_private_hosts: bool = False,
+) -> int:
+    """POST `body` (already-encoded JSON) to a webhook with the same hardening as Microsoft
+    calls: no redirects, https only and public addresses only unless `allow_private_hosts`
+    (development and tests). Returns the 2xx status; raises PostFailed otherwise."""
+    parts = urlsplit(url)
+    where = f"{parts.scheme}://{parts.hostname or ''}"
+    require_https = not allow_private_hosts
+    if require_https and parts.scheme != "https":
+        raise PostFailed(f"{where} is not an https:// address; webhooks are sent over https only.")
+    session = shared_session(
+        None, allow_private_hosts=allow_private_hosts, require_https=require_https
+    )
+    try:
+        response = session.post(
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", **headers},
+            timeout=timeout,
+        )
+    except EndpointRefused as exc:
+        if exc.response is not None:
+            raise PostFailed(
+                f"{where} answered with a redirect (HTTP {exc.response.status_code}), and the "
+                "portal follows no redirects. Enter the final webhook URL.",
+                status=exc.response.status_code,
+            ) from None
+        raise PostFailed(
+            f"The portal does not post to {where}: it is a loopback, private or reserved "
+            "address. Enter a public webhook URL."
+        ) from None
+    except requests.Timeout:
+        raise PostFailed(f"{where} did not answer within {timeout:g} seconds.") from None
+    except requests.RequestException as exc:
+        raise PostFailed(f"Could not reach {where} ({type(exc).__name__}).") from None
+    status = response.status_code
+    response.close()
+    if not 200 <= status < 300:
+        raise PostFailed(f"{where} answered HTTP {status}.", status=status)
+    return status

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from alerts.models import Alert, AlertKind
+from alerts.models import Alert, AlertKind, ChannelKind, NotificationChannel
 from compliance.models import ComplianceSweep
 from customers.models import BulkRun, ConsentRun, Customer, SyncRun
 from regions.clients import graph_as_app
@@ -153,6 +153,15 @@ MATRIX: dict[str, Row] = {
         "/regions/{region}/setup/discovery/", ADMIN_PAGE, "POST"
     ),
     "regions/<slug:slug>/preconsent/": Row("/regions/{region}/preconsent/", ADMIN_PAGE, "POST"),
+    # A region's notification channels (alerts app). The sample channel is an e-mail one: a
+    # test goes to the locmem outbox; a delete without the ticked confirmation deletes nothing.
+    "regions/<slug:slug>/notifications/": Row("/regions/{region}/notifications/", ADMIN_PAGE),
+    "regions/<slug:slug>/notifications/<int:channel_id>/test/": Row(
+        "/regions/{region}/notifications/{channel}/test/", ADMIN_PAGE, "POST"
+    ),
+    "regions/<slug:slug>/notifications/<int:channel_id>/delete/": Row(
+        "/regions/{region}/notifications/{channel}/delete/", ADMIN_PAGE, "POST"
+    ),
     # Admins see their region's users and may end their sessions (a user of their region:
     # the matrix's own "agent"; without the ticked confirmation nothing ends, back to the list).
     "users/": Row("/users/", ADMIN_PAGE),
@@ -192,6 +201,15 @@ CROSS_REGION: list[Row] = [
     Row("/regions/eu/setup/", OTHER_REGION_ADMIN),
     Row("/regions/eu/setup/discovery/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/preconsent/", OTHER_REGION_ADMIN, "POST"),
+    Row("/regions/eu/notifications/", OTHER_REGION_ADMIN),
+    Row("/regions/eu/notifications/{eu_channel}/test/", OTHER_REGION_ADMIN, "POST"),
+    Row("/regions/eu/notifications/{eu_channel}/delete/", OTHER_REGION_ADMIN, "POST"),
+    # Another region's channel under one's own region: not there, for the global admin too.
+    Row(
+        "/regions/us/notifications/{eu_channel}/test/",
+        (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 404, 404),
+        "POST",
+    ),
     Row("/users/{eu_user}/end-sessions/", OTHER_REGION_ADMIN, "POST"),
 ]
 # Every URL under /admin/ is Django admin's, which admits staff only (Portal.Admin and
@@ -261,6 +279,13 @@ def _request(client: Client, row: Row, values: dict[str, str], expected: str | i
     if row.method == "POST":
         return client.post(path, follow=follow)
     return client.get(path, follow=follow)
+
+
+def _channel(region: Region) -> NotificationChannel:
+    channel = NotificationChannel(region=region, kind=ChannelKind.EMAIL, name="matrix")
+    channel.set_target("noc@contoso.example")
+    channel.save()
+    return channel
 
 
 def _alert(region: Region, customer: Customer) -> Alert:
@@ -333,6 +358,8 @@ def values(customers: dict[str, list[Customer]], regions: dict[str, Region]) -> 
         ),
         "alert": str(_alert(regions["us"], customer).pk),
         "eu_alert": str(_alert(regions["eu"], eu_customer).pk),
+        "channel": str(_channel(regions["us"]).pk),
+        "eu_channel": str(_channel(regions["eu"]).pk),
         "region": "us",
         "user": str(
             get_user_model()

@@ -274,6 +274,25 @@ CELERY_BEAT_SCHEDULE["bulk-runs-watch"] = {
 # this many points between two sweeps, opens an alert.
 ALERT_COMPLIANCE_BELOW = env.int("ALERT_COMPLIANCE_BELOW", default=80)
 ALERT_COMPLIANCE_DROP = env.int("ALERT_COMPLIANCE_DROP", default=10)
+# Notifications of newly opened alerts (alerts/channels.py): each delivery is tried up to
+# MAX_ATTEMPTS times, waiting BACKOFF seconds, then twice that, four times that… in between;
+# a "Send test" from the region's notifications page waits TEST_TIMEOUT at most. Webhooks go
+# to public https:// addresses only unless ALERT_WEBHOOK_ALLOW_PRIVATE_HOSTS (dev and tests).
+ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=5)
+ALERT_DELIVERY_BACKOFF_SECONDS = env.int("ALERT_DELIVERY_BACKOFF_SECONDS", default=30)
+ALERT_DELIVERY_TIMEOUT_SECONDS = env.float("ALERT_DELIVERY_TIMEOUT_SECONDS", default=10)
+ALERT_TEST_TIMEOUT_SECONDS = env.float("ALERT_TEST_TIMEOUT_SECONDS", default=5)
+ALERT_WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+# E-mail for alert notifications. The console backend (the default) prints messages to the
+# log, for the demo; production sets EMAIL_BACKEND to the SMTP backend and EMAIL_HOST etc.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="csp-portal@localhost")
 COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)
 # Intune allows 2,000 requests / 20 s per app per tenant; agents browsing use the same app.
 COMPLIANCE_THROTTLE_LIMIT = env.int("COMPLIANCE_THROTTLE_LIMIT", default=1500)

@@ -48,3 +48,10 @@ CONSENT_POLL_FIRST_SECONDS = 0.2
 CONSENT_POLL_MAX_SECONDS = 1
 # Tests that count sweeps start their own; tests/compliance/test_first_sweep.py turns it on.
 COMPLIANCE_FIRST_SWEEP = env.bool("COMPLIANCE_FIRST_SWEEP", default=False)
+# Alert notifications: mail to the locmem outbox, webhooks to receivers on 127.0.0.1, and
+# retries without waiting.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALERT_WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+ALERT_DELIVERY_BACKOFF_SECONDS = 1
+ALERT_TEST_TIMEOUT_SECONDS = 2
+ALERT_DELIVERY_TIMEOUT_SECONDS = 2
