@@ -337,3 +337,18 @@ def test_another_regions_admin_cannot_see_test_or_delete_a_channel(
     )
     assert "US NOC" not in client.get("/regions/eu/notifications/").content.decode()
     assert NotificationChannel.objects.filter(pk=channel.pk).exists() and mail.outbox == []
+
+
+def test_a_webhook_that_redirects_is_not_followed_and_the_delivery_fails(
+    own_region, own_customer, record_sweep, receiver, settings
+):
+    settings.ALERT_DELIVERY_MAX_ATTEMPTS = 1
+    receiver.status = 307
+    channel, _ = channel_make(own_region, ChannelKind.WEBHOOK_JSON, receiver.url)
+    alert = alert_opened(own_region, own_customer, record_sweep)
+    delivery = Delivery.objects.get(alert=alert, channel=channel)
+    alert_deliver.apply(args=[delivery.pk])
+    delivery.refresh_from_db()
+    channel.refresh_from_db()
+    assert len(receiver.requests) == 1 and delivery.status == DeliveryStatus.FAILED
+    assert "answered with a redirect (HTTP 307)" in channel.last_error
