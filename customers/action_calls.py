@@ -561,8 +561,9 @@ def action_perform(
         return failure(action, exc, customer)
 
 
-def group_id_clean(value: str) -> str:
-    """A group id from a form: a GUID, or "" (the form is refused with a sentence)."""
+def guid_clean(value: str) -> str:
+    """A GUID from a form (a group id, an object id), lower case, or "" (the form is then
+    refused with a sentence)."""
     value = (value or "").strip().lower()
     hexdigits = set(string.hexdigits.lower())
     parts = value.split("-")

@@ -43,7 +43,7 @@ from customers.action_calls import (
     Step,
     Write,
     failure,
-    group_id_clean,
+    guid_clean,
     plan,
     reads,
     settle,
@@ -116,7 +116,7 @@ def bulk_ids_clean(raw: Iterable[str]) -> list[str]:
         text = str(value).strip()
         if not text:
             continue
-        clean = group_id_clean(text)  # a GUID in canonical lower case, or ""
+        clean = guid_clean(text)  # a GUID in canonical lower case, or ""
         if not clean:
             shown = text if len(text) <= 40 else text[:39] + "…"
             raise BulkRefused(

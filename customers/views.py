@@ -15,7 +15,14 @@ from accounts.permissions import role_required
 from audit.services import audit_record
 from customers import bulk, directory, switcher
 from customers.access import CONSENT_ROLES_NEEDED, access_read
-from customers.action_calls import ActionParams, Outcome, action_perform, group_id_clean, reads
+from customers.action_calls import (
+    ActionParams,
+    Outcome,
+    action_perform,
+    failure,
+    guid_clean,
+    reads,
+)
 from customers.action_records import (
     FORM_STALE,
     FormKeyInvalid,
@@ -31,7 +38,7 @@ from customers.models import ActionOutcomeKind, BulkRun, ConsentRun, Customer, S
 from customers.recent import recent_tenant_ids
 from customers.selectors import customer_list, region_admins
 from customers.tasks import consent_run_request, sync_run_request
-from mscloud.errors import ErrorKind, MicrosoftError
+from mscloud.errors import ErrorKind, GraphNotFound, MicrosoftError
 from mscloud.graph import GraphClient
 from portal import crypto
 
@@ -428,7 +435,7 @@ def _action_view(
         stale = Outcome(ActionOutcomeKind.REFUSED, FORM_STALE)
         return _action_outcome_page(request, customer, action, object_id, stale, status=400)
     params = ActionParams(
-        group_id=group_id_clean(request.POST.get("group_id", "")),
+        group_id=guid_clean(request.POST.get("group_id", "")),
         confirm_name=request.POST.get("confirm_name", "")[:256],
     )
     if action.name in ("add-to-group", "remove-from-group") and not params.group_id:
@@ -501,15 +508,8 @@ def _action_confirm(
     """The confirmation step of a destructive action: the object as Graph has it now."""
     answers = graph.batch(reads(action, object_id, params, prefix=""))
     first = answers["o"]
-    if first.status == 404:
-        gone = Outcome(
-            ActionOutcomeKind.NOT_FOUND,
-            (
-                f"This user no longer exists in {customer.name}."
-                if action.target == Target.USER
-                else f"This device is no longer managed by Intune in {customer.name}."
-            ),
-        )
+    if first.status == 404:  # the same sentence as the action's own 404
+        gone = failure(action, GraphNotFound(), customer)
         return _action_outcome_page(request, customer, action, object_id, gone)
     first.raise_for_status()
     obj = first.body or {}

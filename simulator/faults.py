@@ -215,9 +215,9 @@ class Faults:
         self._lock = threading.Lock()
         self._global = dict(settings)
         self._tenants: dict[str, dict[str, Any]] = {}
-        self._windows: dict[tuple[str, str, str], deque[float]] = {}
-        # (Intune service, write|any, tenant, app or "" for the tenant across all apps)
-        self._intune_windows: dict[tuple[str, str, str, str], deque[float]] = {}
+        # Sliding windows of `throttle` (kind, app, tenant) and of Intune's limits (service,
+        # kind, tenant, app or ""), one deque of accepted requests' times each.
+        self._windows: dict[tuple[str, ...], deque[float]] = {}
         self._random = random.Random()
 
     @classmethod
@@ -238,7 +238,6 @@ class Faults:
             self._global = self._seed_settings(config)
             self._tenants.clear()
             self._windows.clear()
-            self._intune_windows.clear()
 
     def update(self, changes: dict[str, Any], tenant_id: str | None = None) -> None:
         """Apply a POST /_sim/faults body.
@@ -312,19 +311,8 @@ class Faults:
         setting = self.get("throttle", tenant_id)
         if not setting:
             return None
-        limit, window = setting["limit"], setting["window"]
-        now = time.monotonic()
         key = (kind, app_id.lower(), tenant_id.lower())
-        with self._lock:
-            # Sliding window: timestamps of the accepted requests in the last `window` s.
-            stamps = self._windows.setdefault(key, deque())
-            cutoff = now - window
-            while stamps and stamps[0] <= cutoff:
-                stamps.popleft()
-            if len(stamps) >= limit:
-                return float(max(1, math.ceil(stamps[0] + window - now)))
-            stamps.append(now)
-        return None
+        return self._take([(key, int(setting["limit"]))], window=float(setting["window"]))
 
     def intune_limits(self, service: str, tenant_id: str | None = None) -> dict[str, float]:
         """The limits of one Intune service in this tenant: Microsoft's, or the override."""
@@ -347,13 +335,19 @@ class Faults:
             for kind in kinds
             for name, scope in (("tenant", ""), ("app", app))
         ]
+        return self._take(checks, window=window)
+
+    def _take(self, checks: list[tuple[tuple[str, ...], int]], *, window: float) -> float | None:
+        """Count one request in each sliding window `checks` names (key, limit), all or none:
+        None when every window has room, else Retry-After seconds until the fullest has."""
         now = time.monotonic()
         cutoff = now - window
         with self._lock:
             waits: list[float] = []
             windows: list[deque[float]] = []
             for key, limit in checks:
-                stamps = self._intune_windows.setdefault(key, deque())
+                # The timestamps of the requests accepted in the last `window` seconds.
+                stamps = self._windows.setdefault(key, deque())
                 while stamps and stamps[0] <= cutoff:
                     stamps.popleft()
                 if len(stamps) >= limit:
