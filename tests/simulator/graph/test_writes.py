@@ -542,3 +542,91 @@ def test_a_gdap_customer_grants_a_write_scope_only_once_its_consent_names_it(gra
     tenant.app_consent.scopes.append("User.RevokeSessions.All")
     assert _granted(graph, tenant, revoke) == {"User.RevokeSessions.All"}
     assert "User.EnableDisableAccount.All" not in _granted(graph, tenant)
+
+
+# ----- POST /groups/{id}/members/$ref -------------------------------------------------------
+# Reference: https://learn.microsoft.com/graph/api/group-post-members (GroupMember.ReadWrite.All
+# is the least privileged delegated permission; a delegated caller also needs a supported
+# Entra role: Groups Administrator or User Administrator among the least privileged; adding an
+# existing member is 400 "One or more added object references already exist")
+def _non_member(graph: Graph, tenant: Tenant, token: str) -> tuple[str, str]:
+    group = graph.call("GET", "v1.0/groups?$top=1", token).json["value"][0]
+    members = graph.call("GET", f"v1.0/groups/{group['id']}/members", token).json["value"]
+    ids = {m["id"] for m in members}
+    user = next(
+        u["id"]
+        for u in graph.call("GET", "v1.0/users?$top=50&$select=id", token).json["value"]
+        if u["id"] not in ids
+    )
+    return group["id"], user
+
+
+def _ref(object_id: str) -> dict[str, str]:
+    return {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{object_id}"}
+
+
+def test_adding_a_member_needs_the_group_member_write_permission(graph):
+    tenant = graph.customer(AGENT, has="User Administrator")
+    reader = graph.delegated(tenant, AGENT, ("Group.Read.All", "User.Read.All"))
+    group, user = _non_member(graph, tenant, reader)
+
+    refused = graph.call("POST", f"v1.0/groups/{group}/members/$ref", reader, _ref(user))
+
+    assert refused.status_code == 403
+    assert error(refused)["code"] == "Authorization_RequestDenied"
+    members = graph.call("GET", f"v1.0/groups/{group}/members", reader).json["value"]
+    assert user not in {m["id"] for m in members}
+
+
+def test_adding_a_member_without_a_groups_or_user_administrator_role_is_refused(graph):
+    tenant = graph.customer(L1, has="Helpdesk Administrator", lacks="User Administrator")
+    token = graph.delegated(tenant, L1, ("Group.Read.All", "User.Read.All", *ALL_WRITES))
+    group, user = _non_member(graph, tenant, token)
+
+    refused = graph.call("POST", f"v1.0/groups/{group}/members/$ref", token, _ref(user))
+
+    assert refused.status_code == 403
+    members = graph.call("GET", f"v1.0/groups/{group}/members", token).json["value"]
+    assert user not in {m["id"] for m in members}
+
+
+def test_adding_a_member_twice_is_graphs_400_and_the_first_add_shows(graph):
+    tenant = graph.customer(AGENT, has="User Administrator")
+    token = graph.delegated(tenant, AGENT, ("Group.Read.All", "User.Read.All", *ALL_WRITES))
+    group, user = _non_member(graph, tenant, token)
+    path = f"v1.0/groups/{group}/members/$ref"
+
+    assert graph.call("POST", path, token, _ref(user)).status_code == 204
+    again = graph.call("POST", path, token, _ref(user))
+
+    assert again.status_code == 400
+    assert "already exist" in error(again)["message"]
+    members = graph.call("GET", f"v1.0/groups/{group}/members", token).json["value"]
+    assert [m["id"] for m in members].count(user) == 1
+
+
+# ----- no partner group in the customer -----------------------------------------------------
+# Reference: https://learn.microsoft.com/partner-center/customers/gdap-assign-microsoft-entra-roles
+# (an agent reaches a customer only through a security group that an access assignment of its
+# GDAP relationship names; with none, no role there, so no write)
+def test_an_agent_in_no_group_assigned_in_the_customer_may_write_nothing_there(graph):
+    agent = graph.ctx.world.agent(L1)
+    assert agent is not None
+    tenant = next(
+        t
+        for t in graph.ctx.world.customers_of(graph.us.partner_tenant_id)
+        if not access.agent_roles(graph.ctx.world, agent, t, graph.ctx.now())
+        and t.relationship_type == "gdap"
+    )
+    token = graph.delegated(tenant, L1, ("User.Read.All", "Group.Read.All", *ALL_WRITES))
+    user = graph.first_user(tenant)["id"]
+    device = graph.first_device(tenant)["id"]
+
+    writes = [
+        graph.call("PATCH", f"v1.0/users/{user}", token, {"accountEnabled": False}),
+        graph.call("POST", f"v1.0/users/{user}/revokeSignInSessions", token, {}),
+        graph.call("POST", f"v1.0/deviceManagement/managedDevices/{device}/syncDevice", token),
+    ]
+
+    assert [w.status_code for w in writes] == [403, 403, 403]
+    assert graph.first_user(tenant).get("accountEnabled") is not False
