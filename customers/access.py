@@ -42,6 +42,8 @@ _DIRECTORY_READ = (
     INTUNE_ADMIN,
 )
 _INTUNE_READ = (INTUNE_ADMIN, GLOBAL_READER, GLOBAL_ADMIN)
+# Relationships whose access assignments give agents their roles.
+ACTIVE_STATUSES = ("active", "expiring")
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,17 @@ class CustomerAccess:
     role_ids: frozenset[str] = frozenset()  # Entra role template ids the groups hold here
 
 
-def customer_access(*, customer: Customer, agent_groups: dict[str, str]) -> CustomerAccess:
+def customer_access(
+    *,
+    customer: Customer,
+    agent_groups: dict[str, str],
+    relationships: list[GdapRelationship] | None = None,
+) -> CustomerAccess:
     """The agent's roles in `customer` through `agent_groups` ({group id: name}, the agent's
-    partner security groups) and the active relationships' access assignments."""
+    partner security groups) and the active relationships' access assignments.
+
+    `relationships`: the customer's active and expiring relationships when the caller read
+    them already (many customers at once, in one query); read here otherwise."""
     kind = customer.relationship_type
     if kind == RelationshipType.DAP:
         return CustomerAccess(
@@ -122,9 +132,10 @@ def customer_access(*, customer: Customer, agent_groups: dict[str, str]) -> Cust
             (),
             (),
         )
-    relationships = list(
-        GdapRelationship.objects.filter(customer=customer, status__in=["active", "expiring"])
-    )
+    if relationships is None:
+        relationships = list(
+            GdapRelationship.objects.filter(customer=customer, status__in=ACTIVE_STATUSES)
+        )
     if kind == RelationshipType.NONE and not relationships:
         return CustomerAccess(
             False,
@@ -221,7 +232,7 @@ def _gdap_known(customer: Customer) -> bool:
     gdap_only = (RelationshipType.GDAP, RelationshipType.MLT)
     return (
         customer.relationship_type in gdap_only
-        and customer.gdap_relationships.filter(status__in=["active", "expiring"]).exists()
+        and customer.gdap_relationships.filter(status__in=ACTIVE_STATUSES).exists()
     )
 
 

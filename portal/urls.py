@@ -30,5 +30,6 @@ urlpatterns = [
     path("", include("compliance.urls")),
     path("", include("regionadmin.urls")),
     path("", include("alerts.urls")),
+    path("", include("search.urls")),
     path("admin/", admin.site.urls),
 ]

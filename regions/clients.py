@@ -57,6 +57,29 @@ def session_tokens(session: SessionBase) -> UserTokens:
     return UserTokens(load=load, save=lambda cache: token_caches.session_cache_save(session, cache))
 
 
+class SessionTokensForThreads:
+    """The session's tokens lent to worker threads of one request (a search across
+    customers): every tenant's cache is read here, in the request's thread, before the
+    threads start; the threads only talk HTTP; `save()` (the request's thread again) writes
+    back what they changed. The ORM stays in one thread; each thread gets its own cache."""
+
+    def __init__(self, session: SessionBase, tenant_ids: list[str]) -> None:
+        self._session = session
+        account = token_caches.session_account(session)
+        self._caches = {
+            str(t): token_caches.session_cache_load(session, str(t)) for t in tenant_ids
+        }
+        self._account = account
+
+    def tokens(self, tenant_id: str) -> UserTokens:
+        cache = self._caches[str(tenant_id)]
+        return UserTokens(load=lambda _tenant: (cache, self._account), save=lambda _cache: None)
+
+    def save(self) -> None:
+        for cache in self._caches.values():
+            token_caches.session_cache_save(self._session, cache)
+
+
 def user_token(
     *,
     tokens: UserTokens,

@@ -13,7 +13,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("regions",),
     ("accounts",),
     ("customers", "regionadmin"),
-    ("compliance", "provisioning"),
+    ("compliance", "provisioning", "search"),
     ("alerts",),
 )
 LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in packages}

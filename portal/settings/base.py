@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "audit",
     "provisioning",
     "alerts",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -387,3 +388,21 @@ LOGGING = {
     },
 }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="portal")
+
+# Search across customers (search/). The index (users and Intune devices per customer, read
+# as the app after each customer sync) answers for customers it holds no older than MAX_AGE;
+# the others are asked live with the agent's token, CHUNK customers per request (each
+# CONCURRENCY at once), at most LIVE_MAX_CUSTOMERS per search, answers cached per agent for
+# LIVE_CACHE_SECONDS. A customer with more than MAX_PER_CUSTOMER users (or devices) is searched
+# live rather than indexed.
+SEARCH_MIN_CHARS = env.int("SEARCH_MIN_CHARS", default=2)
+SEARCH_RESULTS_MAX = env.int("SEARCH_RESULTS_MAX", default=50)
+SEARCH_INDEX_AFTER_SYNC = env.bool("SEARCH_INDEX_AFTER_SYNC", default=True)
+SEARCH_INDEX_MAX_AGE = env.int("SEARCH_INDEX_MAX_AGE", default=24 * 3600)
+SEARCH_INDEX_CONCURRENCY = env.int("SEARCH_INDEX_CONCURRENCY", default=10)
+SEARCH_INDEX_MAX_PER_CUSTOMER = env.int("SEARCH_INDEX_MAX_PER_CUSTOMER", default=50_000)
+SEARCH_INDEX_LOCK_SECONDS = env.int("SEARCH_INDEX_LOCK_SECONDS", default=30 * 60)
+SEARCH_LIVE_CHUNK = env.int("SEARCH_LIVE_CHUNK", default=10)
+SEARCH_LIVE_CONCURRENCY = env.int("SEARCH_LIVE_CONCURRENCY", default=10)
+SEARCH_LIVE_MAX_CUSTOMERS = env.int("SEARCH_LIVE_MAX_CUSTOMERS", default=100)
+SEARCH_LIVE_CACHE_SECONDS = env.int("SEARCH_LIVE_CACHE_SECONDS", default=60)

@@ -1,0 +1,207 @@
+"""Reads of a search across customers: the plan (which customers from the index, which live,
+which skipped and why) and the index's answer, in a few queries whatever the region's size."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from customers.models import Customer
+from search.models import IndexedDevice, IndexedTenant, IndexedUser
+from search.reach import Reach, region_reach
+
+Q_MAX = 100
+
+
+def query_clean(q: str) -> str:
+    """`q` without control characters (PostgreSQL refuses NUL), at most Q_MAX characters."""
+    q = unicodedata.normalize("NFC", q[: Q_MAX * 2])
+    return "".join(c for c in q if unicodedata.category(c) not in {"Cc", "Cs"}).strip()[:Q_MAX]
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str  # "user" or "device"
+    customer: Customer
+    object_id: str
+    title: str
+    detail: str
+    state: str
+    source: str  # "index" or "live"
+    as_of: datetime | None = None
+
+    @property
+    def url(self) -> str:
+        name = "customer_user" if self.kind == "user" else "customer_managed_device"
+        key = "user_id" if self.kind == "user" else "device_id"
+        return reverse(name, kwargs={"tenant_id": self.customer.tenant_id, key: self.object_id})
+
+
+@dataclass(frozen=True)
+class Skipped:
+    customer: Customer
+    reason: str
+
+
+@dataclass
+class Plan:
+    """Who is searched how. `indexed` customers answer from the database; `live` ones are
+    asked over Graph with the agent's token (in chunks, streamed into the page)."""
+
+    indexed_users: dict[int, datetime] = field(default_factory=dict)  # customer pk: as of
+    indexed_devices: dict[int, datetime] = field(default_factory=dict)
+    live: list[Reach] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    customers: dict[int, Customer] = field(default_factory=dict)
+
+    @property
+    def searched(self) -> int:
+        return len(set(self.indexed_users) | set(self.indexed_devices)) + len(self.live)
+
+    def live_chunks(self) -> int:
+        size = settings.SEARCH_LIVE_CHUNK
+        return (len(self.live) + size - 1) // size
+
+    def live_chunk(self, number: int) -> list[Reach]:
+        size = settings.SEARCH_LIVE_CHUNK
+        return self.live[number * size : (number + 1) * size]
+
+
+def search_plan(*, user: User, agent_groups: dict[str, str] | None) -> Plan:
+    plan = Plan()
+    reaches = region_reach(user=user, agent_groups=agent_groups)
+    fresh_after = timezone.now() - timedelta(seconds=settings.SEARCH_INDEX_MAX_AGE)
+    states = {
+        t.customer_id: t
+        for t in IndexedTenant.objects.filter(
+            customer__region_id=user.region_id, refreshed_at__gte=fresh_after
+        )
+    }
+    live_max = settings.SEARCH_LIVE_MAX_CUSTOMERS
+    for reach in reaches:
+        customer = reach.customer
+        plan.customers[customer.pk] = customer
+        if not reach.any:
+            plan.skipped.append(Skipped(customer, reach.reason))
+            continue
+        state = states.get(customer.pk) if reach.known else None
+        users_indexed = bool(state and state.users and reach.users)
+        devices_indexed = bool(state and state.devices and reach.devices)
+        if users_indexed:
+            plan.indexed_users[customer.pk] = state.refreshed_at  # type: ignore[union-attr]
+        if devices_indexed:
+            plan.indexed_devices[customer.pk] = state.refreshed_at  # type: ignore[union-attr]
+        missing_users = reach.users and not users_indexed
+        missing_devices = reach.devices and not devices_indexed
+        if not (missing_users or missing_devices):
+            continue
+        if len(plan.live) >= live_max:
+            plan.skipped.append(
+                Skipped(
+                    customer,
+                    f"not in the search index yet, and more than {live_max} customers would "
+                    "be searched live; the index takes it in after the next customer sync",
+                )
+            )
+            continue
+        plan.live.append(
+            Reach(customer, users=missing_users, devices=missing_devices, known=reach.known)
+        )
+    return plan
+
+
+@dataclass
+class IndexAnswer:
+    hits: list[Hit]
+    more_users: bool
+    more_devices: bool
+
+
+def index_search(*, plan: Plan, q: str, limit: int) -> IndexAnswer:
+    """Users and devices of the plan's indexed customers whose text contains `q`: two
+    queries, each on the trigram index (PostgreSQL), at most `limit` rows of each kind."""
+    needle = q.lower()
+    hits: list[Hit] = []
+    more_users = more_devices = False
+    if plan.indexed_users:
+        rows = list(
+            IndexedUser.objects.filter(
+                customer_id__in=list(plan.indexed_users), text__contains=needle
+            )
+            .order_by("display_name", "user_principal_name")
+            .values(
+                "customer_id",
+                "object_id",
+                "display_name",
+                "user_principal_name",
+                "mail",
+                "account_enabled",
+            )[: limit + 1]
+        )
+        more_users = len(rows) > limit
+        for row in rows[:limit]:
+            detail = row["user_principal_name"]
+            if row["mail"] and row["mail"].lower() != detail.lower():
+                detail = f"{detail} · {row['mail']}"
+            hits.append(
+                Hit(
+                    "user",
+                    plan.customers[row["customer_id"]],
+                    row["object_id"],
+                    row["display_name"] or row["user_principal_name"],
+                    detail,
+                    account_state(row["account_enabled"]),
+                    "index",
+                    plan.indexed_users[row["customer_id"]],
+                )
+            )
+    if plan.indexed_devices:
+        rows = list(
+            IndexedDevice.objects.filter(
+                customer_id__in=list(plan.indexed_devices), text__contains=needle
+            )
+            .order_by("device_name", "serial_number")
+            .values(
+                "customer_id",
+                "object_id",
+                "device_name",
+                "serial_number",
+                "operating_system",
+                "compliance_state",
+                "user_principal_name",
+            )[: limit + 1]
+        )
+        more_devices = len(rows) > limit
+        for row in rows[:limit]:
+            hits.append(
+                Hit(
+                    "device",
+                    plan.customers[row["customer_id"]],
+                    row["object_id"],
+                    row["device_name"] or row["object_id"],
+                    device_detail(row),
+                    row["compliance_state"],
+                    "index",
+                    plan.indexed_devices[row["customer_id"]],
+                )
+            )
+    return IndexAnswer(hits, more_users, more_devices)
+
+
+def account_state(enabled: bool | None) -> str:
+    return {True: "Enabled", False: "Blocked"}.get(enabled, "")  # type: ignore[arg-type]
+
+
+def device_detail(row: dict) -> str:
+    parts = [
+        f"Serial {row['serial_number']}" if row.get("serial_number") else "",
+        row.get("operating_system") or "",
+        row.get("user_principal_name") or "",
+    ]
+    return " · ".join(p for p in parts if p)
