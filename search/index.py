@@ -15,11 +15,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from customers.access import ACTIVE_STATUSES
@@ -67,19 +68,49 @@ class RefreshSummary:
     errors: dict[str, str] = field(default_factory=dict)  # tenant id: sentence
 
 
-def _lock_key(region_id: int) -> str:
-    return f"search:index:refresh:{region_id}"
+# pg_try_advisory_lock(namespace, region id): one refresh per region at a time, across
+# workers; PostgreSQL releases it if the worker dies (its connection ends), so a crash never
+# leaves a region unrefreshable. Elsewhere (SQLite, the one-process demo) a cache key.
+_LOCK_NAMESPACE = 0x5EA2C4
+
+
+@contextmanager
+def _region_lock(region_id: int) -> Iterator[bool]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, region_id])
+            taken = bool(cursor.fetchone()[0])
+        try:
+            yield taken
+        finally:
+            if taken:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, region_id]
+                    )
+        return
+    key = f"search:index:refresh:{region_id}"
+    taken = cache.add(key, 1, timeout=settings.SEARCH_INDEX_LOCK_SECONDS)
+    try:
+        yield taken
+    finally:
+        if taken:
+            cache.delete(key)
+
+
+def index_refresh_running(*, region_id: int) -> bool:
+    """Whether a refresh of the region's index holds its lock right now."""
+    with _region_lock(region_id) as taken:
+        return not taken
 
 
 def index_refresh(*, region_id: int) -> RefreshSummary | None:
     """Refresh the index of one region; None when a refresh of it is already running."""
-    if not cache.add(_lock_key(region_id), 1, timeout=settings.SEARCH_INDEX_LOCK_SECONDS):
-        log.info("search index of region %s: a refresh is already running", region_id)
-        return None
-    try:
+    with _region_lock(region_id) as taken:
+        if not taken:
+            log.info("search index of region %s: a refresh is already running", region_id)
+            return None
         return _refresh(region_id)
-    finally:
-        cache.delete(_lock_key(region_id))
 
 
 def _refresh(region_id: int) -> RefreshSummary:

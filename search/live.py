@@ -45,8 +45,10 @@ class LiveAnswer:
     ms: int = 0
 
 
-def _key(user: User, tenant_id: str, q: str) -> str:
-    digest = hashlib.sha256(q.lower().encode()).hexdigest()[:32]
+def _key(user: User, session: SessionBase, tenant_id: str, q: str) -> str:
+    """Per agent and sign-in (the session key changes at every sign-in): signing in again,
+    e.g. after being added to a group, asks Microsoft anew. Hashed: no query in Redis keys."""
+    digest = hashlib.sha256(f"{session.session_key}|{q.lower()}".encode()).hexdigest()[:40]
     return f"search:live:{user.pk}:{tenant_id}:{digest}"
 
 
@@ -171,7 +173,7 @@ def live_search(
     to_ask: list[Reach] = []
     for reach in reaches:
         tenant = str(reach.customer.tenant_id)
-        stored = cache.get(_key(user, tenant, q))
+        stored = cache.get(_key(user, session, tenant, q))
         if stored is not None:
             answers[tenant] = _restore(stored, reach)
         else:
@@ -188,7 +190,7 @@ def live_search(
                     answers[tenant] = answer
                     if not answer.error or "try again" not in answer.error.lower():
                         cache.set(
-                            _key(user, tenant, q),
+                            _key(user, session, tenant, q),
                             _stored(answer),
                             settings.SEARCH_LIVE_CACHE_SECONDS,
                         )

@@ -85,6 +85,7 @@ def search_live_view(request: HttpRequest) -> HttpResponse:
     except ValueError:
         chunk = -1
     plan = _plan(request) if len(q) >= settings.SEARCH_MIN_CHARS else None
+    # Chunk 0 of a search with nothing live is an empty answer ("asked 0 customers").
     if plan is None or not 0 <= chunk < max(plan.live_chunks(), 1):
         return HttpResponse("This search has nothing more to ask. Search again.", status=400)
     reaches = plan.live_chunk(chunk)

@@ -48,6 +48,9 @@ CONSENT_POLL_FIRST_SECONDS = 0.2
 CONSENT_POLL_MAX_SECONDS = 1
 # Tests that count sweeps start their own; tests/compliance/test_first_sweep.py turns it on.
 COMPLIANCE_FIRST_SWEEP = env.bool("COMPLIANCE_FIRST_SWEEP", default=False)
+# Nor does a sync refresh the search index by itself: tests refresh it when they need it (a
+# refresh left running in the shared worker would outlive its test).
+SEARCH_INDEX_AFTER_SYNC = False
 # Alert notifications: mail to the locmem outbox, webhooks to receivers on 127.0.0.1, and
 # retries without waiting.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
