@@ -10,7 +10,9 @@ with Global Reader, and with the admin roles that include them).
 from __future__ import annotations
 
 import logging
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.contrib.sessions.backends.base import SessionBase
 
@@ -112,6 +114,26 @@ class CustomerAccess:
     role_ids: frozenset[str] = frozenset()  # Entra role template ids the groups hold here
 
 
+class Assigned(Protocol):
+    """A relationship as far as roles_held needs it (a GdapRelationship, or its row)."""
+
+    access_assignments: list[dict]
+
+
+def roles_held(
+    *, relationships: Iterable[Assigned], group_ids: Container[str]
+) -> dict[str, set[str]]:
+    """{group id: Entra role template ids} that the groups among `group_ids` hold through the
+    active access assignments of `relationships` (groups holding nothing are left out)."""
+    held: dict[str, set[str]] = {}
+    for rel in relationships:
+        for assignment in rel.access_assignments:
+            group = assignment.get("group_id", "")
+            if group in group_ids and assignment.get("status") == "active":
+                held.setdefault(group, set()).update(assignment.get("roles") or [])
+    return held
+
+
 def customer_access(
     *,
     customer: Customer,
@@ -143,12 +165,7 @@ def customer_access(
             (),
             (),
         )
-    held: dict[str, set[str]] = {}
-    for rel in relationships:
-        for assignment in rel.access_assignments:
-            group = assignment.get("group_id", "")
-            if group in agent_groups and assignment.get("status") == "active":
-                held.setdefault(group, set()).update(assignment.get("roles") or [])
+    held = roles_held(relationships=relationships, group_ids=agent_groups)
     roles = set().union(*held.values()) if held else set()
     return CustomerAccess(
         True,

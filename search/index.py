@@ -259,6 +259,7 @@ def _store(customer: Customer, read: _Read) -> None:
     now = timezone.now()
     users = [
         IndexedUser(
+            region_id=customer.region_id,
             customer=customer,
             object_id=str(u["id"]),
             display_name=(u.get("displayName") or "")[:256],
@@ -271,6 +272,7 @@ def _store(customer: Customer, read: _Read) -> None:
     ]
     devices = [
         IndexedDevice(
+            region_id=customer.region_id,
             customer=customer,
             object_id=str(d["id"]),
             device_name=(d.get("deviceName") or "")[:256],

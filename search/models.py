@@ -36,6 +36,9 @@ class IndexedTenant(models.Model):
 
 
 class IndexedUser(models.Model):
+    # The customer's region, kept on the row: a search filters on it first (never another
+    # region's rows), then leaves out the few customers the agent does not reach.
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     object_id = models.CharField(max_length=64)
     display_name = models.CharField(max_length=256, blank=True)
@@ -56,6 +59,9 @@ class IndexedUser(models.Model):
 
 
 class IndexedDevice(models.Model):
+    # The customer's region, kept on the row: a search filters on it first (never another
+    # region's rows), then leaves out the few customers the agent does not reach.
+    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     object_id = models.CharField(max_length=64)  # Intune's managed device id
     device_name = models.CharField(max_length=256, blank=True)

@@ -11,16 +11,24 @@ sync stored, and the agent's partner security groups. Per customer, one of:
   yet (app not consented, never read, failed): the agent's own delegated token is used;
 - skipped, with the reason (no group assigned, roles that read neither, relationship
   awaiting approval or ended).
+
+The roles that read what are customers.access's (NEEDS); this module only applies them to a
+whole region at once: two queries and set arithmetic, whatever the number of customers.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from accounts.models import User
-from customers.access import ACTIVE_STATUSES, customer_access
+from customers.access import ACTIVE_STATUSES, NEEDS, roles_held
 from customers.models import Customer, GdapRelationship, RelationshipType
+
+_READS_USERS = frozenset(next(n for n in NEEDS if n.page == "users").any_of)
+_READS_DEVICES = frozenset(next(n for n in NEEDS if n.page == "managed-devices").any_of)
+_GDAP_ONLY = (RelationshipType.GDAP, RelationshipType.MLT)
 
 
 @dataclass(frozen=True)
@@ -44,34 +52,41 @@ _NO_READ_ROLE = "your groups' roles here read neither users nor Intune devices"
 
 def region_reach(*, user: User, agent_groups: dict[str, str] | None) -> list[Reach]:
     """Every customer of the user's region, in name order, with what the agent may search
-    there. `agent_groups`: {group id: name} of the agent, None when they could not be read.
-    Two queries whatever the number of customers."""
-    if user.region_id is None:
+    there. `agent_groups`: {group id: name} of the agent, None when they could not be read."""
+    region = user.region
+    if region is None or not region.active:
         return []
     customers = list(
-        Customer.objects.filter(region_id=user.region_id, region__active=True)
-        .select_related("region")
+        Customer.objects.filter(region=region)
+        .only("id", "tenant_id", "name", "relationship_type", "region_id")
         .order_by("name", "tenant_id")
     )
     statuses: dict[int, set[str]] = defaultdict(set)
-    active: dict[int, list[GdapRelationship]] = defaultdict(list)
-    for rel in GdapRelationship.objects.filter(customer__region_id=user.region_id).only(
-        "customer_id", "status", "access_assignments"
-    ):
-        statuses[rel.customer_id].add(rel.status)
-        if rel.status in ACTIVE_STATUSES:
-            active[rel.customer_id].append(rel)
-    return [_reach(c, statuses[c.pk], active[c.pk], agent_groups) for c in customers]
+    active: dict[int, list[_Relationship]] = defaultdict(list)
+    for customer_id, status, assignments in GdapRelationship.objects.filter(
+        customer__region=region
+    ).values_list("customer_id", "status", "access_assignments"):
+        statuses[customer_id].add(status)
+        if status in ACTIVE_STATUSES:
+            active[customer_id].append(_Relationship(assignments or []))
+    reaches = []
+    for customer in customers:
+        customer.region = region  # one Region object for all: the live search uses it
+        reaches.append(_reach(customer, statuses[customer.pk], active[customer.pk], agent_groups))
+    return reaches
+
+
+class _Relationship(NamedTuple):
+    access_assignments: list[dict]
 
 
 def _reach(
     customer: Customer,
     statuses: set[str],
-    active: list[GdapRelationship],
+    active: list[_Relationship],
     agent_groups: dict[str, str] | None,
 ) -> Reach:
-    kind = customer.relationship_type
-    if kind in (RelationshipType.DAP, RelationshipType.GDAP_DAP):
+    if customer.relationship_type in (RelationshipType.DAP, RelationshipType.GDAP_DAP):
         # AdminAgents members act as the customer's administrators: Microsoft decides.
         return Reach(customer, users=True, devices=True, known=False)
     if not active:
@@ -80,27 +95,28 @@ def _reach(
         return Reach(customer, False, False, True, _NO_RELATIONSHIP)
     if agent_groups is None:
         return Reach(customer, users=True, devices=True, known=False)
-    access = customer_access(customer=customer, agent_groups=agent_groups, relationships=active)
-    if not access.groups:
+    held = roles_held(relationships=active, group_ids=agent_groups)
+    if not held:
         return Reach(customer, False, False, True, _NO_GROUP)
-    allowed = {p.need.page: p.allowed for p in access.pages}
-    users, devices = allowed["users"], allowed["managed-devices"]
+    roles = set().union(*held.values())
+    users, devices = bool(roles & _READS_USERS), bool(roles & _READS_DEVICES)
     return Reach(customer, users, devices, True, "" if users or devices else _NO_READ_ROLE)
 
 
 def indexable(*, customer: Customer, relationships: list[GdapRelationship]) -> tuple[bool, bool]:
     """(users, devices): what the index may hold of `customer`: only what some partner
     security group of its region may read there through GDAP, so the index never holds what
-    none of the region's agents may see. DAP-only customers are searched live instead."""
-    if customer.relationship_type not in (RelationshipType.GDAP, RelationshipType.MLT):
+    none of the region's agents may see. DAP customers are searched live instead."""
+    if customer.relationship_type not in _GDAP_ONLY:
         return False, False
-    groups: dict[str, str] = {}
-    for rel in relationships:
-        for assignment in rel.access_assignments:
-            if assignment.get("status") == "active" and assignment.get("group_id"):
-                groups[str(assignment["group_id"])] = ""
-    if not groups:
-        return False, False
-    access = customer_access(customer=customer, agent_groups=groups, relationships=relationships)
-    allowed = {p.need.page: p.allowed for p in access.pages}
-    return allowed["users"], allowed["managed-devices"]
+    every_group = _AnyGroup()
+    held = roles_held(relationships=relationships, group_ids=every_group)
+    roles = set().union(*held.values()) if held else set()
+    return bool(roles & _READS_USERS), bool(roles & _READS_DEVICES)
+
+
+class _AnyGroup:
+    """Every partner security group: the index asks what any of the region's groups holds."""
+
+    def __contains__(self, group_id: object) -> bool:
+        return bool(group_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Manager, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,6 +60,11 @@ class Plan:
     live: list[Reach] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     customers: dict[int, Customer] = field(default_factory=dict)
+    region_id: int | None = None
+    # Customers of the region whose rows the index holds but this agent may not see there
+    # (or that are too old): left out of the query, which filters on the region first.
+    hidden_users: set[int] = field(default_factory=set)
+    hidden_devices: set[int] = field(default_factory=set)
 
     @property
     def searched(self) -> int:
@@ -73,16 +79,23 @@ class Plan:
         return self.live[number * size : (number + 1) * size]
 
 
+_NOT_INDEXED = (False, False, None)
+
+
 def search_plan(*, user: User, agent_groups: dict[str, str] | None) -> Plan:
-    plan = Plan()
+    plan = Plan(region_id=user.region_id)
     reaches = region_reach(user=user, agent_groups=agent_groups)
     fresh_after = timezone.now() - timedelta(seconds=settings.SEARCH_INDEX_MAX_AGE)
-    states = {
-        t.customer_id: t
-        for t in IndexedTenant.objects.filter(
-            customer__region_id=user.region_id, refreshed_at__gte=fresh_after
-        )
-    }
+    states = {}
+    for customer_id, users, devices, refreshed_at in IndexedTenant.objects.filter(
+        customer__region_id=user.region_id
+    ).values_list("customer_id", "users", "devices", "refreshed_at"):
+        if users:
+            plan.hidden_users.add(customer_id)
+        if devices:
+            plan.hidden_devices.add(customer_id)
+        if refreshed_at is not None and refreshed_at >= fresh_after:
+            states[customer_id] = (users, devices, refreshed_at)
     live_max = settings.SEARCH_LIVE_MAX_CUSTOMERS
     for reach in reaches:
         customer = reach.customer
@@ -90,13 +103,17 @@ def search_plan(*, user: User, agent_groups: dict[str, str] | None) -> Plan:
         if not reach.any:
             plan.skipped.append(Skipped(customer, reach.reason))
             continue
-        state = states.get(customer.pk) if reach.known else None
-        users_indexed = bool(state and state.users and reach.users)
-        devices_indexed = bool(state and state.devices and reach.devices)
+        has_users, has_devices, as_of = (
+            states.get(customer.pk, _NOT_INDEXED) if reach.known else _NOT_INDEXED
+        )
+        users_indexed = has_users and reach.users
+        devices_indexed = has_devices and reach.devices
         if users_indexed:
-            plan.indexed_users[customer.pk] = state.refreshed_at  # type: ignore[union-attr]
+            plan.indexed_users[customer.pk] = as_of
+            plan.hidden_users.discard(customer.pk)
         if devices_indexed:
-            plan.indexed_devices[customer.pk] = state.refreshed_at  # type: ignore[union-attr]
+            plan.indexed_devices[customer.pk] = as_of
+            plan.hidden_devices.discard(customer.pk)
         missing_users = reach.users and not users_indexed
         missing_devices = reach.devices and not devices_indexed
         if not (missing_users or missing_devices):
@@ -131,9 +148,8 @@ def index_search(*, plan: Plan, q: str, limit: int) -> IndexAnswer:
     more_users = more_devices = False
     if plan.indexed_users:
         rows = list(
-            IndexedUser.objects.filter(
-                customer_id__in=list(plan.indexed_users), text__contains=needle
-            )
+            _visible(IndexedUser.objects, plan, plan.indexed_users, plan.hidden_users)
+            .filter(text__contains=needle)
             .order_by("display_name", "user_principal_name")
             .values(
                 "customer_id",
@@ -163,9 +179,8 @@ def index_search(*, plan: Plan, q: str, limit: int) -> IndexAnswer:
             )
     if plan.indexed_devices:
         rows = list(
-            IndexedDevice.objects.filter(
-                customer_id__in=list(plan.indexed_devices), text__contains=needle
-            )
+            _visible(IndexedDevice.objects, plan, plan.indexed_devices, plan.hidden_devices)
+            .filter(text__contains=needle)
             .order_by("device_name", "serial_number")
             .values(
                 "customer_id",
@@ -192,6 +207,18 @@ def index_search(*, plan: Plan, q: str, limit: int) -> IndexAnswer:
                 )
             )
     return IndexAnswer(hits, more_users, more_devices)
+
+
+def _visible(
+    manager: Manager, plan: Plan, shown: dict[int, datetime], hidden: set[int]
+) -> QuerySet:
+    """The rows of the customers in `shown`: the region's rows without the `hidden` ones when
+    those are fewer (the usual case: an agent reaches most customers), else `shown` by id.
+    Either way only rows of the plan's region, and of customers the agent may see there."""
+    rows = manager.filter(region_id=plan.region_id)
+    if len(hidden) < len(shown):
+        return rows.exclude(customer_id__in=list(hidden)) if hidden else rows
+    return rows.filter(customer_id__in=list(shown))
 
 
 def account_state(enabled: bool | None) -> str:

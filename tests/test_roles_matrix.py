@@ -136,8 +136,8 @@ MATRIX: dict[str, Row] = {
     "customers/consent/": Row("/customers/consent/", ADMIN_PAGE, "POST"),
     "customers/consent/<int:run_id>/": Row("/customers/consent/{consent_run}/", ADMIN_PAGE),
     # Search across the user's own region's customers (the global admin's too).
-    "search/": Row("/search/?q=ad", AGENT_PAGE),
-    "search/live/": Row("/search/live/?q=ad&chunk=0", AGENT_PAGE),
+    "search/": Row("/search/?q=ade", AGENT_PAGE),
+    "search/live/": Row("/search/live/?q=ade&chunk=0", AGENT_PAGE),
     "alerts/": Row("/alerts/", AGENT_PAGE),
     # Acknowledging an alert of one's own region: back to the list (a second one changes
     # nothing, and says so).

@@ -28,7 +28,7 @@ def test_index_results_show_at_once_and_live_customers_stream_in_after(
     browser_sign_in(page, AGENT)
     page.set_viewport_size({"width": 390, "height": 844})
 
-    page.goto(f"{live_server.url}/search/?q=ad")
+    page.goto(f"{live_server.url}/search/?q=ade")
 
     hits = page.locator("[data-testid=search-hit]")
     expect(page.locator("[data-testid=search-hit][data-source=index]").first).to_be_visible()

@@ -129,11 +129,11 @@ def test_customers_where_microsoft_decides_are_asked_live_with_the_agents_token(
     client = sign_in("agent@contosopartners.com")
     # A name every generated tenant has a user for: the first user of a DAP+GDAP customer.
     live_customer = Customer.objects.get(region=indexed["us"], relationship_type="dap")
-    page = client.get("/search/", {"q": "ad"}).content.decode()
+    page = client.get("/search/", {"q": "ade"}).content.decode()
     assert 'data-testid="live-pending"' in page
     before = sim.requests()["counters"]["graph"]
 
-    html = _live_all(client, "ad")
+    html = _live_all(client, "ade")
 
     assert sim.requests()["counters"]["graph"] > before, html
     assert 'data-testid="live-done"' in html
@@ -149,10 +149,10 @@ def test_customers_where_microsoft_decides_are_asked_live_with_the_agents_token(
 
 def test_a_second_live_search_within_a_minute_costs_microsoft_nothing(indexed, sign_in, sim):
     client = sign_in("agent@contosopartners.com")
-    client.get("/search/", {"q": "ad"})
-    first = _live_all(client, "ad")
+    client.get("/search/", {"q": "ade"})
+    first = _live_all(client, "ade")
     before = sim.requests()["counters"]
-    second = _live_all(client, "ad")
+    second = _live_all(client, "ade")
     after = sim.requests()["counters"]
 
     assert after["graph"] == before["graph"] and after["token"] == before["token"]
@@ -162,7 +162,7 @@ def test_a_second_live_search_within_a_minute_costs_microsoft_nothing(indexed, s
 def test_customers_the_agent_cannot_reach_are_listed_as_skipped_with_the_reason(
     indexed, sign_in, world
 ):
-    html = sign_in("agent@contosopartners.com").get("/search/", {"q": "ad"}).content.decode()
+    html = sign_in("agent@contosopartners.com").get("/search/", {"q": "ade"}).content.decode()
 
     assert 'data-testid="search-skipped"' in html
     expired = next(
@@ -187,13 +187,13 @@ def test_an_agent_without_an_intune_role_finds_users_but_no_devices_there(indexe
     assert not [h for h in _hits(html) if h[0] == "device" and h[1] == tenant]
 
 
-def test_a_query_of_one_character_asks_for_more_and_calls_no_one(indexed, sign_in, sim):
+def test_a_query_of_two_characters_asks_for_more_and_calls_no_one(indexed, sign_in, sim):
     client = sign_in("agent@contosopartners.com")
     before = sim.requests()["counters"]
-    page = client.get("/search/", {"q": "a"})
-    live = client.get("/search/live/", {"q": "a", "chunk": 0})
+    page = client.get("/search/", {"q": "ad"})
+    live = client.get("/search/live/", {"q": "ad", "chunk": 0})
 
-    assert "Type at least 2 characters" in page.content.decode()
+    assert "Type at least 3 characters" in page.content.decode()
     assert live.status_code == 400
     after = sim.requests()["counters"]
     assert (after["graph"], after["token"]) == (before["graph"], before["token"])
@@ -202,7 +202,7 @@ def test_a_query_of_one_character_asks_for_more_and_calls_no_one(indexed, sign_i
 def test_a_chunk_number_out_of_range_is_a_clear_400(indexed, sign_in):
     client = sign_in("agent@contosopartners.com")
     for chunk in ("99", "-1", "x"):
-        answer = client.get("/search/live/", {"q": "ad", "chunk": chunk})
+        answer = client.get("/search/live/", {"q": "ade", "chunk": chunk})
         assert answer.status_code == 400
         assert "Search again" in answer.content.decode()
 
