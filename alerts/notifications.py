@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from alerts.models import (
 )
 from audit.changes import field_changes, field_snapshot
 from audit.services import audit_record
+from portal.runs import LeaseLost, fenced_update, row_compare_and_set
 from regions.models import Region
 
 log = logging.getLogger(__name__)
@@ -72,36 +73,42 @@ def delivery_lease_seconds() -> int:
 
 
 def _claim(delivery_id: int) -> Delivery | None:
-    """Claim the next attempt of a pending delivery no live worker holds. One conditional
-    UPDATE decides between two workers given the same delivery id (a redelivered message and
-    the watch's copy): the row is the record, not the message. None: sent, failed, gone, or
-    another worker is on it (and owns its retries)."""
-    now = timezone.now()
-    claimed = (
-        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(
-            attempts=F("attempts") + 1,
-            claimed_until=now + timedelta(seconds=delivery_lease_seconds()),
-        )
-    )
-    if not claimed:
-        return None
-    return (
+    """Claim the next attempt of a pending delivery no live worker holds. A compare-and-set
+    on (status, attempts, claimed_until) decides between two workers given the same delivery
+    id (a redelivered message and the watch's copy), on SQLite too: the row is the record,
+    not the message. None: sent, failed, gone, or another worker is on it (and owns its
+    retries)."""
+    delivery = (
         Delivery.objects.select_related("alert__region", "alert__customer", "channel")
         .filter(pk=delivery_id)
         .first()
     )
+    now = timezone.now()
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return None
+    if delivery.claimed_until is not None and delivery.claimed_until >= now:
+        return None
+    won = row_compare_and_set(
+        delivery,
+        expect=("status", "attempts", "claimed_until"),
+        attempts=delivery.attempts + 1,
+        claimed_until=now + timedelta(seconds=delivery_lease_seconds()),
+    )
+    return delivery if won else None
 
 
 def _settle(delivery: Delivery, **fields: object) -> bool:
     """Record the outcome of the attempt this worker claimed, unless another worker has
     claimed a later one since (our lease ran out): the attempts counter fences it."""
-    return bool(
-        Delivery.objects.filter(
-            pk=delivery.pk, attempts=delivery.attempts, status=DeliveryStatus.PENDING
-        ).update(claimed_until=None, **fields)
+    fence = Delivery.objects.filter(
+        pk=delivery.pk, attempts=delivery.attempts, status=DeliveryStatus.PENDING
     )
+    try:
+        fenced_update(fence, claimed_until=None, **fields)
+    except LeaseLost:
+        log.warning("delivery %s was taken over by another worker", delivery.pk)
+        return False
+    return True
 
 
 def delivery_attempt(*, delivery_id: int) -> Attempt:

@@ -212,3 +212,20 @@ def test_a_real_worker_sends_a_lost_delivery_once_the_watch_queues_it_twice_over
     time.sleep(1)  # the second message has had its chance to send it again
     assert len(receiver.requests) == 1
     assert receiver.requests[0][0]["X-Portal-Delivery"] == str(delivery.pk)
+
+
+def test_a_worker_whose_claim_ran_out_records_nothing_once_another_worker_claimed_it(
+    own_region, own_customer, record_sweep, receiver
+):
+    from alerts.notifications import _claim, _settle
+
+    delivery = pending_delivery(own_region, own_customer, record_sweep, receiver.url)
+    first = _claim(delivery.pk)
+    assert first is not None and _claim(delivery.pk) is None
+    Delivery.objects.filter(pk=delivery.pk).update(claimed_until=minutes_ago(1))
+    second = _claim(delivery.pk)
+    assert second is not None and second.attempts == 2
+    assert _settle(first, status=DeliveryStatus.FAILED, last_error="late") is False
+    assert _settle(second, status=DeliveryStatus.SENT) is True
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and delivery.last_error == ""
