@@ -16,6 +16,10 @@ from accounts.models import Role, User
 
 _ADMIN_VIEWS = frozenset(
     {
+        "alerts.view_alert",
+        "alerts.view_alertsettings",
+        "alerts.view_delivery",
+        "alerts.view_notificationchannel",
         "audit.view_auditevent",
         "compliance.view_compliancesweep",
         "compliance.view_compliancesnapshot",

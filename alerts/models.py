@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from portal import crypto
 
@@ -144,11 +146,57 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due (now, or after a failure's backoff; the watch moves it to
+    # when it queued the delivery again). A pending delivery long past it lost its message.
+    due_at = models.DateTimeField(default=timezone.now)
+    # Set by the worker that claimed the attempt, until it may be presumed dead: while it is
+    # in the future no other worker sends this delivery.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["alert", "channel"], name="delivery_once_per_channel")
         ]
+        indexes = [models.Index(fields=["status", "due_at"], name="delivery_status_due")]
 
     def __str__(self) -> str:
         return f"alert {self.alert_id} to channel {self.channel_id} ({self.status})"
+
+
+class AlertSettings(models.Model):
+    """A region's own thresholds for the compliance rules; a region without a row uses
+    ALERT_COMPLIANCE_BELOW and ALERT_COMPLIANCE_DROP."""
+
+    region = models.OneToOneField("regions.Region", on_delete=models.CASCADE, related_name="+")
+    # Percent of devices compliant under which a customer's compliance opens an alert.
+    compliance_below = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    # Points the rate may fall between two sweeps before an alert opens.
+    compliance_drop = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name_plural = "alert settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(compliance_below__gte=0, compliance_below__lte=100),
+                name="alert_settings_below_is_a_percentage",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(compliance_drop__gte=1, compliance_drop__lte=100),
+                name="alert_settings_drop_is_1_to_100_points",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert settings of region {self.region_id}"

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from alerts.models import AlertKind
+from alerts.selectors import alert_thresholds
 from compliance.models import ComplianceSnapshot, CustomerCompliance
 from customers.models import Customer, GdapRelationship
 from regions.models import Region
@@ -69,8 +69,8 @@ def _latest_snapshots(
 
 def compliance_below(*, region: Region, now: datetime) -> list[Finding]:
     """A customer whose latest successful sweep found fewer compliant devices than the
-    threshold (ALERT_COMPLIANCE_BELOW, percent)."""
-    threshold = settings.ALERT_COMPLIANCE_BELOW
+    region's threshold (percent; ALERT_COMPLIANCE_BELOW unless the region set its own)."""
+    threshold = alert_thresholds(region=region).compliance_below
     rows = CustomerCompliance.objects.filter(
         customer__region=region,
         compliance_rate__isnull=False,
@@ -98,9 +98,9 @@ def compliance_below(*, region: Region, now: datetime) -> list[Finding]:
 
 
 def compliance_drop(*, region: Region, now: datetime) -> list[Finding]:
-    """A customer whose rate fell by ALERT_COMPLIANCE_DROP points or more between its two
-    latest successful sweeps."""
-    points = settings.ALERT_COMPLIANCE_DROP
+    """A customer whose rate fell by the region's points (ALERT_COMPLIANCE_DROP unless the
+    region set its own) or more between its two latest successful sweeps."""
+    points = alert_thresholds(region=region).compliance_drop
     names = dict(Customer.objects.filter(region=region).values_list("pk", "name"))
     findings = []
     for customer_id, (latest, *rest) in _latest_snapshots(region, now=now, ok_only=True).items():

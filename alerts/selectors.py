@@ -1,13 +1,24 @@
-"""Reads about alerts: what a user may see, filtered; the nav count."""
+"""Reads about alerts: what a user may see, filtered; the nav count; a region's channels and
+thresholds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from alerts.models import Alert, AlertKind, AlertState, NotificationChannel
+from alerts.models import (
+    Alert,
+    AlertKind,
+    AlertSettings,
+    AlertState,
+    DeliveryStatus,
+    NotificationChannel,
+)
 from regions.models import Region
 
 # What the page lists: alerts someone still has to act on (resolved ones are history).
@@ -63,5 +74,38 @@ def alerts_open_count(*, user: User) -> int:
 
 
 def channel_list(*, region: Region) -> QuerySet[NotificationChannel]:
-    """The notification channels of `region` (the caller has checked the admin may see it)."""
-    return NotificationChannel.objects.filter(region=region)
+    """The notification channels of `region` (the caller has checked the admin may see it),
+    each with its counts of failed and still pending deliveries."""
+    return NotificationChannel.objects.filter(region=region).annotate(
+        failed_count=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+        pending_count=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.PENDING)),
+    )
+
+
+def channel_for_region(*, region: Region, channel_id: int) -> NotificationChannel:
+    """The channel if it is `region`'s; Http404 otherwise (another region's reveals nothing)."""
+    channel = NotificationChannel.objects.filter(region=region, pk=channel_id).first()
+    if channel is None:
+        raise Http404("No such notification channel in this region.")
+    return channel
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    compliance_below: int  # percent
+    compliance_drop: int  # points
+    custom: bool  # the region's own, or the portal's defaults
+
+
+def alert_thresholds(*, region: Region) -> Thresholds:
+    """The compliance thresholds the rules use for `region`: its own, else the settings'."""
+    own = AlertSettings.objects.filter(region=region).first()
+    if own is None:
+        return Thresholds(
+            compliance_below=settings.ALERT_COMPLIANCE_BELOW,
+            compliance_drop=settings.ALERT_COMPLIANCE_DROP,
+            custom=False,
+        )
+    return Thresholds(
+        compliance_below=own.compliance_below, compliance_drop=own.compliance_drop, custom=True
+    )

@@ -1,4 +1,5 @@
-"""Writes about alerts: evaluating the rules of a region, acknowledging an alert."""
+"""Writes about alerts: evaluating the rules of a region, acknowledging an alert, a region's
+own thresholds."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
-from alerts.models import Alert, AlertState
+from alerts.models import Alert, AlertSettings, AlertState
 from alerts.notifications import deliveries_create
 from alerts.rules import RULES
+from alerts.selectors import alert_thresholds
 from alerts.tasks import deliveries_enqueue
-from audit.changes import field_snapshot
+from audit.changes import field_changes, field_snapshot
 from audit.services import audit_record
 from regions.models import Region
 
@@ -115,3 +117,44 @@ def alert_acknowledge(*, alert: Alert, user: User, request: HttpRequest | None =
             },
         )
     return True
+
+
+THRESHOLD_FIELDS = ("compliance_below", "compliance_drop")
+
+
+def alert_settings_update(
+    *,
+    region: Region,
+    compliance_below: int,
+    compliance_drop: int,
+    user: User,
+    request: HttpRequest | None = None,
+) -> Evaluation | None:
+    """Store `region`'s own compliance thresholds, audited with before and after, and
+    evaluate its rules at once so alerts open or resolve by the new numbers; None when they
+    were what the rules already used."""
+    with transaction.atomic():
+        Region.objects.select_for_update().filter(pk=region.pk).first()
+        before = field_snapshot(alert_thresholds(region=region), (*THRESHOLD_FIELDS, "custom"))
+        row, _ = AlertSettings.objects.get_or_create(
+            region=region,
+            defaults={"compliance_below": compliance_below, "compliance_drop": compliance_drop},
+        )
+        if before["custom"] and field_snapshot(row, THRESHOLD_FIELDS) == {
+            "compliance_below": compliance_below,
+            "compliance_drop": compliance_drop,
+        }:
+            return None
+        row.compliance_below, row.compliance_drop = compliance_below, compliance_drop
+        row.updated_by = user
+        row.full_clean()
+        row.save()
+        after = {**field_snapshot(row, THRESHOLD_FIELDS), "custom": True}
+        audit_record(
+            action="alert.settings_update",
+            request=request,
+            user=user,
+            region=region.slug,
+            detail={"before": before, "after": after, "changes": field_changes(before, after)},
+        )
+    return alerts_evaluate(region=region)

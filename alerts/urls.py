@@ -20,4 +20,15 @@ urlpatterns = [
         views.channel_test_view,
         name="alert_channel_test",
     ),
+    path(
+        "regions/<slug:slug>/notifications/<int:channel_id>/edit/",
+        views.channel_edit_view,
+        name="alert_channel_edit",
+    ),
+    path(
+        "regions/<slug:slug>/notifications/<int:channel_id>/active/",
+        views.channel_active_view,
+        name="alert_channel_active",
+    ),
+    path("regions/<slug:slug>/alert-settings/", views.alert_settings_view, name="alert_settings"),
 ]

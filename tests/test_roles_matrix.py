@@ -165,6 +165,14 @@ MATRIX: dict[str, Row] = {
     "regions/<slug:slug>/notifications/<int:channel_id>/delete/": Row(
         "/regions/{region}/notifications/{channel}/delete/", ADMIN_PAGE, "POST"
     ),
+    "regions/<slug:slug>/notifications/<int:channel_id>/edit/": Row(
+        "/regions/{region}/notifications/{channel}/edit/", ADMIN_PAGE
+    ),
+    # Without `active` (0 or 1) it explains itself and changes nothing, back to the list.
+    "regions/<slug:slug>/notifications/<int:channel_id>/active/": Row(
+        "/regions/{region}/notifications/{channel}/active/", ADMIN_PAGE, "POST"
+    ),
+    "regions/<slug:slug>/alert-settings/": Row("/regions/{region}/alert-settings/", ADMIN_PAGE),
     # Admins see their region's users and may end their sessions (a user of their region:
     # the matrix's own "agent"; without the ticked confirmation nothing ends, back to the list).
     "users/": Row("/users/", ADMIN_PAGE),
@@ -207,9 +215,21 @@ CROSS_REGION: list[Row] = [
     Row("/regions/eu/notifications/", OTHER_REGION_ADMIN),
     Row("/regions/eu/notifications/{eu_channel}/test/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/notifications/{eu_channel}/delete/", OTHER_REGION_ADMIN, "POST"),
+    Row("/regions/eu/notifications/{eu_channel}/edit/", OTHER_REGION_ADMIN),
+    Row("/regions/eu/notifications/{eu_channel}/active/", OTHER_REGION_ADMIN, "POST"),
+    Row("/regions/eu/alert-settings/", OTHER_REGION_ADMIN),
     # Another region's channel under one's own region: not there, for the global admin too.
     Row(
         "/regions/us/notifications/{eu_channel}/test/",
+        (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 404, 404),
+        "POST",
+    ),
+    Row(
+        "/regions/us/notifications/{eu_channel}/edit/",
+        (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 404, 404),
+    ),
+    Row(
+        "/regions/us/notifications/{eu_channel}/active/",
         (SIGNIN, NO_ACCESS, FORBIDDEN, FORBIDDEN, 404, 404),
         "POST",
     ),

@@ -284,6 +284,17 @@ ALERT_DELIVERY_BACKOFF_SECONDS = env.int("ALERT_DELIVERY_BACKOFF_SECONDS", defau
 ALERT_DELIVERY_TIMEOUT_SECONDS = env.float("ALERT_DELIVERY_TIMEOUT_SECONDS", default=10)
 ALERT_TEST_TIMEOUT_SECONDS = env.float("ALERT_TEST_TIMEOUT_SECONDS", default=5)
 ALERT_WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+# A worker claims a delivery's attempt for LEASE seconds (at least 4 x the timeout) so no other
+# sends it meanwhile; beat looks every WATCH seconds for pending deliveries overdue by STUCK
+# seconds (the worker died, the broker lost the message) and queues them again.
+ALERT_DELIVERY_LEASE_SECONDS = env.int("ALERT_DELIVERY_LEASE_SECONDS", default=60)
+ALERT_DELIVERY_STUCK_SECONDS = env.int("ALERT_DELIVERY_STUCK_SECONDS", default=5 * 60)
+ALERT_DELIVERY_WATCH_SECONDS = env.int("ALERT_DELIVERY_WATCH_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["alert-deliveries-watch"] = {
+    "task": "alerts.tasks.alert_deliveries_watch",
+    "schedule": ALERT_DELIVERY_WATCH_SECONDS,
+    "options": {"expires": ALERT_DELIVERY_WATCH_SECONDS},
+}
 # E-mail for alert notifications. The console backend (the default) prints messages to the
 # log, for the demo; production sets EMAIL_BACKEND to the SMTP backend and EMAIL_HOST etc.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

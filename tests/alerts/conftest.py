@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
+from accounts.models import Role
 from compliance.collect import Outcome
 from compliance.models import ComplianceSweep
 from compliance.services import snapshots_record
 from compliance.tally import Tally
 from customers.models import Customer
+from tests.alerts.support import Receiver
+from tests.factories import user_make
 
 
 def tally_of(compliant: int, noncompliant: int) -> Tally:
@@ -52,3 +55,20 @@ def record_sweep() -> Callable[..., ComplianceSweep]:
         return sweep
 
     return _record
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def own_admin(own_region):
+    return user_make(region=own_region, role=Role.ADMIN)
+
+
+@pytest.fixture
+def other_admin(other_region):
+    return user_make(region=other_region, role=Role.ADMIN)

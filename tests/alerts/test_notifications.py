@@ -8,90 +8,21 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
 
-from accounts.models import Role
 from alerts.channels import signature, slack_message, teams_message
 from alerts.models import Alert, ChannelKind, Delivery, DeliveryStatus, NotificationChannel
-from alerts.notifications import channel_create, delivery_backoff
+from alerts.notifications import delivery_backoff
 from alerts.services import alerts_evaluate
 from alerts.tasks import alert_deliver
 from audit.models import AuditEvent
-from tests.factories import client_for, user_make
+from tests.alerts.support import alert_opened, channel_make, closed_port
+from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records each request and answers `status`."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0SECRETPATH"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def own_admin(own_region):
-    return user_make(region=own_region, role=Role.ADMIN)
-
-
-@pytest.fixture
-def other_admin(other_region):
-    return user_make(region=other_region, role=Role.ADMIN)
-
-
-def channel_make(region, kind, target, *, admin=None, name=None) -> tuple[NotificationChannel, str]:
-    admin = admin or user_make(region=region, role=Role.ADMIN)
-    return channel_create(
-        region=region, kind=kind, name=name or f"{kind} channel", target=target, user=admin
-    )
-
-
-def alert_opened(region, customer, record_sweep) -> Alert:
-    """Open a compliance alert the way a sweep does: a rate below the threshold, evaluated."""
-    record_sweep(customer, 50)
-    alerts_evaluate(region=region)
-    return Alert.objects.get(region=region, kind="compliance_below")
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_an_alert_that_opens_creates_one_delivery_per_active_channel_and_a_second_evaluation_none(
