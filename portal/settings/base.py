@@ -297,6 +297,10 @@ COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)
 # Intune allows 2,000 requests / 20 s per app per tenant; agents browsing use the same app.
 COMPLIANCE_THROTTLE_LIMIT = env.int("COMPLIANCE_THROTTLE_LIMIT", default=1500)
 COMPLIANCE_THROTTLE_WINDOW = env.float("COMPLIANCE_THROTTLE_WINDOW", default=20)
+# The policy states of noncompliant devices count against "Intune device configuration",
+# 1,000 requests / 20 s per app per tenant (each item of a $batch counts): the sweep keeps
+# headroom for the device pages agents open, which read the same states.
+COMPLIANCE_POLICY_THROTTLE_LIMIT = env.int("COMPLIANCE_POLICY_THROTTLE_LIMIT", default=750)
 COMPLIANCE_PAGE_SIZE = env.int("COMPLIANCE_PAGE_SIZE", default=1000)  # managedDevices $top
 COMPLIANCE_CUSTOMER_ATTEMPTS = env.int("COMPLIANCE_CUSTOMER_ATTEMPTS", default=3)
 COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=30)
