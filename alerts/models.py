@@ -152,3 +152,7 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"alert {self.alert_id} to channel {self.channel_id} ({self.status})"
+
+
+# The weekly report's sends live in their own module; imported here so Django registers them.
+from alerts.report_models import ReportDelivery  # noqa: E402, F401

@@ -68,6 +68,23 @@ def region_choice(*, user: User, slug: str | None) -> tuple[Region | None, list[
     return own, regions  # None (all regions) for a global admin without a region
 
 
+def report_region(*, user: User, slug: str | None) -> Region | None:
+    """The region whose weekly report the user opens: a manager or admin their own, and a
+    region named in the URL that is not theirs is 404 (audited, as any other region's
+    object); a global admin the region picked, or every region ("all")."""
+    if user.crosses_regions:
+        return region_choice(user=user, slug=slug)[0]
+    own, _ = region_choice(user=user, slug=None)
+    if slug and slug != own.slug:
+        raise RegionDenied(
+            "No such region.",
+            kind="compliance report",
+            target=slug[:64],
+            exists=Region.objects.filter(slug=slug[:64]).exists(),
+        )
+    return own
+
+
 def sweep_latest(*, region: Region | None) -> ComplianceSweep | None:
     """The newest sweep of `region` (None: the newest of any, for a global admin's "all")."""
     sweeps = ComplianceSweep.objects.select_related("region")

@@ -20,6 +20,7 @@ from compliance import selectors
 from compliance.export import csv_lines
 from compliance.intune import customer_compliance_read
 from compliance.models import NoncompliantDevice
+from compliance.report import REPORT_CSV_COLUMNS, compliance_report_build, report_csv_rows
 from compliance.tasks import sweep_request
 from customers.decorators import customer_view
 from customers.models import Customer
@@ -202,5 +203,39 @@ def noncompliant_export_view(request: HttpRequest) -> StreamingHttpResponse:
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = (
         f'attachment; filename="noncompliant-{query.slug}-{stamp}.csv"'
+    )
+    return response
+
+
+@role_required(Role.MANAGER)
+def report_view(request: HttpRequest) -> HttpResponse:
+    """The region's weekly compliance report as it stands now (printable), from stored data."""
+    region = selectors.report_region(user=request.user, slug=request.GET.get("region"))
+    report = compliance_report_build(region=region)
+    return render(
+        request,
+        "compliance/report.html",
+        {
+            "report": report,
+            "region_slug": report.region_slug,
+            "regions": selectors.region_choice(user=request.user, slug=None)[1],
+            "nav": "compliance",
+        },
+    )
+
+
+@role_required(Role.MANAGER)
+def report_export_view(request: HttpRequest) -> StreamingHttpResponse:
+    region = selectors.report_region(user=request.user, slug=request.GET.get("region"))
+    report = compliance_report_build(region=region)
+    audit_record(
+        action="compliance.report_export",
+        request=request,
+        detail={"region": report.region_slug, "period": report.period},
+    )
+    lines = csv_lines(header=REPORT_CSV_COLUMNS, rows=report_csv_rows(report))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="compliance-report-{report.region_slug}-{report.period}.csv"'
     )
     return response

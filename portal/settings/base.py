@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = BASE_DIR / ".data"
@@ -211,6 +213,31 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.sessions_clear",
         "schedule": env.int("SESSIONS_CLEAR_INTERVAL", default=24 * 3600),
     },
+}
+
+# The weekly compliance report (compliance/report.py, sent by alerts/reports.py) goes to each
+# region's active notification channels on a crontab, by default Monday 07:00 UTC
+# (COMPLIANCE_REPORT_CRONTAB: "minute hour day-of-month month day-of-week"), or every
+# COMPLIANCE_REPORT_INTERVAL seconds when that is set. Either way a channel gets each ISO
+# week's report once: running it more often only sends to channels added since.
+COMPLIANCE_REPORT_CRONTAB = env("COMPLIANCE_REPORT_CRONTAB", default="0 7 * * 1")
+COMPLIANCE_REPORT_INTERVAL = env.int("COMPLIANCE_REPORT_INTERVAL", default=0)
+_REPORT_CRON = COMPLIANCE_REPORT_CRONTAB.split()
+if len(_REPORT_CRON) != 5:
+    raise ImproperlyConfigured(
+        "COMPLIANCE_REPORT_CRONTAB needs five fields, minute hour day-of-month month "
+        'day-of-week, like "0 7 * * 1" (Monday 07:00 UTC).'
+    )
+CELERY_IMPORTS = ("alerts.report_tasks",)
+CELERY_BEAT_SCHEDULE["compliance-report-weekly"] = {
+    "task": "alerts.report_tasks.compliance_report_weekly",
+    "schedule": COMPLIANCE_REPORT_INTERVAL
+    or crontab(
+        *_REPORT_CRON[:2],
+        day_of_week=_REPORT_CRON[4],
+        day_of_month=_REPORT_CRON[2],
+        month_of_year=_REPORT_CRON[3],
+    ),
 }
 
 # Customer syncs (customers/): a sync's lease, as for sweeps below (portal/runs.py). Its worker
