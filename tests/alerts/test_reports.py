@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from celery.schedules import crontab
@@ -172,3 +172,32 @@ def test_the_report_is_scheduled_monday_0700_utc_by_default():
     assert isinstance(schedule, crontab)
     assert schedule.minute == {0} and schedule.hour == {7} and schedule.day_of_week == {1}
     assert "alerts.report_tasks" in django_settings.CELERY_IMPORTS
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"still waiting after {timeout} s: {list(ReportDelivery.objects.all())}")
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_weekly_report_to_a_signed_webhook_once(
+    celery_worker_process, own_region, own_customer, record_sweep, receiver
+):
+    """The worker finds the task through CELERY_IMPORTS, as beat's schedule names it."""
+    record_sweep(own_customer, 70)
+    _, secret = channel_make(own_region, ChannelKind.WEBHOOK_JSON, receiver.url)
+
+    compliance_report_weekly.delay()
+    _wait_for(lambda: ReportDelivery.objects.filter(status=DeliveryStatus.SENT).exists())
+
+    [(headers, body)] = receiver.requests
+    assert _verified(secret, headers, body)
+    assert json.loads(body)["report"]["now"]["rate_pct"] == 70.0
+    compliance_report_weekly.delay()  # beat again the same week
+    time.sleep(3)
+    assert len(receiver.requests) == 1 and ReportDelivery.objects.count() == 1
