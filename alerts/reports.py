@@ -319,3 +319,13 @@ def report_delivery_attempt(*, delivery_id: int) -> Attempt:
     )
     NotificationChannel.objects.filter(pk=channel.pk).update(last_delivery_at=now, last_error="")
     return Attempt(status=DeliveryStatus.SENT)
+
+
+def report_deliveries_recent(*, region: Region, limit: int = 100) -> list[ReportDelivery]:
+    """The region's latest report sends, newest week first (the caller checked the admin may
+    see the region)."""
+    return list(
+        ReportDelivery.objects.filter(region=region)
+        .select_related("channel")
+        .order_by("-period", "channel__name", "pk")[:limit]
+    )

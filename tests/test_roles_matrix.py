@@ -158,6 +158,9 @@ MATRIX: dict[str, Row] = {
     # A region's notification channels (alerts app). The sample channel is an e-mail one: a
     # test goes to the locmem outbox; a delete without the ticked confirmation deletes nothing.
     "regions/<slug:slug>/notifications/": Row("/regions/{region}/notifications/", ADMIN_PAGE),
+    "regions/<slug:slug>/notifications/reports/": Row(
+        "/regions/{region}/notifications/reports/", ADMIN_PAGE
+    ),
     "regions/<slug:slug>/notifications/<int:channel_id>/test/": Row(
         "/regions/{region}/notifications/{channel}/test/", ADMIN_PAGE, "POST"
     ),
@@ -207,6 +210,7 @@ CROSS_REGION: list[Row] = [
     Row("/regions/eu/setup/discovery/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/preconsent/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/notifications/", OTHER_REGION_ADMIN),
+    Row("/regions/eu/notifications/reports/", OTHER_REGION_ADMIN),
     Row("/regions/eu/notifications/{eu_channel}/test/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/notifications/{eu_channel}/delete/", OTHER_REGION_ADMIN, "POST"),
     # Another region's channel under one's own region: not there, for the global admin too.

@@ -134,6 +134,10 @@ def test_a_failing_channel_is_retried_then_marked_failed_and_shown_to_the_admin(
     admin = client_for(user_make(region=own_region, role=Role.ADMIN))
     page = admin.get("/regions/us/notifications/").content.decode().replace("&#x27;", "'")
     assert channel.last_error in page
+    sends = admin.get("/regions/us/notifications/reports/").content.decode()
+    row = sends.split('data-testid="report-delivery" data-status="failed"', 1)[1].split("</tr>")[0]
+    assert "Ops room" in row and delivery.period in sends
+    assert delivery.last_error in row.replace("&#x27;", "'")
     # A failed week is not sent again by the next run of that week.
     tries = len(receiver.requests)
     weekly()
