@@ -45,8 +45,8 @@ def _pct(value: object) -> str:
     return "—" if value is None else f"{value}%"
 
 
-def _change(value: object) -> str:
-    return "—" if value is None else f"{value:+.1f} points"  # type: ignore[str-format]
+def _change(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} points"
 
 
 def _facts(document: dict[str, Any]) -> list[tuple[str, str]]:
