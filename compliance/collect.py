@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -110,7 +111,10 @@ def _policy_buckets() -> TenantBuckets:
 def _policies_read(target: Target, buckets: TenantBuckets, outcome: Outcome) -> None:
     """Fill outcome.policies; whatever fails leaves devices unknown, never the outcome failed."""
     assert outcome.tally is not None
-    device_ids = [str(d.get("id")) for d in outcome.tally.noncompliant if d.get("id")]
+    # The id goes into a URL path: only Intune's GUIDs are asked for (the rest stay unknown).
+    device_ids = [
+        i for i in (str(d.get("id") or "") for d in outcome.tally.noncompliant) if _guid(i)
+    ]
     try:
         graph = graph_as_app(region=target.region, tenant_id=target.tenant_id)
         read = failing_policies_read(
@@ -133,6 +137,14 @@ def _policies_read(target: Target, buckets: TenantBuckets, outcome: Outcome) -> 
             len(device_ids),
             read.error,
         )
+
+
+def _guid(value: str) -> bool:
+    """Exactly a GUID's 36 characters (uuid.UUID also takes braces and "urn:uuid:")."""
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _forget_token(target: Target) -> None:

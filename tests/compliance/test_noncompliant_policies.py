@@ -249,3 +249,17 @@ def test_a_later_sweep_replaces_the_failing_policies(own_region, stored_customer
     _record(customer, [_bad("a", "PC-BITLOCKER")], {_id("a"): ["Windows - Defender"]})
     [device] = NoncompliantDevice.objects.filter(customer=customer)
     assert [p.name for p in device.failing_policies.all()] == ["Windows - Defender"]
+
+
+def test_only_guid_device_ids_are_put_into_a_policy_state_url():
+    from compliance.collect import _guid
+
+    assert _guid("0f8fad5b-d9cb-469f-a165-70867728950e")
+    assert _guid("0F8FAD5B-D9CB-469F-A165-70867728950E")
+    for odd in (
+        "../../etc",
+        "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+        "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+        "",
+    ):
+        assert not _guid(odd), odd
