@@ -200,3 +200,7 @@ class AlertSettings(models.Model):
 
     def __str__(self) -> str:
         return f"alert settings of region {self.region_id}"
+
+
+# The weekly report's sends live in their own module; imported here so Django registers them.
+from alerts.report_models import ReportDelivery  # noqa: E402, F401

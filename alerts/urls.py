@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts import views
+from alerts import report_views, views
 
 urlpatterns = [
     path("alerts/", views.alert_list_view, name="alert_list"),
@@ -10,6 +10,11 @@ urlpatterns = [
         name="alert_acknowledge",
     ),
     path("regions/<slug:slug>/notifications/", views.channel_list_view, name="alert_channels"),
+    path(
+        "regions/<slug:slug>/notifications/reports/",
+        report_views.report_deliveries_view,
+        name="alert_report_deliveries",
+    ),
     path(
         "regions/<slug:slug>/notifications/<int:channel_id>/delete/",
         views.channel_delete_view,

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from compliance.policy_states import failing_policies_read
 from compliance.tally import SWEEP_FIELDS, Tally
 from compliance.throttle import TenantBuckets
 from mscloud.errors import ErrorKind, MicrosoftError
@@ -49,6 +51,8 @@ class Outcome:
     error: str = ""
     duration_ms: int = 0
     requests: int = 0
+    # Failing compliance policy names per noncompliant device id; a device absent: unknown.
+    policies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -64,9 +68,16 @@ class _Failure:
 
 
 def devices_read(
-    *, target: Target, buckets: TenantBuckets, stale_before: datetime, attempts: int
+    *,
+    target: Target,
+    buckets: TenantBuckets,
+    stale_before: datetime,
+    attempts: int,
+    policy_buckets: TenantBuckets | None = None,
 ) -> Outcome:
-    """Tally one customer's managed devices; failures are returned in the Outcome, not raised."""
+    """Tally one customer's managed devices, then read which policies its noncompliant ones
+    fail; failures are returned in the Outcome, not raised (a failed policy read only leaves
+    those devices' policies unknown)."""
     started = time.monotonic()
     outcome = Outcome(
         customer_id=target.customer_id, region_id=target.region.pk, taken_at=timezone.now()
@@ -84,8 +95,56 @@ def devices_read(
             if failure.token:
                 _forget_token(target)
             time.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)))
+    if outcome.tally is not None and outcome.tally.noncompliant:
+        _policies_read(target, policy_buckets or _policy_buckets(), outcome)
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome
+
+
+def _policy_buckets() -> TenantBuckets:
+    return TenantBuckets(
+        limit=settings.COMPLIANCE_POLICY_THROTTLE_LIMIT,
+        window=settings.COMPLIANCE_THROTTLE_WINDOW,
+    )
+
+
+def _policies_read(target: Target, buckets: TenantBuckets, outcome: Outcome) -> None:
+    """Fill outcome.policies; whatever fails leaves devices unknown, never the outcome failed."""
+    assert outcome.tally is not None
+    # The id goes into a URL path: only Intune's GUIDs are asked for (the rest stay unknown).
+    device_ids = [
+        i for i in (str(d.get("id") or "") for d in outcome.tally.noncompliant) if _guid(i)
+    ]
+    try:
+        graph = graph_as_app(region=target.region, tenant_id=target.tenant_id)
+        read = failing_policies_read(
+            graph=graph,
+            device_ids=device_ids,
+            buckets=buckets,
+            app_id=str(target.region.client_id),
+            tenant_id=target.tenant_id,
+        )
+    except Exception as exc:  # the token, or a bug: the device figures stand without policies
+        log.warning("policy states of tenant %s not read: %s", target.tenant_id, exc)
+        return
+    outcome.policies = read.failing
+    outcome.requests += read.requests
+    if read.error:
+        log.info(
+            "policy states of tenant %s: %s of %s devices unknown: %s",
+            target.tenant_id,
+            len(device_ids) - len(read.failing),
+            len(device_ids),
+            read.error,
+        )
+
+
+def _guid(value: str) -> bool:
+    """Exactly a GUID's 36 characters (uuid.UUID also takes braces and "urn:uuid:")."""
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _forget_token(target: Target) -> None:
@@ -237,6 +296,7 @@ def devices_read_many(
     buckets = TenantBuckets(
         limit=settings.COMPLIANCE_THROTTLE_LIMIT, window=settings.COMPLIANCE_THROTTLE_WINDOW
     )
+    policy_buckets = _policy_buckets()
     attempts = settings.COMPLIANCE_CUSTOMER_ATTEMPTS
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sweep") as pool:
         futures = {
@@ -246,6 +306,7 @@ def devices_read_many(
                 buckets=buckets,
                 stale_before=stale_before,
                 attempts=attempts,
+                policy_buckets=policy_buckets,
             ): t
             for t in targets
         }

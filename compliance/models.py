@@ -185,6 +185,9 @@ class NoncompliantDevice(models.Model):
     last_sync_at = models.DateTimeField(null=True, blank=True)
     since = models.DateTimeField()  # first seen noncompliant, by a sweep
     seen_at = models.DateTimeField()  # the latest sweep that saw it noncompliant
+    # Whether the latest sweep read the device's policy states: False shows "unknown" (the
+    # read was refused or failed); True with no failing_policies: Intune named none.
+    policies_read = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["since", "device_name"]
@@ -196,3 +199,23 @@ class NoncompliantDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_name or self.device_id} of {self.customer_id}"
+
+
+class NoncompliantPolicy(models.Model):
+    """A compliance policy a noncompliant device fails (state nonCompliant or error), as its
+    latest sweep read the device's deviceCompliancePolicyStates; replaced by every sweep."""
+
+    device = models.ForeignKey(
+        NoncompliantDevice, on_delete=models.CASCADE, related_name="failing_policies"
+    )
+    name = models.CharField(max_length=256)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"])]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "name"], name="noncompliantpolicy_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} failing on {self.device_id}"

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from compliance.models import (
     ComplianceSweep,
     ComplianceTrendPoint,
     NoncompliantDevice,
+    NoncompliantPolicy,
 )
 from customers.models import ConsentState, Customer, RelationshipStatus
 from regions.models import Region
@@ -65,6 +66,23 @@ def region_choice(*, user: User, slug: str | None) -> tuple[Region | None, list[
         return by_slug[slug], regions
     own = by_slug.get(user.region.slug) if user.region_id else None
     return own, regions  # None (all regions) for a global admin without a region
+
+
+def report_region(*, user: User, slug: str | None) -> Region | None:
+    """The region whose weekly report the user opens: a manager or admin their own, and a
+    region named in the URL that is not theirs is 404 (audited, as any other region's
+    object); a global admin the region picked, or every region ("all")."""
+    if user.crosses_regions:
+        return region_choice(user=user, slug=slug)[0]
+    own, _ = region_choice(user=user, slug=None)
+    if slug and slug != own.slug:
+        raise RegionDenied(
+            "No such region.",
+            kind="compliance report",
+            target=slug[:64],
+            exists=Region.objects.filter(slug=slug[:64]).exists(),
+        )
+    return own
 
 
 def sweep_latest(*, region: Region | None) -> ComplianceSweep | None:
@@ -272,20 +290,31 @@ NONCOMPLIANT_COLUMNS = (
     "device_id",
     "user",
     "operating_system",
+    "policies_failing",
     "last_sync_at",
     "noncompliant_since",
     "seen_at",
 )
+# What a device whose policy states the sweep could not read shows for its policies.
+POLICIES_UNKNOWN = "unknown"
 
 
 def noncompliant_devices(
-    *, region: Region | None, q: str = "", os: str = ""
+    *, region: Region | None, q: str = "", os: str = "", policy: str = ""
 ) -> QuerySet[NoncompliantDevice]:
     """Every noncompliant device of the region's swept customers (None: every region), from
-    the sweeps' stored data; `q` matches the device, its user or its customer, `os` exactly."""
-    devices = NoncompliantDevice.objects.filter(customer__in=_customers(region)).select_related(
-        "customer", "customer__region"
+    the sweeps' stored data; `q` matches the device, its user or its customer, `os` exactly,
+    `policy` a failing policy's name exactly. Each device's failing_policies are prefetched."""
+    devices = (
+        NoncompliantDevice.objects.filter(customer__in=_customers(region))
+        .select_related("customer", "customer__region")
+        .prefetch_related(
+            Prefetch("failing_policies", queryset=NoncompliantPolicy.objects.order_by("name"))
+        )
     )
+    if policy:
+        # (device, name) is unique: the join adds no duplicate rows.
+        devices = devices.filter(failing_policies__name=policy[:256])
     q = q.strip()[:100]
     if q:
         devices = devices.filter(
@@ -308,8 +337,27 @@ def noncompliant_systems(*, region: Region | None) -> list[str]:
     )
 
 
+def noncompliant_policies(*, region: Region | None) -> list[str]:
+    """The names of the policies the region's noncompliant devices fail (the filter's
+    choices)."""
+    return list(
+        NoncompliantPolicy.objects.filter(device__customer__in=_customers(region))
+        .values_list("name", flat=True)
+        .distinct()
+        .order_by("name")
+    )
+
+
+def failing_policy_names(device: NoncompliantDevice) -> list[str] | None:
+    """The device's failing policy names; None when its sweep could not read them."""
+    if not device.policies_read:
+        return None
+    return [p.name for p in device.failing_policies.all()]
+
+
 def noncompliant_export_rows(devices: QuerySet[NoncompliantDevice]) -> Iterator[list[object]]:
     for d in devices.iterator(chunk_size=500):
+        names = failing_policy_names(d)
         yield [
             d.customer.region.slug,
             d.customer.name,
@@ -318,6 +366,7 @@ def noncompliant_export_rows(devices: QuerySet[NoncompliantDevice]) -> Iterator[
             d.device_id,
             d.user_principal_name,
             d.operating_system,
+            POLICIES_UNKNOWN if names is None else "; ".join(names),
             d.last_sync_at.isoformat() if d.last_sync_at else "",
             d.since.isoformat(),
             d.seen_at.isoformat(),

@@ -23,6 +23,7 @@ from compliance.models import (
     ComplianceTrendPoint,
     CustomerCompliance,
     NoncompliantDevice,
+    NoncompliantPolicy,
 )
 from compliance.selectors import swept_customers
 from compliance.signals import sweep_finished
@@ -237,6 +238,7 @@ def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
                 last_sync_at=_graph_time(d.get("lastSyncDateTime")),
                 since=outcome.taken_at,
                 seen_at=outcome.taken_at,
+                policies_read=str(d.get("id")) in outcome.policies,
             )
             for device_id, d in devices.items()
         ]
@@ -250,9 +252,31 @@ def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
                 "operating_system",
                 "last_sync_at",
                 "seen_at",
+                "policies_read",
             ],
             batch_size=500,
         )
+        _failing_policies_replace(customer_id=customer_id, devices=devices, outcome=outcome)
+
+
+def _failing_policies_replace(
+    *, customer_id: int, devices: dict[str, dict], outcome: Outcome
+) -> None:
+    """The customer's devices' failing policies become those this outcome read (none for a
+    device whose states could not be read: it says "unknown")."""
+    NoncompliantPolicy.objects.filter(device__customer_id=customer_id).delete()
+    if not outcome.policies:
+        return
+    pks = dict(
+        NoncompliantDevice.objects.filter(customer_id=customer_id).values_list("device_id", "pk")
+    )
+    rows = [
+        NoncompliantPolicy(device_id=pks[device_id], name=name)
+        for device_id, d in devices.items()
+        if device_id in pks
+        for name in outcome.policies.get(str(d.get("id")), [])
+    ]
+    NoncompliantPolicy.objects.bulk_create(rows, batch_size=500)
 
 
 def _guid(value: object) -> str:

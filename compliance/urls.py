@@ -21,6 +21,8 @@ urlpatterns = [
         views.noncompliant_export_view,
         name="compliance_noncompliant_export",
     ),
+    path("compliance/report/", views.report_view, name="compliance_report"),
+    path("compliance/report.csv", views.report_export_view, name="compliance_report_export"),
     path("compliance/sweeps/", views.sweep_start_view, name="compliance_sweep"),
     path(
         "compliance/sweeps/<int:sweep_id>/",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,6 +19,8 @@ from audit.services import audit_record
 from compliance import selectors
 from compliance.export import csv_lines
 from compliance.intune import customer_compliance_read
+from compliance.models import NoncompliantDevice
+from compliance.report import REPORT_CSV_COLUMNS, compliance_report_build, report_csv_rows
 from compliance.tasks import sweep_request
 from customers.decorators import customer_view
 from customers.models import Customer
@@ -128,30 +132,56 @@ def sweep_status_view(request: HttpRequest, sweep_id: int) -> HttpResponse:
 NONCOMPLIANT_PAGE = 50
 
 
-def _noncompliant_query(request: HttpRequest) -> tuple[Region | None, list[Region], str, str]:
+@dataclass(frozen=True)
+class _NoncompliantQuery:
+    region: Region | None
+    regions: list[Region]
+    q: str
+    os: str
+    policy: str
+
+    @property
+    def slug(self) -> str:
+        return self.region.slug if self.region else selectors.ALL_REGIONS
+
+    @property
+    def filters(self) -> dict[str, str]:
+        return {"q": self.q, "os": self.os, "policy": self.policy}
+
+    def devices(self) -> QuerySet[NoncompliantDevice]:
+        return selectors.noncompliant_devices(region=self.region, **self.filters)
+
+
+def _noncompliant_query(request: HttpRequest) -> _NoncompliantQuery:
     region, regions = selectors.region_choice(user=request.user, slug=request.GET.get("region"))
-    return region, regions, request.GET.get("q", "")[:100], request.GET.get("os", "")[:64]
+    return _NoncompliantQuery(
+        region=region,
+        regions=regions,
+        q=request.GET.get("q", "")[:100],
+        os=request.GET.get("os", "")[:64],
+        policy=request.GET.get("policy", "")[:256],
+    )
 
 
 @role_required(Role.MANAGER)
 def noncompliant_view(request: HttpRequest) -> HttpResponse:
     """Every noncompliant device of the region's customers, from the sweeps' stored data."""
-    region, regions, q, os = _noncompliant_query(request)
-    devices = selectors.noncompliant_devices(region=region, q=q, os=os)
-    page = Paginator(devices, NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
-    keep = urlencode({"region": region.slug if region else selectors.ALL_REGIONS, "q": q, "os": os})
+    query = _noncompliant_query(request)
+    page = Paginator(query.devices(), NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
+    for device in page:
+        device.policies = selectors.failing_policy_names(device)
     return render(
         request,
         "compliance/noncompliant.html",
         {
             "page": page,
-            "q": q,
-            "os": os,
-            "systems": selectors.noncompliant_systems(region=region),
-            "region": region,
-            "regions": regions,
-            "region_slug": region.slug if region else selectors.ALL_REGIONS,
-            "keep": keep,
+            **query.filters,
+            "systems": selectors.noncompliant_systems(region=query.region),
+            "policies": selectors.noncompliant_policies(region=query.region),
+            "region": query.region,
+            "regions": query.regions,
+            "region_slug": query.slug,
+            "keep": urlencode({"region": query.slug, **query.filters}),
             "nav": "compliance",
         },
     )
@@ -159,20 +189,53 @@ def noncompliant_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.MANAGER)
 def noncompliant_export_view(request: HttpRequest) -> StreamingHttpResponse:
-    region, _, q, os = _noncompliant_query(request)
-    scope = region.slug if region else selectors.ALL_REGIONS
+    query = _noncompliant_query(request)
     audit_record(
         action="compliance.noncompliant_export",
         request=request,
-        detail={"region": scope, "q": q, "os": os},
+        detail={"region": query.slug, **query.filters},
     )
     lines = csv_lines(
         header=selectors.NONCOMPLIANT_COLUMNS,
-        rows=selectors.noncompliant_export_rows(
-            selectors.noncompliant_devices(region=region, q=q, os=os)
-        ),
+        rows=selectors.noncompliant_export_rows(query.devices()),
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="noncompliant-{scope}-{stamp}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="noncompliant-{query.slug}-{stamp}.csv"'
+    )
+    return response
+
+
+@role_required(Role.MANAGER)
+def report_view(request: HttpRequest) -> HttpResponse:
+    """The region's weekly compliance report as it stands now (printable), from stored data."""
+    region = selectors.report_region(user=request.user, slug=request.GET.get("region"))
+    report = compliance_report_build(region=region)
+    return render(
+        request,
+        "compliance/report.html",
+        {
+            "report": report,
+            "region_slug": report.region_slug,
+            "regions": selectors.region_choice(user=request.user, slug=None)[1],
+            "nav": "compliance",
+        },
+    )
+
+
+@role_required(Role.MANAGER)
+def report_export_view(request: HttpRequest) -> StreamingHttpResponse:
+    region = selectors.report_region(user=request.user, slug=request.GET.get("region"))
+    report = compliance_report_build(region=region)
+    audit_record(
+        action="compliance.report_export",
+        request=request,
+        detail={"region": report.region_slug, "period": report.period},
+    )
+    lines = csv_lines(header=REPORT_CSV_COLUMNS, rows=report_csv_rows(report))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="compliance-report-{report.region_slug}-{report.period}.csv"'
+    )
     return response

@@ -146,6 +146,8 @@ MATRIX: dict[str, Row] = {
     "compliance/export.csv": Row("/compliance/export.csv", MANAGER_PAGE),
     "compliance/noncompliant/": Row("/compliance/noncompliant/", MANAGER_PAGE),
     "compliance/noncompliant.csv": Row("/compliance/noncompliant.csv", MANAGER_PAGE),
+    "compliance/report/": Row("/compliance/report/", MANAGER_PAGE),
+    "compliance/report.csv": Row("/compliance/report.csv", MANAGER_PAGE),
     "compliance/sweeps/": Row("/compliance/sweeps/", MANAGER_PAGE, "POST"),
     "compliance/sweeps/<int:sweep_id>/": Row("/compliance/sweeps/{sweep}/", MANAGER_PAGE),
     "regions/": Row("/regions/", ADMIN_PAGE),
@@ -159,6 +161,9 @@ MATRIX: dict[str, Row] = {
     # A region's notification channels (alerts app). The sample channel is an e-mail one: a
     # test goes to the locmem outbox; a delete without the ticked confirmation deletes nothing.
     "regions/<slug:slug>/notifications/": Row("/regions/{region}/notifications/", ADMIN_PAGE),
+    "regions/<slug:slug>/notifications/reports/": Row(
+        "/regions/{region}/notifications/reports/", ADMIN_PAGE
+    ),
     "regions/<slug:slug>/notifications/<int:channel_id>/test/": Row(
         "/regions/{region}/notifications/{channel}/test/", ADMIN_PAGE, "POST"
     ),
@@ -206,6 +211,9 @@ CROSS_REGION: list[Row] = [
     # A run of region "eu" under a customer of "us": 404, the run is not that customer's.
     Row("/customers/{tenant}/bulk/{eu_bulk_run}/", (SIGNIN, NO_ACCESS, FORBIDDEN, 404, 404, 404)),
     Row("/compliance/sweeps/{eu_sweep}/", OTHER_REGION_MANAGER),
+    # Another region's weekly report, named in the URL: 404 to its managers and admins.
+    Row("/compliance/report/?region=eu", OTHER_REGION_MANAGER),
+    Row("/compliance/report.csv?region=eu", OTHER_REGION_MANAGER),
     # Another region's alert: 404 to acknowledge for every role of "us" but the global admin.
     Row("/alerts/{eu_alert}/acknowledge/", (SIGNIN, NO_ACCESS, 404, 404, 404, OK), "POST"),
     Row("/regions/eu/", OTHER_REGION_ADMIN),
@@ -213,6 +221,7 @@ CROSS_REGION: list[Row] = [
     Row("/regions/eu/setup/discovery/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/preconsent/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/notifications/", OTHER_REGION_ADMIN),
+    Row("/regions/eu/notifications/reports/", OTHER_REGION_ADMIN),
     Row("/regions/eu/notifications/{eu_channel}/test/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/notifications/{eu_channel}/delete/", OTHER_REGION_ADMIN, "POST"),
     Row("/regions/eu/notifications/{eu_channel}/edit/", OTHER_REGION_ADMIN),

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = BASE_DIR / ".data"
@@ -214,6 +216,31 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The weekly compliance report (compliance/report.py, sent by alerts/reports.py) goes to each
+# region's active notification channels on a crontab, by default Monday 07:00 UTC
+# (COMPLIANCE_REPORT_CRONTAB: "minute hour day-of-month month day-of-week"), or every
+# COMPLIANCE_REPORT_INTERVAL seconds when that is set. Either way a channel gets each ISO
+# week's report once: running it more often only sends to channels added since.
+COMPLIANCE_REPORT_CRONTAB = env("COMPLIANCE_REPORT_CRONTAB", default="0 7 * * 1")
+COMPLIANCE_REPORT_INTERVAL = env.int("COMPLIANCE_REPORT_INTERVAL", default=0)
+_REPORT_CRON = COMPLIANCE_REPORT_CRONTAB.split()
+if len(_REPORT_CRON) != 5:
+    raise ImproperlyConfigured(
+        "COMPLIANCE_REPORT_CRONTAB needs five fields, minute hour day-of-month month "
+        'day-of-week, like "0 7 * * 1" (Monday 07:00 UTC).'
+    )
+CELERY_IMPORTS = ("alerts.report_tasks",)
+CELERY_BEAT_SCHEDULE["compliance-report-weekly"] = {
+    "task": "alerts.report_tasks.compliance_report_weekly",
+    "schedule": COMPLIANCE_REPORT_INTERVAL
+    or crontab(
+        *_REPORT_CRON[:2],
+        day_of_week=_REPORT_CRON[4],
+        day_of_month=_REPORT_CRON[2],
+        month_of_year=_REPORT_CRON[3],
+    ),
+}
+
 # Customer syncs (customers/): a sync's lease, as for sweeps below (portal/runs.py). Its worker
 # beats between Graph pages; one silent for a whole lease is taken over by the next
 # customers_sync_run (customers_sync_watch re-sends it), and failed after MAX_ATTEMPTS claims.
@@ -309,6 +336,10 @@ COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)
 # Intune allows 2,000 requests / 20 s per app per tenant; agents browsing use the same app.
 COMPLIANCE_THROTTLE_LIMIT = env.int("COMPLIANCE_THROTTLE_LIMIT", default=1500)
 COMPLIANCE_THROTTLE_WINDOW = env.float("COMPLIANCE_THROTTLE_WINDOW", default=20)
+# The policy states of noncompliant devices count against "Intune device configuration",
+# 1,000 requests / 20 s per app per tenant (each item of a $batch counts): the sweep keeps
+# headroom for the device pages agents open, which read the same states.
+COMPLIANCE_POLICY_THROTTLE_LIMIT = env.int("COMPLIANCE_POLICY_THROTTLE_LIMIT", default=750)
 COMPLIANCE_PAGE_SIZE = env.int("COMPLIANCE_PAGE_SIZE", default=1000)  # managedDevices $top
 COMPLIANCE_CUSTOMER_ATTEMPTS = env.int("COMPLIANCE_CUSTOMER_ATTEMPTS", default=3)
 COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=30)
