@@ -22,17 +22,10 @@ from alerts.report_tasks import compliance_report_weekly
 from alerts.reports import report_delivery_attempt, report_slack_message, report_teams_message
 from compliance.report import report_period
 from portal.celery import app
-from tests.alerts.test_notifications import Receiver, channel_make, closed_port
+from tests.alerts.support import channel_make, closed_port
 from tests.factories import client_for, user_make
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 @pytest.fixture
