@@ -74,3 +74,22 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.user_agent or 'unknown browser'})"
+
+
+class Theme(models.TextChoices):
+    AUTO = "auto", "Auto (follow the system)"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
+class UserPreference(models.Model):
+    """What a user chose for how pages look, kept across sessions and devices."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="preference")
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.AUTO)
+    # {table name: [column key, …]}: the columns a user chose to see, per table.
+    table_columns = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"
