@@ -122,6 +122,41 @@ def require_may_act(
         raise forbidden()
 
 
+# Roles Entra labels PRIVILEGED among those the tables name (the seeded admins hold two).
+# Reference: https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference
+PRIVILEGED = frozenset(
+    {
+        GLOBAL_ADMIN,
+        "User Administrator",
+        "Helpdesk Administrator",
+        "Password Administrator",
+        "Authentication Administrator",
+        "Privileged Authentication Administrator",
+        "Privileged Role Administrator",
+    }
+)
+# Delegated, a sensitive property of a privileged user also takes this permission.
+SENSITIVE_DELEGATED = "Directory.AccessAsUser.All"
+
+
+def require_sensitive_action(caller: auth.Caller, target: frozenset[str]) -> None:
+    """A sensitive property (accountEnabled) of a user holding `target`: a delegated caller
+    needs a role of the sensitive-actions table that covers the user and, for a privileged
+    user, Directory.AccessAsUser.All; an app needs such a role itself, and the simulator
+    assigns apps none, so apps are refused for privileged users.
+
+    Reference: https://learn.microsoft.com/graph/api/user-update ("To update sensitive user
+    properties, such as accountEnabled ... for users with privileged administrator roles")"""
+    privileged = bool(target & PRIVILEGED)
+    if not caller.delegated:
+        if privileged:
+            raise forbidden()
+        return
+    require_may_act(caller, target, SENSITIVE_ACTIONS)
+    if privileged and SENSITIVE_DELEGATED not in caller.permissions:
+        raise forbidden()
+
+
 def role_object(ctx: SimContext, tenant: Tenant, name: str) -> dict[str, Any]:
     """An activated directoryRole: its id is the tenant's own, roleTemplateId Entra's."""
     return {

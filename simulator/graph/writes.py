@@ -171,7 +171,7 @@ def update_user(ctx: SimContext, request: Request, *, version: str, key: str) ->
     if "passwordProfile" in body:
         directory_roles.require_may_act(caller, target, directory_roles.RESET_PASSWORD)
     if "accountEnabled" in body:
-        directory_roles.require_may_act(caller, target, directory_roles.SENSITIVE_ACTIONS)
+        directory_roles.require_sensitive_action(caller, target)
     changes: dict[str, Any] = {}
     if "accountEnabled" in body:
         changes["accountEnabled"] = body["accountEnabled"]

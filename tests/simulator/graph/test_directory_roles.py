@@ -144,6 +144,40 @@ def test_a_user_administrator_may_not_block_a_global_administrator(graph):
     assert blocked.status_code == 204
 
 
+def test_blocking_a_privileged_user_needs_directory_access_as_user_all_when_delegated(graph):
+    """user-update: "To update sensitive user properties, such as accountEnabled ... for users
+    with privileged administrator roles ... the app must be assigned the
+    Directory.AccessAsUser.All delegated permission" (User Administrator is privileged)."""
+    # Reference: https://learn.microsoft.com/graph/api/user-update
+    tenant = graph.customer(AGENT, has="User Administrator")
+    peer = _admin(graph, tenant, "User Administrator")
+    least = graph.delegated(tenant, AGENT, ("User.Read.All", "User.EnableDisableAccount.All"))
+    path = f"v1.0/users/{peer['id']}"
+    refused = graph.call("PATCH", path, least, {"accountEnabled": False})
+    assert refused.status_code == 403
+    assert graph.ctx.world.writes.patched(tenant.id, peer["id"]) == {}
+    plain_user = graph.first_user(tenant)
+    done = graph.call("PATCH", f"v1.0/users/{plain_user['id']}", least, {"accountEnabled": False})
+    assert done.status_code == 204  # a user without an admin role: the least permission serves
+
+
+def test_an_app_without_a_directory_role_may_not_block_a_privileged_user(graph):
+    """App-only, "the app must be assigned a higher privileged administrator role as
+    indicated in Who can perform sensitive actions"; the simulator's apps hold none."""
+    # Reference: https://learn.microsoft.com/graph/api/user-update
+    tenant = graph.customer(AGENT, has="User Administrator")
+    token = graph.app_only(tenant, ("User.ReadWrite.All",))
+    for role in ("Global Administrator", "User Administrator"):
+        admin = _admin(graph, tenant, role)
+        response = graph.call(
+            "PATCH", f"v1.0/users/{admin['id']}", token, {"accountEnabled": False}
+        )
+        assert response.status_code == 403, role
+    plain_user = graph.first_user(tenant)
+    done = graph.call("PATCH", f"v1.0/users/{plain_user['id']}", token, {"accountEnabled": False})
+    assert done.status_code == 204
+
+
 def test_revoking_a_global_administrators_sessions_is_refused_to_a_helpdesk_agent(graph):
     """The table's columns "reset passwords and invalidate refresh tokens": the same rule."""
     tenant = graph.customer(AGENT, has="Helpdesk Administrator")
