@@ -219,7 +219,17 @@ def main() -> dict:
 
         app_graph = graph_as_app(region=Region.objects.get(slug="us"), tenant_id=tenant)
         users = app_graph.get("/users", params={"$top": 999, "$select": "id,accountEnabled"})
-        ids = [u["id"] for u in users["value"] if u["accountEnabled"] is not False][:USERS]
+        # Not the customer's own admins: a manager's User Administrator may not block a
+        # Global Administrator (Entra's "Who can perform sensitive actions").
+        customer = next(
+            c for r in info["regions"] for c in r["customers"] if c["tenant_id"] == tenant
+        )
+        admins = {a["user_id"] for a in customer.get("admins", ())}
+        ids = [
+            u["id"]
+            for u in users["value"]
+            if u["accountEnabled"] is not False and u["id"] not in admins
+        ][:USERS]
         assert len(ids) == USERS, f"only {len(ids)} enabled users"
         results["setup"]["tenant"] = tenant
         results["round_trip_ms"] = _round_trip_ms(sim, session, tenant)

@@ -489,6 +489,14 @@ _GONE = {
 }
 
 
+# Entra decides these by the target user's own roles too: a Helpdesk or User Administrator
+# may not reset the password of (nor block, nor sign out) a Global Administrator.
+# Reference: https://learn.microsoft.com/entra/identity/role-based-access-control/privileged-roles-permissions#who-can-reset-passwords
+_TARGET_ROLE_BOUND = frozenset(
+    {"reset-password", "block-sign-in", "unblock-sign-in", "revoke-sessions"}
+)
+
+
 def failure(action: Action, exc: MicrosoftError, customer: Customer) -> Outcome:
     """Microsoft's refusal of `action` as the outcome an agent reads: what happened, what to do."""
     if isinstance(exc, InteractionRequired):
@@ -496,12 +504,20 @@ def failure(action: Action, exc: MicrosoftError, customer: Customer) -> Outcome:
     if exc.kind == ErrorKind.NOT_FOUND:
         return Outcome(Kind.NOT_FOUND, _GONE[action.target].format(name=customer.name))
     if exc.kind == ErrorKind.FORBIDDEN:
+        target = (
+            " If this user holds an admin role of their own (a Global Administrator, for "
+            "example), Entra lets only more privileged roles do this: ask someone whose groups "
+            "hold Privileged Authentication Administrator there."
+            if action.name in _TARGET_ROLE_BOUND
+            else ""
+        )
         return Outcome(
             Kind.REFUSED,
             f"Microsoft refused to {action.label.lower()} in {customer.name} (HTTP 403), so "
             f"nothing was changed. It needs {action.entra_roles_named} there through your GDAP "
             f"groups, and the portal's app consented there with {action.scope}; if your groups "
-            "hold the role, an admin of your region consents the app again on “My access”.",
+            "hold the role, an admin of your region consents the app again on “My access”."
+            + target,
         )
     if exc.kind == ErrorKind.THROTTLED:
         wait = math.ceil(exc.retry_after) if exc.retry_after else 30

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 from simulator import gdap
 from simulator.certs import certificate_thumbprint
 from simulator.faults import FaultConfigError
+from simulator.graph import entities
 from simulator.responses import json_response
 
 if TYPE_CHECKING:
@@ -62,6 +63,20 @@ def _customer(tenant: Tenant) -> dict[str, Any]:
         "devices": tenant.devices,
         "big": tenant.big,
     }
+
+
+def _admins(ctx: SimContext, tenant: Tenant) -> list[dict[str, Any]]:
+    """The customer's users that hold a directory role (whose password a Helpdesk
+    Administrator may not reset): id, userPrincipalName, role."""
+    data = entities.data_for(ctx, tenant)
+    return [
+        {
+            "user_id": data.user_id(index),
+            "userPrincipalName": data.user_light(index)["userPrincipalName"],
+            "role": role,
+        }
+        for index, role in sorted(data.role_holders().items())
+    ]
 
 
 def _agent(ctx: SimContext, agent: Agent) -> dict[str, Any]:
@@ -110,7 +125,10 @@ def info(ctx: SimContext, request: Request) -> Response:
                     "sp_object_id": app.sp_object_id,
                     "redirect_uris": list(app.redirect_uris),
                 },
-                "customers": [_customer(t) for t in world.customers_of(region.partner_tenant_id)],
+                "customers": [
+                    {**_customer(t), "admins": _admins(ctx, t)}
+                    for t in world.customers_of(region.partner_tenant_id)
+                ],
                 "groups": _groups(ctx, region),
             }
         )

@@ -23,6 +23,9 @@ _DEFAULTS: dict[str, Any] = {
     "latency_ms": 0,
     "jitter_ms": 0,
     "throttle": None,  # {"limit": n, "window": seconds} per app+tenant, or None
+    # Graph's global limit per app across all tenants; None: Microsoft's (GRAPH_GLOBAL_LIMIT).
+    # Always on; a lower {"limit", "window"} shows it in tests. Global only, never per tenant.
+    "global_limit": None,
     # Intune's own limits; None: Microsoft's published numbers (INTUNE_LIMITS). A dict of
     # some of INTUNE_LIMIT_KEYS replaces those numbers for every Intune service.
     "intune_limits": None,
@@ -66,6 +69,12 @@ INTUNE_LIMITS: dict[str, dict[str, float]] = {
 }
 INTUNE_LIMIT_KEYS = ("window", "write_tenant", "write_app", "any_tenant", "any_app")
 
+# Graph's global limit, over every service: any request, per app across all tenants.
+# Reference: https://learn.microsoft.com/graph/throttling-limits
+GRAPH_GLOBAL_LIMIT: dict[str, float] = {"limit": 130_000, "window": 10.0}
+# Settings that count across tenants, so a per-tenant override would mean nothing.
+GLOBAL_ONLY = frozenset({"global_limit"})
+
 
 class FaultConfigError(ValueError):
     """A POST /_sim/faults body the simulator cannot apply; the message says which key."""
@@ -89,6 +98,16 @@ def _check_throttle(value: Any) -> dict[str, float] | None:
     if limit < 1 or window <= 0:
         raise FaultConfigError("throttle limit must be >= 1 and window > 0.")
     return {"limit": limit, "window": window}
+
+
+def _check_global_limit(value: Any) -> dict[str, float] | None:
+    """None (Microsoft's 130,000 per 10 s) or {"limit": n, "window": seconds}."""
+    if value is None:
+        return None
+    try:
+        return _check_throttle(value)
+    except FaultConfigError as exc:
+        raise FaultConfigError(str(exc).replace("throttle", "global_limit")) from exc
 
 
 def _check_intune_limits(value: Any) -> dict[str, float] | None:
@@ -181,6 +200,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "latency_ms": _non_negative_int,
     "jitter_ms": _non_negative_int,
     "throttle": _check_throttle,
+    "global_limit": _check_global_limit,
     "intune_limits": _check_intune_limits,
     "error_rate": _rate,
     "propagation_delay": _non_negative_float,
@@ -243,9 +263,13 @@ class Faults:
         """Apply a POST /_sim/faults body.
 
         Per tenant, a null value removes that tenant's override (the global value applies
-        again). Globally, `"throttle": null` turns throttling off and `"intune_limits": null`
-        restores Microsoft's Intune limits (they are never off).
+        again). Globally, `"throttle": null` turns throttling off, `"intune_limits": null`
+        restores Microsoft's Intune limits and `"global_limit": null` Graph's global limit
+        (neither is ever off). `global_limit` counts across tenants: it has no per-tenant value.
         """
+        across = sorted(GLOBAL_ONLY & set(changes))
+        if tenant_id is not None and across:
+            raise FaultConfigError(f"{across[0]} counts across all tenants: set it globally.")
         removed = {name for name, value in changes.items() if tenant_id and value is None}
         for name in removed:
             _validate_name(name)
@@ -313,6 +337,17 @@ class Faults:
             return None
         key = (kind, app_id.lower(), tenant_id.lower())
         return self._take([(key, int(setting["limit"]))], window=float(setting["window"]))
+
+    def global_limit(self) -> dict[str, float]:
+        """Graph's limit per app across all tenants now: Microsoft's, or the override."""
+        return dict(self.get("global_limit") or GRAPH_GLOBAL_LIMIT)
+
+    def graph_global(self, app_id: str) -> float | None:
+        """Count one Graph request of this app, whatever the tenant; Retry-After seconds when
+        the app's window across all tenants is full (the request is then not counted)."""
+        limit = self.global_limit()
+        key = ("graph-global", app_id.lower())
+        return self._take([(key, int(limit["limit"]))], window=float(limit["window"]))
 
     def intune_limits(self, service: str, tenant_id: str | None = None) -> dict[str, float]:
         """The limits of one Intune service in this tenant: Microsoft's, or the override."""

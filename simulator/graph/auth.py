@@ -169,7 +169,8 @@ def authenticate(
     intune: tuple[str, ...] = (),
 ) -> Caller:
     """The caller of a Graph request, after the token, tenant access and throttling checks
-    (Intune's service limits under /deviceManagement, then the `throttle` fault).
+    (Graph's global limit per app, Intune's service limits under /deviceManagement, then the
+    `throttle` fault).
 
     `intune`: the request is for Intune, which needs one of these permissions; a caller
     without access to the tenant is refused in Intune's shape, as Intune answers it."""
@@ -192,8 +193,9 @@ def authenticate(
         str(claims.get("oid") or "") if claims.get("idtyp") == "user" else f"app:{app_id}"
     )
     if throttle:
-        # Intune's own limits first (Microsoft's numbers unless a fault overrides them),
-        # then the injected `throttle` fault on top.
+        # Graph's global limit per app across all tenants (always on), Intune's own limits
+        # (Microsoft's numbers unless a fault overrides them), then the injected `throttle`.
+        check_global_limit(ctx, app_id)
         intune_limits.check(ctx, request, app_id, tenant.id)
         check_throttle(ctx, app_id, tenant.id)
     now = ctx.now()
@@ -213,6 +215,16 @@ def authenticate(
         raise intune_forbidden(intune, app=True) if intune else forbidden()
     roles = claims.get("roles") or []
     return Caller(claims, tenant, app_id, None, frozenset(str(r) for r in roles))
+
+
+def check_global_limit(ctx: SimContext, app_id: str) -> None:
+    """Graph's 429 once the app sent its global limit of requests, counted across every
+    tenant (130,000 per 10 seconds unless the `global_limit` fault lowers it).
+
+    Reference: https://learn.microsoft.com/graph/throttling-limits"""
+    retry_after = ctx.faults.graph_global(app_id)
+    if retry_after is not None:
+        raise throttled(retry_after)
 
 
 def check_throttle(ctx: SimContext, app_id: str, tenant_id: str) -> None:

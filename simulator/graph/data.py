@@ -229,6 +229,19 @@ class TenantData:
             "employeeId": f"E{10000 + i}",
         }
 
+    def role_holders(self) -> dict[int, str]:
+        """{user index: Entra directory role} of a customer's seeded admins: one Global
+        Administrator and one User Administrator, in the second half of the users (the first
+        ones stay plain users, as tests and demos pick them), fixed by the seed."""
+        count = self.generated_user_count
+        if self.info.kind != "customer" or count < 4:
+            return {}
+        half = count // 2
+        bits = Bits(digest(self.info.seed, self.info.id, "directory-roles", 0))
+        first = half + bits.below(count - half)
+        second = half + (first - half + 1 + bits.below(count - half - 1)) % (count - half)
+        return {first: "Global Administrator", second: "User Administrator"}
+
     def user_index(self, key: str) -> int | None:
         """Index of the user with this id or userPrincipalName (case-insensitive)."""
         key = key.lower()

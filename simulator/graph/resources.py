@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph import auth, entities
+from simulator.graph import auth, directory_roles, entities
 from simulator.graph.errors import GraphError, bad_request, graph_headers, not_found
 from simulator.graph.responses import collection_response, count_response, entity_response
 
@@ -60,7 +60,7 @@ def me(ctx: SimContext, request: Request, *, version: str) -> Response:
 MEMBER_OF = ("User.Read", "GroupMember.Read.All", *auth.USERS)
 
 
-def me_member_of(ctx: SimContext, request: Request, *, version: str) -> Response:
+def me_member_of(ctx: SimContext, request: Request, *, version: str, cast: str = "") -> Response:
     """The signed-in agent's groups in its own tenant: the partner role groups it is in
     (AdminAgents, HelpdeskAgents, by the rule of `_members`) and its GDAP security groups.
     Groups the world generates for a tenant's users are left out (no agent is in them).
@@ -92,12 +92,20 @@ def me_member_of(ctx: SimContext, request: Request, *, version: str) -> Response
         if row["id"] in gdap_ids or in_role_group:
             rows.append({"@odata.type": "#microsoft.graph.group", **row})
     member_of = entities.rows_collection(
-        "directoryObjects",
-        "microsoft.graph.directoryObject",
+        "groups" if cast else "directoryObjects",
+        cast or "microsoft.graph.directoryObject",
         rows,
         extra_properties=coll.properties,
     )
     return collection_response(ctx, request, version, member_of, caller.tenant.id)
+
+
+def me_member_of_groups(ctx: SimContext, request: Request, *, version: str) -> Response:
+    """GET /me/memberOf/microsoft.graph.group: the agent's groups (all its memberships here
+    are groups). A cast on the direct memberOf needs no ConsistencyLevel header.
+
+    Reference: https://learn.microsoft.com/graph/aad-advanced-queries"""
+    return me_member_of(ctx, request, version=version, cast="microsoft.graph.group")
 
 
 def user(ctx: SimContext, request: Request, *, version: str, key: str) -> Response:
@@ -313,10 +321,13 @@ def _user_row(ctx: SimContext, caller: auth.Caller, key: str) -> dict[str, Any]:
 def user_member_of(
     ctx: SimContext, request: Request, *, version: str, key: str, cast: str = ""
 ) -> Response:
-    """GET /users/{id}/memberOf (and its /microsoft.graph.group cast): the groups the user is
-    a direct member of. Directory roles and administrative units are not modelled, so the
-    cast and the plain list give the same groups. Reading another user's groups takes a user
-    read and a group read permission (Directory.Read.All is both)."""
+    """GET /users/{id}/memberOf (and its /microsoft.graph.group cast): the groups and the
+    directory roles the user is a direct member of (administrative units are not modelled);
+    the cast keeps the groups. Reading another user's groups takes a user read and a group
+    read permission (Directory.Read.All is both). A cast on the direct memberOf is no advanced
+    query: Graph serves it without ConsistencyLevel (only a cast on transitiveMemberOf is).
+
+    Reference: https://learn.microsoft.com/graph/aad-advanced-queries"""
     caller = auth.authenticate(ctx, request)
     caller.require(auth.USERS, roles=auth.ROLES_DIRECTORY_READ)
     caller.require(auth.GROUPS, roles=auth.ROLES_DIRECTORY_READ)
@@ -327,12 +338,17 @@ def user_member_of(
         row = groups.item(i)
         if user_id in member_ids(ctx, caller, i, row):
             rows.append({"@odata.type": "#microsoft.graph.group", **row})
+    if not cast:
+        index = entities.data_for(ctx, caller.tenant).user_index(user_id)
+        if index is not None:
+            rows.extend(directory_roles.member_of_rows(ctx, caller.tenant, index))
     entity_type = "microsoft.graph.group" if cast else "microsoft.graph.directoryObject"
     coll = entities.rows_collection(
         "groups" if cast else "directoryObjects",
         entity_type,
         rows,
-        extra_properties=entities.GROUP_PROPERTIES | {"@odata.type"},
+        extra_properties=entities.GROUP_PROPERTIES
+        | ({"@odata.type"} if cast else directory_roles.ROLE_PROPERTIES),
     )
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from simulator.graph import (
     batch,
+    directory_roles,
     headers,
     intune,
     relationships,
@@ -54,6 +55,7 @@ RESOURCE_ROUTES: tuple[tuple[str, GraphHandler, tuple[str, ...]], ...] = (
     ("/organization", resources.organization, ("GET",)),
     ("/me", resources.me, ("GET",)),
     ("/me/memberOf", resources.me_member_of, ("GET",)),
+    ("/me/memberOf/microsoft.graph.group", resources.me_member_of_groups, ("GET",)),
     ("/users", resources.users, ("GET",)),
     ("/users/$count", resources.users_count, ("GET",)),
     ("/users/<key>", resources.user, ("GET",)),
@@ -108,6 +110,7 @@ def resource_rules() -> list[Rule]:
         for path, handler, methods in (
             *relationships.ROUTES,
             *RESOURCE_ROUTES,
+            *directory_roles.ROUTES,
             *setup_resources.ROUTES,
             *service_principals.ROUTES,
         )

@@ -3,7 +3,8 @@ group member removal, Intune remote actions, Entra device enable/disable.
 
 Each applies to the world (simulator.world.Writes) so the next read shows it, and refuses as
 Graph does: 400 for a body Graph would not take, 403 without the permission or the Entra
-role, 404 for an unknown object.
+role (or for a user whose own admin role that Entra role may not act on:
+simulator.graph.directory_roles), 404 for an unknown object.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph import auth, entities, resources
+from simulator.graph import auth, directory_roles, entities, resources
 from simulator.graph.errors import (
     GraphError,
     bad_request,
@@ -165,6 +166,12 @@ def update_user(ctx: SimContext, request: Request, *, version: str, key: str) ->
     index = data.user_index(key)
     if index is None:
         raise not_found(key)
+    # Whose password and account the caller's roles reach depends on the user's own roles.
+    target = directory_roles.target_roles(ctx, caller.tenant, index)
+    if "passwordProfile" in body:
+        directory_roles.require_may_act(caller, target, directory_roles.RESET_PASSWORD)
+    if "accountEnabled" in body:
+        directory_roles.require_sensitive_action(caller, target)
     changes: dict[str, Any] = {}
     if "accountEnabled" in body:
         changes["accountEnabled"] = body["accountEnabled"]
@@ -189,6 +196,9 @@ def revoke_sign_in_sessions(
     index = data.user_index(key)
     if index is None:
         raise not_found(key)
+    # The roles that reset passwords invalidate refresh tokens, for the same users.
+    target = directory_roles.target_roles(ctx, caller.tenant, index)
+    directory_roles.require_may_act(caller, target, directory_roles.RESET_PASSWORD)
     ctx.world.writes.patch(
         caller.tenant.id,
         data.user_id(index),

@@ -284,6 +284,34 @@ def test_revoking_sessions_moves_the_users_sessions_valid_from_time(sign_in, reg
     assert _audits("revoke-sessions")[0].detail["result"] == "done"
 
 
+def test_resetting_a_global_administrators_password_is_microsofts_403_in_a_sentence(
+    sim, sign_in, regions, world, tenant
+):
+    """The agent holds Helpdesk and User Administrator here, which reset the passwords of
+    users without an admin role, not a Global Administrator's: Graph refuses, the portal
+    says so, and nothing changed.
+    # Reference: https://learn.microsoft.com/entra/identity/role-based-access-control/privileged-roles-permissions#who-can-reset-passwords
+    """
+    us = next(r for r in world["regions"] if r["slug"] == "us")
+    admins = next(c["admins"] for c in us["customers"] if c["tenant_id"] == tenant)
+    admin = next(a for a in admins if a["role"] == "Global Administrator")
+    client = sign_in(AGENT)
+
+    page = _post(client, tenant, "users", admin["user_id"], "reset-password", confirm="yes")
+
+    html = " ".join(re.sub(r"<[^>]+>", " ", page.content.decode()).split())
+    assert page.status_code == 403
+    assert "Microsoft refused to reset password" in html and "nothing was changed" in html
+    assert "Privileged Authentication Administrator" in html
+    after = _app(regions, tenant).get(
+        f"/users/{admin['user_id']}",
+        params={"$select": "lastPasswordChangeDateTime,createdDateTime"},
+    )
+    assert after["lastPasswordChangeDateTime"] == after["createdDateTime"]  # never reset
+    [event] = _audits("reset-password")
+    assert event.detail["result"] != "done"
+
+
 def test_add_to_group_offers_the_customers_groups_then_adds_and_a_second_add_is_already(
     sign_in, regions, tenant
 ):
