@@ -107,6 +107,11 @@ def _hits(body: str) -> int:
 def _index_search(sim: Simulator, base: str, agent: dict, queries: dict[str, str]) -> dict:
     browser = sign_in(base, sim, agent["username"], agent["password"])
     out: dict = {}
+    # A reference measured side by side: the customers list (1,000 customers, from the DB).
+    reference = []
+    for _ in range(RUNS):
+        reference.append(server_ms(browser.get(f"{base}/customers/", timeout=60)))
+    out["_reference_customers_list"] = {"warm_median_ms": round(median(reference), 1)}
     first = True
     for name, q in queries.items():
         before = _counters(sim)
@@ -225,7 +230,11 @@ def _report(r: dict) -> None:
     )
     print(f"{'query':<12}{'len':>4}{'cold ms':>9}{'cold rt':>9}{'warm ms':>9}{'p95':>8}"
           f"{'warm rt':>9}{'hits':>6}{'live':>6}")  # fmt: skip
+    reference = r["index"]["_reference_customers_list"]["warm_median_ms"]
+    print(f"reference: /customers/ (1,000 customers, database) median {reference} ms server")
     for name, m in r["index"].items():
+        if name.startswith("_"):
+            continue
         rt = m["cold"]["round_trips"]
         warm = m["warm_round_trips_per_search"]
         print(
@@ -233,9 +242,10 @@ def _report(r: dict) -> None:
             f"{sum(rt.values()):>9}{m['warm_median_ms']:>9}{m['warm_p95_ms']:>8}"
             f"{sum(warm.values()):>9.1f}{m['cold']['hits']:>6}{m['live_customers']:>6}"
         )
-    worst = max(m["warm_median_ms"] for m in r["index"].values())
-    print(f"index: worst warm median {worst} ms (target <= {TARGET_MS:.0f}: "
-          f"{'PASS' if worst <= TARGET_MS else 'FAIL'})")  # fmt: skip
+    worst = max(m["warm_median_ms"] for n, m in r["index"].items() if not n.startswith("_"))
+    verdict = "PASS" if worst <= TARGET_MS else "FAIL"
+    print(f"index: worst warm median {worst} ms = {worst / reference:.2f}x the customers list "
+          f"(target <= {TARGET_MS:.0f} ms: {verdict})")  # fmt: skip
     lv = r["live"]
     print(
         f"live fan-out, same query, every customer: first rows after "

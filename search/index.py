@@ -147,6 +147,7 @@ def _refresh(region_id: int) -> RefreshSummary:
             summary.users += len(read.users or [])
             summary.devices += len(read.devices or [])
             _store(customer, read)
+    _analyze()
     summary.seconds = round(time.monotonic() - started, 2)
     log.info(
         "search index of region %s: %s customers indexed, %s failed, %s removed, "
@@ -161,6 +162,15 @@ def _refresh(region_id: int) -> RefreshSummary:
         summary.seconds,
     )
     return summary
+
+
+def _analyze() -> None:
+    """Fresh planner statistics after replacing many rows: without them PostgreSQL misjudges
+    how many rows a region or a customer has and scans instead of using the trigram index."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_indexeduser, search_indexeddevice")
 
 
 def _remove(customer_ids: list[int]) -> int:

@@ -38,7 +38,11 @@ class IndexedTenant(models.Model):
 class IndexedUser(models.Model):
     # The customer's region, kept on the row: a search filters on it first (never another
     # region's rows), then leaves out the few customers the agent does not reach.
-    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the trigram index finds the rows, the region is checked on them
+    # (an index on a column with one value per region would tempt the planner to scan it).
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     object_id = models.CharField(max_length=64)
     display_name = models.CharField(max_length=256, blank=True)
@@ -61,7 +65,11 @@ class IndexedUser(models.Model):
 class IndexedDevice(models.Model):
     # The customer's region, kept on the row: a search filters on it first (never another
     # region's rows), then leaves out the few customers the agent does not reach.
-    region = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the trigram index finds the rows, the region is checked on them
+    # (an index on a column with one value per region would tempt the planner to scan it).
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     object_id = models.CharField(max_length=64)  # Intune's managed device id
     device_name = models.CharField(max_length=256, blank=True)
