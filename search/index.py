@@ -31,6 +31,7 @@ from regions.clients import graph_as_app
 from regions.models import Region
 from search.models import IndexedDevice, IndexedTenant, IndexedUser, IndexStatus
 from search.reach import indexable
+from search.selectors import plans_outdate
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ def _refresh(region_id: int) -> RefreshSummary:
             summary.devices += len(read.devices or [])
             _store(customer, read)
     _analyze()
+    plans_outdate(region_id=region_id)
     summary.seconds = round(time.monotonic() - started, 2)
     log.info(
         "search index of region %s: %s customers indexed, %s failed, %s removed, "

@@ -26,6 +26,7 @@ from customers.errors import explain
 from mscloud.errors import MicrosoftError
 from mscloud.graph import BatchRequest
 from regions.clients import SessionTokensForThreads, graph_for_user
+from regions.models import Region
 from search.reach import Reach
 from search.selectors import Hit, account_state, device_detail
 
@@ -94,14 +95,14 @@ def _requests(reach: Reach, q: str) -> list[BatchRequest]:
     return out
 
 
-def _ask(reach: Reach, q: str, tokens: SessionTokensForThreads) -> LiveAnswer:
+def _ask(reach: Reach, q: str, region: Region, tokens: SessionTokensForThreads) -> LiveAnswer:
     started = time.monotonic()
     customer = reach.customer
     answer = LiveAnswer(reach=reach, hits=[])
     try:
         graph = graph_for_user(
             tokens=tokens.tokens(str(customer.tenant_id)),
-            region=customer.region,
+            region=region,
             tenant_id=str(customer.tenant_id),
         )
         responses = graph.batch(_requests(reach, q))
@@ -168,7 +169,9 @@ def _item_sentence(item: object, customer: object, what: str) -> str:
 def live_search(
     *, user: User, session: SessionBase, reaches: list[Reach], q: str
 ) -> list[LiveAnswer]:
-    """Ask each customer of `reaches` (a chunk of the plan) at once; in the plan's order."""
+    """Ask each customer of `reaches` (a chunk of the plan, all of the user's region) at
+    once; in the plan's order."""
+    region = user.region
     answers: dict[str, LiveAnswer] = {}
     to_ask: list[Reach] = []
     for reach in reaches:
@@ -185,7 +188,7 @@ def live_search(
                 max_workers=min(len(to_ask), settings.SEARCH_LIVE_CONCURRENCY),
                 thread_name_prefix="search",
             ) as pool:
-                for answer in pool.map(lambda r: _ask(r, q, tokens), to_ask):
+                for answer in pool.map(lambda r: _ask(r, q, region, tokens), to_ask):
                     tenant = str(answer.reach.customer.tenant_id)
                     answers[tenant] = answer
                     if not answer.error or "try again" not in answer.error.lower():

@@ -31,9 +31,19 @@ _READS_DEVICES = frozenset(next(n for n in NEEDS if n.page == "managed-devices")
 _GDAP_ONLY = (RelationshipType.GDAP, RelationshipType.MLT)
 
 
+class CustomerRef(NamedTuple):
+    """What a search needs of a customer: small, so a plan of 1,000 customers is cheap to
+    build and to keep in the cache (a Customer has many more fields)."""
+
+    pk: int
+    tenant_id: str
+    name: str
+    relationship_type: str
+
+
 @dataclass(frozen=True)
 class Reach:
-    customer: Customer
+    customer: CustomerRef
     users: bool  # the agent may read its users (as far as the portal can tell)
     devices: bool  # … and its Intune devices
     known: bool  # False: the portal cannot tell in advance; Microsoft decides
@@ -56,11 +66,12 @@ def region_reach(*, user: User, agent_groups: dict[str, str] | None) -> list[Rea
     region = user.region
     if region is None or not region.active:
         return []
-    customers = list(
-        Customer.objects.filter(region=region)
-        .only("id", "tenant_id", "name", "relationship_type", "region_id")
+    customers = [
+        CustomerRef(pk, str(tenant_id), name, kind)
+        for pk, tenant_id, name, kind in Customer.objects.filter(region=region)
         .order_by("name", "tenant_id")
-    )
+        .values_list("id", "tenant_id", "name", "relationship_type")
+    ]
     statuses: dict[int, set[str]] = defaultdict(set)
     active: dict[int, list[_Relationship]] = defaultdict(list)
     for customer_id, status, assignments in GdapRelationship.objects.filter(
@@ -69,11 +80,7 @@ def region_reach(*, user: User, agent_groups: dict[str, str] | None) -> list[Rea
         statuses[customer_id].add(status)
         if status in ACTIVE_STATUSES:
             active[customer_id].append(_Relationship(assignments or []))
-    reaches = []
-    for customer in customers:
-        customer.region = region  # one Region object for all: the live search uses it
-        reaches.append(_reach(customer, statuses[customer.pk], active[customer.pk], agent_groups))
-    return reaches
+    return [_reach(c, statuses[c.pk], active[c.pk], agent_groups) for c in customers]
 
 
 class _Relationship(NamedTuple):
@@ -81,7 +88,7 @@ class _Relationship(NamedTuple):
 
 
 def _reach(
-    customer: Customer,
+    customer: CustomerRef,
     statuses: set[str],
     active: list[_Relationship],
     agent_groups: dict[str, str] | None,

@@ -10,7 +10,11 @@ from customers.signals import sync_finished
 
 
 def _after_sync(sender: Any, *, region_id: int, **kwargs: Any) -> None:
-    # The sync just stored who reaches which customer: the index follows it.
+    # The sync just stored who reaches which customer: plans made before are stale, and the
+    # index follows.
+    from search.selectors import plans_outdate
+
+    plans_outdate(region_id=region_id)
     if settings.SEARCH_INDEX_AFTER_SYNC:
         from search.tasks import index_refresh_enqueue
 

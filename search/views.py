@@ -16,7 +16,7 @@ from customers.partner_groups import agent_groups
 from mscloud.errors import MicrosoftError
 from regions.clients import graph_as_agent
 from search.live import live_search
-from search.selectors import Plan, index_search, query_clean, search_plan
+from search.selectors import Plan, index_search, query_clean, search_plan_cached
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,11 @@ def _plan(request: HttpRequest) -> Plan | None:
     region = request.user.region
     if region is None or not region.active:
         return None
-    return search_plan(user=request.user, agent_groups=_groups(request))
+    return search_plan_cached(
+        user=request.user,
+        session_key=request.session.session_key or "",
+        agent_groups=_groups(request),
+    )
 
 
 @role_required(Role.AGENT)

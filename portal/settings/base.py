@@ -449,3 +449,5 @@ SEARCH_LIVE_CHUNK = env.int("SEARCH_LIVE_CHUNK", default=10)
 SEARCH_LIVE_CONCURRENCY = env.int("SEARCH_LIVE_CONCURRENCY", default=10)
 SEARCH_LIVE_MAX_CUSTOMERS = env.int("SEARCH_LIVE_MAX_CUSTOMERS", default=100)
 SEARCH_LIVE_CACHE_SECONDS = env.int("SEARCH_LIVE_CACHE_SECONDS", default=60)
+# Who is searched how (the plan), per sign-in; a sync or an index refresh outdates it at once.
+SEARCH_PLAN_CACHE_SECONDS = env.int("SEARCH_PLAN_CACHE_SECONDS", default=60)

@@ -216,3 +216,26 @@ def test_a_customer_whose_consent_is_gone_leaves_the_index_at_the_next_refresh(i
 
     assert not IndexedUser.objects.filter(customer=customer).exists()
     assert not IndexedTenant.objects.filter(customer=customer).exists()
+
+
+def test_a_cached_plan_serves_until_the_region_syncs_again(indexed, world):
+    from accounts.models import Role
+    from customers.models import GdapRelationship
+    from search.selectors import plans_outdate, search_plan_cached
+    from tests.factories import user_make
+
+    user = user_make(region=indexed["us"], role=Role.AGENT)
+    groups = {g["id"]: g["name"] for g in _region(world, "us")["groups"]}
+    first = search_plan_cached(user=user, session_key="s1", agent_groups=groups)
+    customer_pk = next(iter(first.indexed_users))
+    GdapRelationship.objects.filter(customer_id=customer_pk).update(status="expired")
+
+    cached = search_plan_cached(user=user, session_key="s1", agent_groups=groups)
+    other_session = search_plan_cached(user=user, session_key="s2", agent_groups=groups)
+    plans_outdate(region_id=indexed["us"].pk)
+    after_sync = search_plan_cached(user=user, session_key="s1", agent_groups=groups)
+
+    assert customer_pk in cached.indexed_users
+    assert customer_pk not in other_session.indexed_users  # another sign-in: its own plan
+    assert customer_pk not in after_sync.indexed_users
+    assert customer_pk in {s.customer.pk for s in after_sync.skipped}
