@@ -6,4 +6,5 @@ mkdir -p bench/results
 .venv/bin/python -m bench.bench_portal
 if [ -f bench/bench_compliance.py ]; then .venv/bin/python -m bench.bench_compliance; fi
 .venv/bin/python -m bench.bench_bulk
+.venv/bin/python -m bench.bench_search
 .venv/bin/python -m bench.bench_soak
