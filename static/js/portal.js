@@ -49,7 +49,7 @@ document.addEventListener("change", (event) => {
 const scrollBoxes = () => {
   document.querySelectorAll(".table-responsive").forEach((box) => {
     const scrolls =
-      box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight;
     if (scrolls && !box.hasAttribute("tabindex")) {
       const table = box.querySelector("table");
       const heading = box.closest(".card, section")?.querySelector("h1, h2, h3");
