@@ -1,6 +1,7 @@
 """Sign-in, the identity provider's callback, sign-out; the users page of admins."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,12 +13,14 @@ from accounts.permissions import role_required
 from accounts.selectors import user_for_admin, user_list
 from accounts.services import (
     SignInError,
+    safe_next,
     signin_complete,
     signin_start,
     signout,
     signout_microsoft_url,
 )
 from accounts.sessions import user_sessions_end
+from accounts.theme import theme_choose
 from regions.selectors import region_list
 
 # Longer callback parameters are not something Entra sends; refuse before doing any work.
@@ -122,3 +125,14 @@ def user_sessions_end_view(request: HttpRequest, user_id: int) -> HttpResponse:
         f"Ended {ended} session{'s' if ended != 1 else ''} of {target}: they must sign in again.",
     )
     return redirect("user_list")
+
+
+@require_POST
+@login_required
+def theme_view(request: HttpRequest) -> HttpResponse:
+    """The nav's light / dark / auto switch: store the choice, back to the page it was on."""
+    try:
+        theme_choose(request=request, theme=request.POST.get("theme", ""))
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    return redirect(safe_next(request, request.POST.get("next")))

@@ -33,3 +33,7 @@ urlpatterns = [
     path("", include("search.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "portal.views.page_not_found"
+handler403 = "portal.views.permission_denied"
+handler500 = "portal.views.server_error"

@@ -1,14 +1,18 @@
 """Project-level views: home redirect, health, error pages."""
 
+import logging
 import time
 
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 
 from portal.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 
 def home_view(request: HttpRequest) -> HttpResponse:
@@ -64,3 +68,36 @@ def healthz_view(request: HttpRequest) -> JsonResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "csrf_failure.html", status=403)
+
+
+def _error_page(
+    request: HttpRequest, template: str, status: int, **context: object
+) -> HttpResponse:
+    return render(request, template, {"status": status, **context}, status=status)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None) -> HttpResponse:
+    """404 inside the portal's frame (navigation when signed in), with the request id."""
+    return _error_page(request, "404.html", 404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None) -> HttpResponse:
+    return _error_page(request, "403.html", 403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 in the frame when it can be drawn; when drawing it fails too (the database is what
+    broke, say), a page that needs nothing but the request id."""
+    try:
+        return _error_page(request, "500.html", 500)
+    except Exception:
+        logger.exception("The error page could not be drawn; a plain one was sent.")
+        request_id = escape(getattr(request, "request_id", ""))
+        return HttpResponseServerError(
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Something went wrong · CSP Portal</title></head><body><main>"
+            "<h1>Something went wrong</h1><p>The error was logged. Try again in a minute; if it "
+            "keeps happening, tell your portal admin and quote the request id "
+            f'<code>{request_id}</code>.</p><p><a href="/">Back to the portal</a></p>'
+            "</main></body></html>"
+        )

@@ -20,6 +20,19 @@ if [ ! -x "$CHROMIUM" ]; then
   fi
 fi
 
+# axe-core (accessibility checks in tests/browser) comes from npm into a test-only folder;
+# it is injected by the tests and never served to users.
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's nodejs and npm for the browser tests' tooling…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "Browser tests need npm for axe-core: run 'sudo apt-get install -y nodejs npm'." >&2
+    exit 2
+  fi
+fi
+(cd tests/browser/tooling && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
 $PY - <<'PYEOF'
 import os, socket, sys, urllib.parse
 missing = []

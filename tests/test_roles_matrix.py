@@ -182,6 +182,9 @@ MATRIX: dict[str, Row] = {
     # the matrix's own "agent"; without the ticked confirmation nothing ends, back to the list).
     "users/": Row("/users/", ADMIN_PAGE),
     "users/<int:user_id>/end-sessions/": Row("/users/{user}/end-sessions/", ADMIN_PAGE, "POST"),
+    # The nav's colour theme switch, for anyone signed in; without a theme it explains itself
+    # (400) and stores nothing.
+    "preferences/theme/": Row("/preferences/theme/", (SIGNIN, 400, 400, 400, 400, 400), "POST"),
     # Where Microsoft's sign-out comes back to: a public page.
     "signed-out/": Row("/signed-out/", (200, 200, 200, 200, 200, 200)),
     # Signing out is for anyone; it runs last, since it ends the session. Signed in, it goes

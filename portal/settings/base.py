@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /livez and /readyz answer any Host, over http too, before anything reads either.
     "portal.probes.ProbeMiddleware",
+    "portal.requestid.RequestIdMiddleware",
     "portal.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
@@ -48,6 +49,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # With DEBUG on (the demo), a 404 is the portal's page, not Django's list of every URL.
+    "portal.middleware.DebugNotFoundMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.DenialAuditMiddleware",
@@ -77,6 +80,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.theme.theme_context",
+                "portal.requestid.request_id_context",
             ],
         },
     },
@@ -398,9 +403,10 @@ LOGGING = {
     "filters": {
         "redact": {"()": "portal.logging.RedactSecretsFilter"},
         "queryless": {"()": "portal.logging.QuerylessRequestLineFilter"},
+        "request_id": {"()": "portal.requestid.RequestIdLogFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -408,11 +414,15 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact", "request_id"],
+        },
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",
-            "filters": ["redact"],
+            "filters": ["redact", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},

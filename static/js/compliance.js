@@ -70,9 +70,19 @@
     }),
   };
 
+  // Text and grid lines in the page's colours, light or dark (Bootstrap's variables).
+  function themeColours() {
+    const style = getComputedStyle(document.documentElement);
+    const read = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+    window.Chart.defaults.color = read("--bs-body-color", "#212529");
+    window.Chart.defaults.borderColor = read("--bs-border-color-translucent", "rgba(0,0,0,.175)");
+  }
+
   function draw() {
     if (typeof window.Chart === "undefined") return;
+    themeColours();
     document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+      if (canvas.chart) canvas.chart.destroy();
       const build = builders[canvas.dataset.chart];
       const data = readData(canvas.dataset.source);
       if (!build || !data) return;
@@ -85,4 +95,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", draw);
+  // The theme changes under a drawn page ("auto" following the system): draw again.
+  new MutationObserver(() => {
+    if (document.querySelector("canvas[data-drawn]")) draw();
+  }).observe(document.documentElement, { attributes: true, attributeFilter: ["data-bs-theme"] });
 })();

@@ -42,3 +42,34 @@ document.addEventListener("change", (event) => {
     counter.textContent = `${ticked} selected`;
   });
 });
+
+// Tables wider (or taller) than their box scroll inside it (.table-responsive) rather than
+// widen the page. A box that scrolls must be reachable by keyboard (arrow keys scroll it) and
+// named for screen readers; one that fits is no extra tab stop.
+const scrollBoxes = () => {
+  document.querySelectorAll(".table-responsive").forEach((box) => {
+    const scrolls =
+      box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      const table = box.querySelector("table");
+      const heading = box.closest(".card, section")?.querySelector("h1, h2, h3");
+      const name =
+        table?.getAttribute("aria-label") ||
+        table?.querySelector("caption")?.textContent.trim() ||
+        heading?.textContent.trim() ||
+        "Table";
+      box.tabIndex = 0;
+      box.dataset.scrollBox = "true";
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", `${name} (scrolls sideways)`);
+    } else if (!scrolls && box.dataset.scrollBox) {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+      delete box.dataset.scrollBox;
+    }
+  });
+};
+document.addEventListener("DOMContentLoaded", scrollBoxes);
+document.addEventListener("htmx:afterSettle", scrollBoxes);
+window.addEventListener("resize", scrollBoxes);

@@ -1,0 +1,59 @@
+"""A request id for every request: in the `X-Request-ID` response header, in every log line
+written while the request runs, and on error pages, so a person can quote it and an operator
+can find the log lines."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.http import HttpRequest, HttpResponse
+
+HEADER = "X-Request-ID"
+# An id set by the proxy in front (ingress, load balancer) is kept when it looks like one, so
+# its logs and ours line up; anything else (too long, odd characters) is replaced.
+_TRUSTED_SHAPE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_current: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+def request_id() -> str:
+    """The id of the request being handled in this context, "-" outside one."""
+    return _current.get()
+
+
+def _new_or_forwarded(request: HttpRequest) -> str:
+    forwarded = request.headers.get(HEADER, "")
+    return forwarded if _TRUSTED_SHAPE.match(forwarded) else uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.request_id = _new_or_forwarded(request)
+        token = _current.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response[HEADER] = request.request_id
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds `request_id` to every record (formatters print it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            # Django logs 4xx answers after the middleware has returned: from their request.
+            request = getattr(record, "request", None)
+            record.request_id = getattr(request, "request_id", None) or request_id()
+        return True
+
+
+def request_id_context(request: HttpRequest) -> dict[str, str]:
+    return {"request_id": getattr(request, "request_id", "")}
