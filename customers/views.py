@@ -108,7 +108,10 @@ def table_columns_view(request: HttpRequest, table: str) -> HttpResponse:
     chosen = [] if request.POST.get("reset") else request.POST.getlist("columns")
     required = [c.key for c in found.columns if c.required]
     kept = columns_set(
-        user=request.user, table=found.name, columns=chosen + required, allowed=found.keys
+        user=request.user,
+        table=found.name,
+        columns=chosen + required if chosen else [],
+        allowed=found.keys,
     )
     audit_record(
         action="preferences.columns",
