@@ -101,14 +101,33 @@ def _item_error(answer: Any) -> str:
     return ""
 
 
-def user_page(*, graph: GraphClient, q: str = "", skiptoken: str | None = None) -> Page:
-    params: dict[str, Any] = {"$select": USER_FIELDS, "$top": PAGE_SIZE, "$count": "true"}
+def _user_params(q: str, orderby: str) -> dict[str, Any]:
+    params: dict[str, Any] = {"$select": USER_FIELDS, "$count": "true"}
     term = _search_term(q)
     if term:
         params["$search"] = f'"displayName:{term}" OR "userPrincipalName:{term}"'
-    else:
-        params["$orderby"] = "displayName"
+    # With ConsistencyLevel and $count=true Graph sorts a $search too (advanced queries).
+    params["$orderby"] = orderby or "displayName"
+    return params
+
+
+def user_page(
+    *, graph: GraphClient, q: str = "", skiptoken: str | None = None, orderby: str = ""
+) -> Page:
+    """One page of the users table; `orderby` a $orderby Graph serves for users
+    (customers/tables.py USERS: displayName or userPrincipalName, either way)."""
+    params = {**_user_params(q, orderby), "$top": PAGE_SIZE}
     return graph.get_page("/users", params=params, skiptoken=skiptoken, eventual=True)
+
+
+EXPORT_MAX_ROWS = 5000
+
+
+def user_rows(*, graph: GraphClient, q: str = "", orderby: str = "", limit: int) -> list[dict]:
+    """The users the table shows for `q` in its order, at most `limit` + 1 (so the export
+    tells "more than `limit`" apart), 999 a page, Graph's most for users."""
+    params = {**_user_params(q, orderby), "$top": 999}
+    return list(graph.iter_items("/users", params=params, max_items=limit + 1, eventual=True))
 
 
 def user_ids_matching(*, graph: GraphClient, q: str = "", limit: int) -> list[str]:
@@ -139,13 +158,14 @@ def managed_device_ids_matching(
     return [str(d["id"]) for d in items]
 
 
-def group_page(*, graph: GraphClient, q: str = "", skiptoken: str | None = None) -> Page:
+def group_page(
+    *, graph: GraphClient, q: str = "", skiptoken: str | None = None, orderby: str = ""
+) -> Page:
     params: dict[str, Any] = {"$select": GROUP_FIELDS, "$top": PAGE_SIZE, "$count": "true"}
     term = _search_term(q)
     if term:
         params["$search"] = f'"displayName:{term}"'
-    else:
-        params["$orderby"] = "displayName"
+    params["$orderby"] = orderby or "displayName"
     return graph.get_page("/groups", params=params, skiptoken=skiptoken, eventual=True)
 
 
@@ -164,11 +184,18 @@ def group_with_members(*, graph: GraphClient, group_id: str) -> tuple[dict, list
     return answers["group"].body, list(answers["members"].body.get("value") or [])
 
 
-def device_page(*, graph: GraphClient, q: str = "", skiptoken: str | None = None) -> Page:
+def device_page(
+    *, graph: GraphClient, q: str = "", skiptoken: str | None = None, orderby: str = ""
+) -> Page:
+    """Entra devices; `q` finds a word of the name anywhere ("laptop" finds "HR-Laptop-07")
+    with $search, which needs ConsistencyLevel: eventual, not only its start as startswith.
+    # Reference: https://learn.microsoft.com/graph/api/device-list (Example 4: $search)
+    # Reference: https://learn.microsoft.com/graph/search-query-parameter"""
     params: dict[str, Any] = {"$select": DEVICE_FIELDS, "$top": PAGE_SIZE, "$count": "true"}
-    term = q.strip()
+    term = _search_term(q)
     if term:
-        params["$filter"] = f"startswith(displayName,'{_odata_literal(term)}')"
+        params["$search"] = f'"displayName:{term}"'
+    params["$orderby"] = orderby or "displayName"
     return graph.get_page("/devices", params=params, skiptoken=skiptoken, eventual=True)
 
 

@@ -7,12 +7,19 @@ register_converter(TenantIdConverter, "tenant")
 
 urlpatterns = [
     path("customers/", views.customer_list_view, name="customer_list"),
+    path("customers/export.csv", views.customer_export_view, name="customer_export"),
+    path("tables/<slug:table>/columns/", views.table_columns_view, name="table_columns"),
     path("customers/sync/", views.sync_start_view, name="customer_sync"),
     path("customers/sync/<int:run_id>/", views.sync_status_view, name="customer_sync_status"),
     path("customers/consent/", views.consent_all_view, name="customer_consent_all"),
     path("customers/consent/<int:run_id>/", views.consent_run_view, name="customer_consent_run"),
     path("customers/<tenant:tenant_id>/", views.overview_view, name="customer_overview"),
     path("customers/<tenant:tenant_id>/users/", views.users_view, name="customer_users"),
+    path(
+        "customers/<tenant:tenant_id>/users/export.csv",
+        views.users_export_view,
+        name="customer_users_export",
+    ),
     path(
         "customers/<tenant:tenant_id>/users/bulk/",
         views.users_bulk_view,

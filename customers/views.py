@@ -1,19 +1,23 @@
 """Customer pages: parse input, call one selector or service, render."""
 
 from collections.abc import Callable
+from functools import partial
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
+from accounts.preferences import columns_of, columns_set
+from accounts.services import safe_next
 from audit.services import audit_record
-from customers import bulk, directory, switcher
+from customers import bulk, directory, paging, switcher, tables
 from customers.access import CONSENT_ROLES_NEEDED, access_read
 from customers.action_calls import (
     ActionParams,
@@ -40,7 +44,9 @@ from customers.selectors import customer_list, region_admins
 from customers.tasks import consent_run_request, sync_run_request
 from mscloud.errors import ErrorKind, GraphNotFound, MicrosoftError
 from mscloud.graph import GraphClient
-from portal import crypto
+from portal import crypto, labels
+from portal.csvexport import csv_lines, csv_response
+from portal.tables import TABLES
 
 LIST_PAGE_SIZE = 25
 
@@ -48,15 +54,71 @@ LIST_PAGE_SIZE = 25
 @role_required(Role.AGENT)
 def customer_list_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
-    page = Paginator(customer_list(user=request.user, q=q), LIST_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    table = tables.table_for(request, tables.CUSTOMERS, {"q": q})
+    customers = customer_list(user=request.user, q=q, order=table.sort.order_by())
+    page = Paginator(customers, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     last_sync = SyncRun.objects.filter(region_id=request.user.region_id).first()
-    context = {"page": page, "q": q, "nav": "customers", "sync": last_sync}
+    context = {"page": page, "q": q, "nav": "customers", "sync": last_sync, "tv": table}
     if request.user.has_role(Role.ADMIN) and request.user.region is not None:
         context["lacking_consent"] = customers_lacking_consent(region=request.user.region).count()
         context["consent_run"] = ConsentRun.objects.filter(region_id=request.user.region_id).first()
     return render(request, "customers/list.html", context)
+
+
+def _customer_cells(customer: Customer) -> dict[str, object]:
+    return {
+        "name": customer.name,
+        "domain": customer.default_domain,
+        "tenant": str(customer.tenant_id),
+        "relationship": customer.get_relationship_status_display(),
+        "ends": labels.iso(customer.relationship_end_at),
+        "consent": customer.get_consent_state_display(),
+        "synced": labels.iso(customer.synced_at),
+        "region": customer.region.slug.upper(),
+    }
+
+
+@role_required(Role.AGENT)
+def customer_export_view(request: HttpRequest) -> StreamingHttpResponse:
+    """The customers list as it is shown (search, sort, chosen columns) as CSV."""
+    q = request.GET.get("q", "")[:100]
+    table = tables.table_for(request, tables.CUSTOMERS, {"q": q})
+    audit_record(
+        action="customers.export",
+        request=request,
+        detail={"q": q, **table.sort.params(), "columns": table.shown_keys},
+    )
+    customers = customer_list(user=request.user, q=q, order=table.sort.order_by())
+    rows = (
+        [cells[k] for k in table.shown_keys]
+        for cells in map(_customer_cells, customers.iterator(chunk_size=500))
+    )
+    lines = csv_lines(header=[c.label for c in table.shown], rows=rows)
+    return csv_response(lines, name="customers")
+
+
+@require_POST
+@role_required(Role.AGENT)
+def table_columns_view(request: HttpRequest, table: str) -> HttpResponse:
+    """The column chooser: store the user's columns for `table`, back to the table."""
+    found = TABLES.get(table)
+    if found is None:
+        raise Http404("No such table.")
+    before = columns_of(request.user, found.name)
+    chosen = [] if request.POST.get("reset") else request.POST.getlist("columns")
+    required = [c.key for c in found.columns if c.required]
+    kept = columns_set(
+        user=request.user,
+        table=found.name,
+        columns=chosen + required if chosen else [],
+        allowed=found.keys,
+    )
+    audit_record(
+        action="preferences.columns",
+        request=request,
+        detail={"table": found.name, "before": before, "after": kept or None},
+    )
+    return redirect(safe_next(request, request.POST.get("next")))
 
 
 @require_POST
@@ -83,8 +145,51 @@ def sync_status_view(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, "customers/_sync_status.html", {"sync": run})
 
 
-def _page_context(page: directory.Page, **extra: object) -> dict:
-    return {"items": page.items, "next_token": page.next_skiptoken, "count": page.count, **extra}
+def _graph_table(
+    request: HttpRequest,
+    customer: Customer,
+    table: tables.Table,
+    filters: dict[str, str],
+    read: Callable[..., directory.Page],
+    *,
+    selectable: bool = False,
+    **extra: object,
+) -> dict[str, object]:
+    """A Graph table's page: the sort and columns, the page by skiptoken, and where it sits
+    in the list ("26-50 of 3,000", Previous) from the tokens kept in the session."""
+    view = tables.table_for(request, table, filters, selectable=selectable)
+    token = directory.clean_skiptoken(request.GET.get("page"))
+    page = read(skiptoken=token, orderby=view.sort.graph_orderby(), **filters)
+    key = paging.list_key(tenant_id=str(customer.tenant_id), table=table.name, query=view.keep)
+    position = paging.page_position(
+        session=request.session, key=key, token=token, page=page, page_size=directory.PAGE_SIZE
+    )
+    return {
+        "customer": customer,
+        "items": page.items,
+        "count": position.count,
+        "position": position,
+        "paged": bool(token),
+        "tv": view,
+        "pages": _page_links(view, position),
+        **filters,
+        **extra,
+    }
+
+
+def _page_links(view: tables.TableView, position: paging.Position) -> dict[str, str]:
+    """First, Previous and Next as links that keep the table's filters and sort."""
+
+    def link(token: str | None) -> str:
+        query = {"page": token} if token else {}
+        return "?" + urlencode({**query, **view.keep})
+
+    links = {"first": link(None)}
+    if position.has_previous:
+        links["previous"] = link(position.previous)
+    if position.next:
+        links["next"] = link(position.next)
+    return links
 
 
 @customer_view("overview")
@@ -95,22 +200,6 @@ def overview_view(request: HttpRequest, customer: Customer, graph: GraphClient) 
         "customers/overview.html",
         {"customer": customer, "tab": "overview", "overview": overview},
     )
-
-
-def _searchable_page(
-    request: HttpRequest,
-    customer: Customer,
-    graph: GraphClient,
-    *,
-    tab: str,
-    read: Callable[..., directory.Page],
-) -> HttpResponse:
-    """Users, groups and devices: a search box and Graph paging by skiptoken."""
-    q = request.GET.get("q", "")[:100]
-    token = directory.clean_skiptoken(request.GET.get("page"))
-    page = read(graph=graph, q=q, skiptoken=token)
-    context = _page_context(page, customer=customer, tab=tab, q=q, paged=bool(token))
-    return render(request, f"customers/{tab}.html", context)
 
 
 def _bulk_context(
@@ -133,22 +222,63 @@ def _bulk_context(
 @customer_view("users")
 def users_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
-    token = directory.clean_skiptoken(request.GET.get("page"))
-    page = directory.user_page(graph=graph, q=q, skiptoken=token)
-    context = _page_context(
-        page,
-        customer=customer,
+    bulk_context = _bulk_context(request, customer, Target.USER, [("q", q)])
+    context = _graph_table(
+        request,
+        customer,
+        tables.USERS,
+        {"q": q},
+        partial(directory.user_page, graph=graph),
+        selectable=bool(bulk_context["bulk_actions"]),
         tab="users",
-        q=q,
-        paged=bool(token),
-        **_bulk_context(request, customer, Target.USER, [("q", q)]),
+        export_max=directory.EXPORT_MAX_ROWS,
+        **bulk_context,
     )
     return render(request, "customers/users.html", context)
 
 
+@customer_view("users")
+def users_export_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
+    """The users table as shown (search, sort, chosen columns) as CSV, from Graph: the first
+    5,000 users at most, and a last line that says so when there are more."""
+    q = request.GET.get("q", "")[:100]
+    table = tables.table_for(request, tables.USERS, {"q": q})
+    limit = directory.EXPORT_MAX_ROWS
+    users = directory.user_rows(graph=graph, q=q, orderby=table.sort.graph_orderby(), limit=limit)
+    audit_record(
+        action="customers.users_export",
+        request=request,
+        tenant_id=str(customer.tenant_id),
+        detail={"q": q, **table.sort.params(), "columns": table.shown_keys, "rows": len(users)},
+    )
+    rows: list[list[object]] = [
+        [_user_cell(u, key) for key in table.shown_keys] for u in users[:limit]
+    ]
+    if len(users) > limit:
+        rows.append([f"Only the first {limit:,} users are exported; search to narrow the list."])
+    lines = csv_lines(header=[c.label for c in table.shown], rows=rows)
+    return csv_response(lines, name=f"users-{customer.default_domain or customer.tenant_id}")
+
+
+def _user_cell(user: dict, key: str) -> object:
+    if key == "signin":
+        return "Blocked" if user.get("accountEnabled") is False else "Allowed"
+    field = {
+        "name": "displayName",
+        "upn": "userPrincipalName",
+        "mail": "mail",
+        "job": "jobTitle",
+        "department": "department",
+    }[key]
+    return user.get(field) or ""
+
+
 @customer_view("groups")
 def groups_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
-    return _searchable_page(request, customer, graph, tab="groups", read=directory.group_page)
+    q = request.GET.get("q", "")[:100]
+    read = partial(directory.group_page, graph=graph)
+    context = _graph_table(request, customer, tables.GROUPS, {"q": q}, read, tab="groups")
+    return render(request, "customers/groups.html", context)
 
 
 @customer_view("group")
@@ -165,7 +295,15 @@ def group_view(
 
 @customer_view("devices")
 def devices_view(request: HttpRequest, customer: Customer, graph: GraphClient) -> HttpResponse:
-    return _searchable_page(request, customer, graph, tab="devices", read=directory.device_page)
+    q = request.GET.get("q", "")[:100]
+    read = partial(directory.device_page, graph=graph)
+    context = _graph_table(request, customer, tables.DEVICES, {"q": q}, read, tab="devices")
+    return render(request, "customers/devices.html", context)
+
+
+def _managed_device_page(*, graph: GraphClient, orderby: str, **filters: str) -> directory.Page:
+    # Intune's table does not sort (customers/tables.py): `orderby` is always "".
+    return directory.managed_device_page(graph=graph, **filters)
 
 
 @customer_view("managed-devices")
@@ -173,19 +311,22 @@ def managed_devices_view(
     request: HttpRequest, customer: Customer, graph: GraphClient
 ) -> HttpResponse:
     compliance = request.GET.get("compliance", "")
+    compliance = compliance if compliance in directory.COMPLIANCE_STATES else ""
     os = request.GET.get("os", "")
-    token = directory.clean_skiptoken(request.GET.get("page"))
-    page = directory.managed_device_page(graph=graph, compliance=compliance, os=os, skiptoken=token)
-    context = _page_context(
-        page,
-        customer=customer,
+    os = os if os in directory.OPERATING_SYSTEMS else ""
+    keep = [("compliance", compliance), ("os", os)]
+    bulk_context = _bulk_context(request, customer, Target.DEVICE, keep)
+    context = _graph_table(
+        request,
+        customer,
+        tables.MANAGED_DEVICES,
+        {"compliance": compliance, "os": os},
+        partial(_managed_device_page, graph=graph),
+        selectable=bool(bulk_context["bulk_actions"]),
         tab="managed-devices",
-        compliance=compliance,
-        os=os,
-        paged=bool(token),
         states=directory.COMPLIANCE_STATES,
         systems=directory.OPERATING_SYSTEMS,
-        **_bulk_context(request, customer, Target.DEVICE, [("compliance", compliance), ("os", os)]),
+        **bulk_context,
     )
     return render(request, "customers/managed_devices.html", context)
 

@@ -66,11 +66,18 @@ MATRIX: dict[str, Row] = {
     ),
     "customers/": Row("/customers/", AGENT_PAGE),
     "customers/sync/": Row("/customers/sync/", AGENT_PAGE, "POST"),
+    # The customers list as CSV (the user's own region's, as the list), and the column
+    # chooser of any table (a preference of the user's own; back to the page).
+    "customers/export.csv": Row("/customers/export.csv", AGENT_PAGE),
+    "tables/<slug:table>/columns/": Row("/tables/customers/columns/", AGENT_PAGE, "POST"),
     # The tenant switcher's results: the user's own region's customers, from the database.
     "customers/switch/": Row("/customers/switch/?q=a&tab=users", AGENT_PAGE),
     "customers/sync/<int:run_id>/": Row("/customers/sync/{run}/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/": Row("/customers/{tenant}/", AGENT_PAGE),
     "customers/<tenant:tenant_id>/users/": Row("/customers/{tenant}/users/", AGENT_PAGE),
+    "customers/<tenant:tenant_id>/users/export.csv": Row(
+        "/customers/{tenant}/users/export.csv", AGENT_PAGE
+    ),
     "customers/<tenant:tenant_id>/users/<tenant:user_id>/": Row(
         "/customers/{tenant}/users/{user_object}/", AGENT_PAGE
     ),
@@ -198,6 +205,7 @@ CROSS_REGION: list[Row] = [
     Row("/customers/{eu_tenant}/", OTHER_REGION_AGENT),
     Row("/customers/{eu_tenant}/provisioning/", OTHER_REGION_AGENT),
     Row("/customers/{eu_tenant}/users/{eu_user_object}/", OTHER_REGION_AGENT),
+    Row("/customers/{eu_tenant}/users/export.csv", OTHER_REGION_AGENT),
     Row("/customers/{eu_tenant}/managed-devices/{eu_managed_device}/", OTHER_REGION_AGENT),
     Row(
         "/customers/{eu_tenant}/users/{eu_user_object}/actions/revoke-sessions/",
