@@ -230,11 +230,19 @@ _TOKEN_FAILURES: dict[ErrorKind | None, _Failure] = {
         "token",
         "Microsoft would not issue an app token for this customer ({error}{code}): "
         "the admin relationship is not active or the app is not consented there. Check "
-        "the relationship in Partner Center; a customer that was just created or accepted "
-        "an invitation needs a few minutes.",
+        "the relationship and the app's consent on the customer's “My access” page.",
         transient=False,
     ),
 }
+# The last sync read the relationship as expired: no token or Graph call can succeed until the
+# customer approves a new one, and waiting never helps.
+_EXPIRED = _Failure(
+    "expired",
+    "The admin relationship with this customer has expired ({error}{code}), so Microsoft gives "
+    "the portal no access to it. Request a new GDAP relationship in Partner Center and ask the "
+    "customer's admin to approve it; the next sweep after that reads it again.",
+    transient=False,
+)
 
 
 # With an active relationship: app-only access depends only on the app's consent and roles.
@@ -269,7 +277,13 @@ def _classify(exc: Exception, target: Target) -> _Failure:
     token = isinstance(exc, IdentityError)
     table = _TOKEN_FAILURES if token else _GRAPH_FAILURES
     failure = table.get(exc.kind) or table[None]
-    if target.relationship_status == "active":
+    if (
+        target.relationship_status == "expired"
+        and not failure.transient
+        and failure.kind != "throttled"
+    ):
+        failure = _EXPIRED
+    elif target.relationship_status == "active":
         # The relationship is live, so a refusal is the app's own state in the tenant.
         failure = _APP_STATE_FAILURES.get((token, exc.kind), failure)
     code = f", AADSTS{exc.aadsts}" if token and exc.aadsts else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from customers.models import Customer
+from customers.models import Customer, RelationshipStatus
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
 
@@ -48,11 +48,29 @@ _TOKEN: dict[ErrorKind | None, tuple[str, int]] = {
         403,
     ),
     None: (
-        "Microsoft would not issue a token for {name}: {reason}. If the customer was just "
-        "created or accepted your invitation, wait a few minutes.",
+        "Microsoft would not issue a token for {name}: {reason}. Check the admin relationship "
+        "and the app's consent on this customer's “My access” page.",
         403,
     ),
 }
+# The last sync read the customer's admin relationship as expired: every refusal is that, and
+# waiting never fixes it (a customer still propagating is "pending", not "expired").
+_EXPIRED = (
+    "Your partner's admin relationship with {name} has expired, so Microsoft gives you no "
+    "access to this tenant. Request a new GDAP relationship in Partner Center and ask the "
+    "customer's admin to approve it; after the next sync the portal uses it.",
+    403,
+)
+# A customer just created or that just accepted the invitation: its relationship reaches the
+# tenant within minutes (DESIGN.md, "Right after a customer is created").
+_PENDING_SENTENCE = (
+    "Microsoft would not issue a token for {name} yet: {reason}. Its admin relationship is "
+    "still reaching the tenant, which takes up to a few minutes after the customer was "
+    "created or accepted your invitation; the portal tries again on its own."
+)
+_TRANSIENT = frozenset(
+    (ErrorKind.THROTTLED, ErrorKind.TIMEOUT, ErrorKind.UNAVAILABLE, ErrorKind.UNAUTHORIZED)
+)
 
 
 # AADSTS50020 at a customer: the agent is in no partner security group its relationship assigns.
@@ -66,11 +84,17 @@ _NO_GROUP = (
 
 def explain(exc: MicrosoftError, customer: Customer) -> tuple[str, int]:
     """(message, HTTP status for our page) for a failed Microsoft call."""
+    if customer.relationship_status == RelationshipStatus.EXPIRED and exc.kind not in _TRANSIENT:
+        sentence, status = _EXPIRED
+        return sentence.format(name=customer.name), status
     if isinstance(exc, IdentityError) and exc.aadsts == 50020:
         sentence, status = _NO_GROUP
         return sentence.format(name=customer.name, reason=exc.description or exc.error), status
     table = _TOKEN if isinstance(exc, IdentityError) else _GRAPH
     sentence, status = table.get(exc.kind) or table[None]
+    pending = customer.relationship_status == RelationshipStatus.PENDING
+    if table is _TOKEN and exc.kind not in _TOKEN and pending:
+        sentence = _PENDING_SENTENCE
     return (
         sentence.format(
             name=customer.name,

@@ -317,7 +317,7 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
         str(c["tenant_id"]): c
         for c in Customer.objects.filter(region=region).values(
             "tenant_id", "consent_state", "consent_checked_at", "consent_app_roles",
-            "consent_lost_at",
+            "consent_lost_at", "default_domain",
         )
     }  # fmt: skip
     existing = set(known)
@@ -326,7 +326,7 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
             region=region,
             tenant_id=tid,
             name=entry.name or entry.domain or tid,
-            default_domain=entry.domain,
+            default_domain=_default_domain(known.get(tid), entry.domain),
             relationship_status=entry.status,
             relationship_end_at=entry.end,
             relationship_type=entry.type,
@@ -366,6 +366,19 @@ def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:
         )
     created = sum(1 for r in rows if str(r.tenant_id) not in existing)
     return created, len(rows) - created
+
+
+def _default_domain(before: dict[str, Any] | None, contract_copy: str) -> str:
+    """The domain the portal shows, kept once known: the contract's defaultDomainName is a copy
+    made when the partnership began and never updated, while provisioning stores the tenant's
+    verified default domain (organization.verifiedDomains, isDefault). Overwriting one with the
+    other on every sync made the domain flip; the contract's copy only fills a blank.
+
+    # Reference: https://learn.microsoft.com/graph/api/resources/contract
+    # Reference: https://learn.microsoft.com/graph/api/resources/verifieddomain
+    """
+    kept = (before or {}).get("default_domain") or ""
+    return kept or contract_copy
 
 
 def _consent_fields(

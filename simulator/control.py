@@ -287,6 +287,25 @@ def relationship(ctx: SimContext, request: Request, tenant: str) -> Response:
     return json_response(_customer(found))
 
 
+def size(ctx: SimContext, request: Request, tenant: str) -> Response:
+    """Resize a customer's generated directory: {"users"?: n, "devices"?: n} (devices 0: a
+    tenant without any device, Entra or Intune). /_sim/reset restores the seed's sizes."""
+    try:
+        found = _customer_tenant(ctx, tenant)
+        body = _json_object(request)
+        if not body or set(body) - {"users", "devices"}:
+            raise _Refused("Send users and/or devices.")
+        for key, least in (("users", 1), ("devices", 0)):
+            value = body.get(key, least)
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise _Refused(f"{key} must be a whole number of at least {least}.")
+    except _Refused as exc:
+        return exc.response
+    found.users = body.get("users", found.users)
+    found.devices = body.get("devices", found.devices)
+    return json_response(_customer(found))
+
+
 def agent_groups(ctx: SimContext, request: Request, username: str) -> Response:
     """Set an agent's partner security groups: {"groups": [group names]}."""
     agent = ctx.world.agent(username)
@@ -499,6 +518,7 @@ def url_rules() -> list[Rule]:
         ),
         Rule("/_sim/customers/<tenant>/consent", endpoint=consent, methods=["POST"]),
         Rule("/_sim/customers/<tenant>/relationship", endpoint=relationship, methods=["POST"]),
+        Rule("/_sim/customers/<tenant>/size", endpoint=size, methods=["POST"]),
         Rule("/_sim/agents/<username>/groups", endpoint=agent_groups, methods=["POST"]),
         Rule("/_sim/agents/<username>/roles", endpoint=agent_roles, methods=["POST"]),
         Rule("/_sim/agents/<username>/revoke", endpoint=agent_revoke, methods=["POST"]),

@@ -167,6 +167,10 @@ class Simulator:
         """Change a customer's relationship (type=, status=, roles=[role names])."""
         return self._call("POST", f"/_sim/customers/{tenant_id}/relationship", changes)
 
+    def size(self, tenant_id: str, **sizes: int) -> dict[str, Any]:
+        """Resize a customer's generated directory (users=, devices=); the customer back."""
+        return self._call("POST", f"/_sim/customers/{tenant_id}/size", sizes)
+
     def agent_groups(self, username: str, groups: list[str]) -> dict[str, Any]:
         """Set an agent's partner security groups by name; the agent back."""
         return self._call("POST", f"/_sim/agents/{username}/groups", {"groups": groups})

@@ -126,6 +126,11 @@ MANAGED_DEVICE_PROPERTIES = frozenset(
         "deviceActionResults",
     )
 )
+# The base type's properties; a policy's platform settings belong to its derived type.
+# Reference: https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-devicecompliancepolicy
+COMPLIANCE_POLICY_PROPERTIES = frozenset(
+    ("id", "createdDateTime", "description", "lastModifiedDateTime", "displayName", "version")
+)
 # Reference: https://learn.microsoft.com/graph/api/resources/contract
 CONTRACT_PROPERTIES = frozenset(
     ("id", "contractType", "customerId", "defaultDomainName", "displayName")
@@ -347,7 +352,7 @@ def compliance_policies(data: TenantData) -> Collection:
         entity_type="microsoft.graph.deviceCompliancePolicy",
         size=len(rows),
         item=rows.__getitem__,
-        properties=frozenset(rows[0]),
+        properties=COMPLIANCE_POLICY_PROPERTIES,
         default_top=1000,
         max_top=1000,
         clamp_top=True,

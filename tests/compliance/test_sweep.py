@@ -93,9 +93,10 @@ def test_the_expired_relationship_is_recorded_on_its_snapshot_and_the_sweep_goes
     failed = ComplianceSnapshot.objects.filter(sweep=sweep, ok=False)
     assert sorted(str(s.customer.tenant_id) for s in failed) == sorted(expired)
     for snap in failed:
-        # Graph's 403, or Entra's AADSTS700016 (the app is not known there any more).
-        assert snap.error_kind in ("forbidden", "not_consented")
-        assert "relationship" in snap.error
+        # Graph's 403, or Entra's AADSTS700016 (the app is not known there any more): either
+        # way the relationship the last sync read as expired is the reason, said as such.
+        assert snap.error_kind == "expired"
+        assert "relationship with this customer has expired" in snap.error
     assert sweep.failed == len(expired)
     assert ComplianceSnapshot.objects.filter(sweep=sweep, ok=True).count() == (
         sum(len(v) for v in customers.values()) - len(expired)
@@ -207,6 +208,9 @@ def test_a_sweep_over_the_mixed_gdap_world_reports_each_customers_real_reason(
     expired = next(
         c["tenant_id"] for c in region["customers"] if c["relationship"]["status"] == "expired"
     )
-    assert "relationship" in snap(expired).error
+    lapsed = snap(expired)
+    assert (lapsed.ok, lapsed.error_kind) == (False, "expired")
+    assert "has expired" in lapsed.error and "new GDAP relationship" in lapsed.error
+    assert "few minutes" not in lapsed.error and "just created" not in lapsed.error
     # DAP (AdminAgents preconsent), MLT and the other consented GDAP customers are swept.
     assert snap(dap).ok and snap(mlt).ok and snap(gdap[2]["tenant_id"]).ok

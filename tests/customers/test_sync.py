@@ -319,3 +319,35 @@ def test_partner_center_failing_leaves_dap_unknown_but_the_gdap_sync_done(world,
     dap = next(c for c in us["customers"] if c["relationship"]["type"] == "dap")
     assert Customer.objects.get(tenant_id=dap["tenant_id"]).relationship_type == "none"
     assert GdapRelationship.objects.filter(customer__region=region).exists()
+
+
+@pytest.mark.django_db
+def test_the_verified_default_domain_is_kept_across_syncs_not_flipped_to_the_contracts_copy(
+    world, regions
+):
+    # Reference: https://learn.microsoft.com/graph/api/resources/contract (defaultDomainName:
+    #   a copy made when the partnership was established, not updated afterwards)
+    # Reference: https://learn.microsoft.com/graph/api/resources/verifieddomain (isDefault)
+    from mscloud.errors import MicrosoftError
+    from provisioning.first_calls import first_calls_run
+
+    call_command("sync_customers", stdout=None)
+    region = regions["us"]
+    verified = {}
+    for customer in Customer.objects.filter(
+        region=region, relationship_status=RelationshipStatus.ACTIVE
+    ):
+        try:
+            calls = first_calls_run(region=region, tenant_id=str(customer.tenant_id))
+        except MicrosoftError:  # not consented there: not this test's customer
+            continue
+        if calls.default_domain != customer.default_domain:
+            verified[customer.pk] = calls.default_domain
+    assert verified, "the seeded world has customers whose default domain is a custom one"
+    for pk, domain in verified.items():
+        Customer.objects.filter(pk=pk).update(default_domain=domain)  # as provisioning does
+    for _ in range(2):
+        call_command("sync_customers", stdout=None)
+        stored = dict(Customer.objects.filter(pk__in=verified).values_list("pk", "default_domain"))
+        assert stored == verified
+    assert all(not d.endswith(".onmicrosoft.com") for d in verified.values())
