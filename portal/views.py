@@ -82,7 +82,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None) -> HttpRes
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None) -> HttpResponse:
-    return _error_page(request, "403.html", 403)
+    """403 in the frame; the view's reason (PermissionDenied's message) when it gave one."""
+    reason = str(exception) if exception is not None and str(exception) else ""
+    return _error_page(request, "403.html", 403, exception=reason)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

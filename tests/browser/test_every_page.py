@@ -34,6 +34,8 @@ NOT_PAGES = {
     "compliance/export.csv",
     "compliance/noncompliant.csv",
     "compliance/report.csv",
+    "customers/export.csv",
+    "customers/<tenant:tenant_id>/users/export.csv",
     "customers/switch/",
     "customers/sync/<int:run_id>/",
     "customers/<customer_tenant:tenant_id>/provisioning/status/",

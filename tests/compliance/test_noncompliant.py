@@ -142,7 +142,9 @@ def test_the_export_defuses_formulas_and_is_audited(manager, customers, record_s
     record_sweep({us: _tally(_bad("d-1", "=HYPERLINK(1)", user="+evil@x"))})
 
     export = manager.get("/compliance/noncompliant.csv")
-    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    raw = b"".join(export.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
 
     assert rows[0][:4] == ["region", "customer", "tenant_id", "device"]
     assert rows[1][3] == "'=HYPERLINK(1)" and rows[1][5] == "'+evil@x"

@@ -145,7 +145,7 @@ def test_a_manager_opens_their_regions_report_and_its_csv(manager, history):
     assert history["eu"].name not in body
 
     export = manager.get("/compliance/report.csv")
-    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["section", "item", "region"]
     sections = {r[0] for r in rows[1:]}
     assert {"summary", "week"} <= sections
