@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -130,16 +131,26 @@ def _encode(document: dict[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 
-def channel_send(
-    *, channel: NotificationChannel, alert: Alert, timeout: float, delivery_id: int | None = None
-) -> None:
-    """Send `alert` to `channel` once; raises SendFailed with a sentence."""
+@dataclass(frozen=True)
+class Message:
+    """One thing to tell a channel, in each channel's form: alerts and weekly reports alike."""
+
+    subject: str
+    text: str  # e-mail
+    document: dict[str, Any]  # signed JSON webhook
+    teams: dict[str, Any]
+    slack: dict[str, Any]
+    delivery: str = ""  # X-Portal-Delivery: lets a receiver drop a repeat
+
+
+def message_send(*, channel: NotificationChannel, message: Message, timeout: float) -> None:
+    """Send `message` to `channel` once; raises SendFailed with a sentence."""
     if channel.kind == ChannelKind.EMAIL:
         addresses = [a for a in (p.strip() for p in channel.target.split(",")) if a]
         try:
             send_mail(
-                subject=f"[{alert.region.name}] {alert.title}",
-                message=email_text(alert),
+                subject=message.subject,
+                message=message.text,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 recipient_list=addresses,
                 fail_silently=False,
@@ -152,16 +163,16 @@ def channel_send(
         return
     headers: dict[str, str] = {}
     if channel.kind == ChannelKind.WEBHOOK_JSON:
-        body = _encode(alert_document(alert))
+        body = _encode(message.document)
         timestamp = str(int(time.time()))
         headers[TIMESTAMP_HEADER] = timestamp
         headers[SIGNATURE_HEADER] = signature(channel.secret, timestamp, body)
-        if delivery_id is not None:
-            headers[DELIVERY_HEADER] = str(delivery_id)
+        if message.delivery:
+            headers[DELIVERY_HEADER] = message.delivery
     elif channel.kind == ChannelKind.TEAMS:
-        body = _encode(teams_message(alert))
+        body = _encode(message.teams)
     else:
-        body = _encode(slack_message(alert))
+        body = _encode(message.slack)
     try:
         post_json(
             channel.target,
@@ -172,3 +183,18 @@ def channel_send(
         )
     except PostFailed as exc:
         raise SendFailed(str(exc)) from None
+
+
+def channel_send(
+    *, channel: NotificationChannel, alert: Alert, timeout: float, delivery_id: int | None = None
+) -> None:
+    """Send `alert` to `channel` once; raises SendFailed with a sentence."""
+    message = Message(
+        subject=f"[{alert.region.name}] {alert.title}",
+        text=email_text(alert),
+        document=alert_document(alert),
+        teams=teams_message(alert),
+        slack=slack_message(alert),
+        delivery="" if delivery_id is None else str(delivery_id),
+    )
+    message_send(channel=channel, message=message, timeout=timeout)

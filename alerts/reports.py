@@ -11,29 +11,19 @@ alert's (X-Portal-Timestamp, X-Portal-Signature: HMAC-SHA256 of "<timestamp>.<bo
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from alerts.channels import (
-    DELIVERY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    SendFailed,
-    signature,
-)
-from alerts.models import ChannelKind, DeliveryStatus, NotificationChannel
+from alerts.channels import Message, SendFailed, message_send
+from alerts.models import DeliveryStatus, NotificationChannel
 from alerts.notifications import Attempt, delivery_backoff
 from alerts.report_models import ReportDelivery
 from compliance.report import compliance_report_build, report_document, report_period
-from mscloud.http import PostFailed, post_json
 from regions.models import Region
 
 log = logging.getLogger(__name__)
@@ -161,10 +151,6 @@ def report_webhook_document(document: dict[str, Any]) -> dict[str, Any]:
     return {"type": DOCUMENT_TYPE, "report": document}
 
 
-def _encode(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":"), sort_keys=True, default=str).encode()
-
-
 def report_send(
     *,
     channel: NotificationChannel,
@@ -173,44 +159,15 @@ def report_send(
     delivery_id: int | None = None,
 ) -> None:
     """Send the report `document` to `channel` once; raises SendFailed with a sentence."""
-    if channel.kind == ChannelKind.EMAIL:
-        addresses = [a for a in (p.strip() for p in channel.target.split(",")) if a]
-        try:
-            send_mail(
-                subject=f"[{document['region_name']}] {document['title']}",
-                message=report_email_text(document),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=addresses,
-                fail_silently=False,
-            )
-        except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
-            raise SendFailed(
-                f"The mail server did not take the message ({type(exc).__name__}). Check "
-                "EMAIL_HOST and its credentials."
-            ) from None
-        return
-    headers: dict[str, str] = {}
-    if channel.kind == ChannelKind.WEBHOOK_JSON:
-        body = _encode(report_webhook_document(document))
-        timestamp = str(int(time.time()))
-        headers[TIMESTAMP_HEADER] = timestamp
-        headers[SIGNATURE_HEADER] = signature(channel.secret, timestamp, body)
-        if delivery_id is not None:
-            headers[DELIVERY_HEADER] = f"report-{delivery_id}"
-    elif channel.kind == ChannelKind.TEAMS:
-        body = _encode(report_teams_message(document))
-    else:
-        body = _encode(report_slack_message(document))
-    try:
-        post_json(
-            channel.target,
-            body=body,
-            headers=headers,
-            timeout=timeout,
-            allow_private_hosts=settings.ALERT_WEBHOOK_ALLOW_PRIVATE_HOSTS,
-        )
-    except PostFailed as exc:
-        raise SendFailed(str(exc)) from None
+    message = Message(
+        subject=f"[{document['region_name']}] {document['title']}",
+        text=report_email_text(document),
+        document=report_webhook_document(document),
+        teams=report_teams_message(document),
+        slack=report_slack_message(document),
+        delivery="" if delivery_id is None else f"report-{delivery_id}",
+    )
+    message_send(channel=channel, message=message, timeout=timeout)
 
 
 def report_deliveries_create(*, region: Region, now: datetime | None = None) -> list[int]:

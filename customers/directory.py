@@ -48,11 +48,11 @@ def clean_skiptoken(value: str | None) -> str | None:
     return value
 
 
-def _odata_literal(value: str) -> str:
+def odata_literal(value: str) -> str:
     return value.replace("'", "''")
 
 
-def _search_term(value: str) -> str:
+def search_term(value: str) -> str:
     # $search takes a quoted phrase; quotes and backslashes inside would end it early.
     return re.sub(r'["\\]', " ", value).strip()
 
@@ -103,7 +103,7 @@ def _item_error(answer: Any) -> str:
 
 def _user_params(q: str, orderby: str) -> dict[str, Any]:
     params: dict[str, Any] = {"$select": USER_FIELDS, "$count": "true"}
-    term = _search_term(q)
+    term = search_term(q)
     if term:
         params["$search"] = f'"displayName:{term}" OR "userPrincipalName:{term}"'
     # With ConsistencyLevel and $count=true Graph sorts a $search too (advanced queries).
@@ -135,7 +135,7 @@ def user_ids_matching(*, graph: GraphClient, q: str = "", limit: int) -> list[st
     + 1 (so a caller tells "more than `limit`" apart): "all matching" of a bulk action.
     999 per page, Graph's most for users."""
     params: dict[str, Any] = {"$select": "id", "$top": 999}
-    term = _search_term(q)
+    term = search_term(q)
     if term:
         params["$search"] = f'"displayName:{term}" OR "userPrincipalName:{term}"'
     items = graph.iter_items("/users", params=params, max_items=limit + 1, eventual=True)
@@ -162,7 +162,7 @@ def group_page(
     *, graph: GraphClient, q: str = "", skiptoken: str | None = None, orderby: str = ""
 ) -> Page:
     params: dict[str, Any] = {"$select": GROUP_FIELDS, "$top": PAGE_SIZE, "$count": "true"}
-    term = _search_term(q)
+    term = search_term(q)
     if term:
         params["$search"] = f'"displayName:{term}"'
     params["$orderby"] = orderby or "displayName"
@@ -192,7 +192,7 @@ def device_page(
     # Reference: https://learn.microsoft.com/graph/api/device-list (Example 4: $search)
     # Reference: https://learn.microsoft.com/graph/search-query-parameter"""
     params: dict[str, Any] = {"$select": DEVICE_FIELDS, "$top": PAGE_SIZE, "$count": "true"}
-    term = _search_term(q)
+    term = search_term(q)
     if term:
         params["$search"] = f'"displayName:{term}"'
     params["$orderby"] = orderby or "displayName"

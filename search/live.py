@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 
 from accounts.models import User
+from customers.directory import odata_literal, search_term
 from customers.errors import explain
 from mscloud.errors import MicrosoftError
 from mscloud.graph import BatchRequest
@@ -53,19 +53,10 @@ def _key(user: User, session: SessionBase, tenant_id: str, q: str) -> str:
     return f"search:live:{user.pk}:{tenant_id}:{digest}"
 
 
-def _search_term(value: str) -> str:
-    # $search takes a quoted phrase; quotes and backslashes inside would end it early.
-    return re.sub(r'["\\]', " ", value).strip()
-
-
-def _literal(value: str) -> str:
-    return value.replace("'", "''")
-
-
 def _requests(reach: Reach, q: str) -> list[BatchRequest]:
     out = []
     if reach.users:
-        term = _search_term(q)
+        term = search_term(q)
         params = {
             "$search": f'"displayName:{term}" OR "userPrincipalName:{term}" OR "mail:{term}"',
             "$select": USER_FIELDS,
@@ -80,7 +71,7 @@ def _requests(reach: Reach, q: str) -> list[BatchRequest]:
         )
     if reach.devices:
         # Intune's $filter: startswith on the name, eq on the serial number (no contains).
-        literal = _literal(q)
+        literal = odata_literal(q)
         params = {
             "$filter": f"startswith(deviceName,'{literal}') or serialNumber eq '{literal}'",
             "$select": DEVICE_FIELDS,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,16 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from customers.switcher import switcher_query_clean
 from search.models import IndexedDevice, IndexedTenant, IndexedUser
 from search.reach import CustomerRef, Reach, region_reach
 
-Q_MAX = 100
-
 
 def query_clean(q: str) -> str:
-    """`q` without control characters (PostgreSQL refuses NUL), at most Q_MAX characters."""
-    q = unicodedata.normalize("NFC", q[: Q_MAX * 2])
-    return "".join(c for c in q if unicodedata.category(c) not in {"Cc", "Cs"}).strip()[:Q_MAX]
+    """`q` as the tenant switcher cleans what is typed (no control characters, ≤ 100)."""
+    return switcher_query_clean(q)
 
 
 @dataclass(frozen=True)

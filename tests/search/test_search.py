@@ -155,6 +155,7 @@ def test_a_second_live_search_within_a_minute_costs_microsoft_nothing(indexed, s
     second = _live_all(client, "ade")
     after = sim.requests()["counters"]
 
+    assert _hits(first), "the live customers answered the first time"
     assert after["graph"] == before["graph"] and after["token"] == before["token"]
     assert _hits(first) == _hits(second)
 
