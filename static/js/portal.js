@@ -94,3 +94,17 @@ document.addEventListener("click", (event) => {
     if (!details.contains(event.target)) details.open = false;
   });
 });
+
+// Toasts (.portal-toast): their close button, and those marked data-autohide go after 10 s.
+document.addEventListener("click", (event) => {
+  const close = event.target.closest("[data-dismiss-toast]");
+  if (close) close.closest(".portal-toast")?.remove();
+});
+const autohideToasts = () => {
+  document.querySelectorAll(".portal-toast[data-autohide]:not([data-timed])").forEach((toast) => {
+    toast.dataset.timed = "true";
+    setTimeout(() => toast.remove(), 10_000);
+  });
+};
+document.addEventListener("DOMContentLoaded", autohideToasts);
+document.addEventListener("htmx:afterSettle", autohideToasts);
