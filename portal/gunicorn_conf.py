@@ -38,7 +38,8 @@ keepalive = _positive_int("GUNICORN_KEEPALIVE", 5)
 max_requests = _positive_int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = max(1, max_requests // 10)
 # Heartbeat files in memory, not on a read-only or slow container disk.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+SHM = "/dev/shm"  # noqa: S108 - a tmpfs of the container, not a shared /tmp
+worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
 accesslog = "-"

@@ -1,4 +1,4 @@
-"""deploy/backup/backup.sh and restore.sh against the test run's PostgreSQL, on scratch databases."""
+"""deploy/backup/backup.sh and restore.sh on scratch databases of the test run's PostgreSQL."""
 
 from __future__ import annotations
 

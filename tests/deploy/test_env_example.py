@@ -57,7 +57,9 @@ def test_every_setting_is_on_a_line_of_its_own_without_a_trailing_comment() -> N
         assert "${" not in value, f"line {number}: django-environ does not expand {value}"
     keys = [line.partition("=")[0] for line in ENV_EXAMPLE.read_text().splitlines()]
     settings_keys = [k for k in keys if k and not k.startswith("#")]
-    assert len(settings_keys) == len(set(settings_keys)), "a key twice: the readers pick differently"
+    assert len(settings_keys) == len(set(settings_keys)), (
+        "a key twice: the readers pick differently"
+    )
 
 
 def test_the_template_filled_in_starts_the_portal_with_the_values_it_shows(
