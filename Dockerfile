@@ -4,10 +4,10 @@
 #     Werkzeug, no SQLAlchemy. docker build -t csp-portal .
 #   demo: the same plus the simulator and its packages. docker build --target demo -t csp-portal-demo .
 #
-# The base image is pinned by digest. This digest was taken from public text (an ADR that
-# rechecked the registry's manifest), not resolved on the machine that wrote this file (it has
-# no Docker engine and no registry access): run scripts/pin-base-image to check it and move it
-# to the newest python:3.11-slim-bookworm. A wrong digest fails the pull; it never substitutes
+# The base image is pinned by digest. The first digest here was taken from public text (an
+# ADR that rechecked the registry's manifest), not resolved on the machine that wrote this file
+# (no Docker engine, no registry access): scripts/pin-base-image checks it and moves it to the
+# current python:3.11-slim-bookworm. A wrong digest fails the pull; it never substitutes
 # another image.
 ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
@@ -44,7 +44,7 @@ FROM ${BASE_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=portal.settings.production PORT=8000
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home portal \
- && mkdir -p /app/.data && chown portal:portal /app/.data
+ && mkdir -p /app/.data/simulator && chown -R portal:portal /app/.data
 WORKDIR /app
 EXPOSE 8000
 # /livez answers without the database or the broker: "this process serves". Readiness
