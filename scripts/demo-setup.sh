@@ -2,7 +2,7 @@
 # compose's demo-setup job (docker-compose.yml, demo profile): what scripts/run.sh does for
 # `make run`, against the simulator container. SIM_URL and PORTAL_URL come from compose.
 set -eu
-CA=/app/.data/simulator/ca.pem
+CA=${SIM_CA:-/app/.data/simulator/ca.pem}
 # Customers the demo creates get a default GDAP relationship with the roles app consent needs.
 python - "$SIM_URL" "$CA" <<'PYEOF'
 import json, ssl, sys, urllib.request
