@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench lint format install install-dev clean lock image image-demo deploy-check backup
+.PHONY: run test bench lint format install install-dev clean lock image image-demo deploy-check backup image-rehearsal
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,3 +58,7 @@ deploy-check: install-dev
 
 backup:
 	@bash deploy/backup/backup.sh
+
+# The production image's build and start without Docker (scripts/image-rehearsal).
+image-rehearsal:
+	@bash scripts/image-rehearsal
