@@ -86,10 +86,16 @@ def report_region(*, user: User, slug: str | None) -> Region | None:
     return own
 
 
-def sweep_latest(*, region: Region | None) -> ComplianceSweep | None:
-    """The newest sweep of `region` (None: the newest of any, for a global admin's "all")."""
+def sweep_latest(*, region: Region | None, with_all: bool = False) -> ComplianceSweep | None:
+    """The newest sweep of `region` (None: the newest of any, for a global admin's "all");
+    `with_all`: a sweep of every region counts as one of `region` too (for a global admin,
+    who may watch it; a manager may not, it is not their region's)."""
     sweeps = ComplianceSweep.objects.select_related("region")
-    return (sweeps.filter(region=region) if region is not None else sweeps).first()
+    if region is None:
+        return sweeps.first()
+    if with_all:
+        return sweeps.filter(Q(region=region) | Q(region__isnull=True)).first()
+    return sweeps.filter(region=region).first()
 
 
 def sweep_for_user(*, user: User, sweep_id: int) -> ComplianceSweep:
@@ -157,7 +163,11 @@ def sweep_counts(*, sweep: ComplianceSweep | None, region: Region | None) -> Swe
 
 
 def compliance_dashboard(
-    *, region: Region | None, regions: list[Region], problems_order: list[str] | None = None
+    *,
+    region: Region | None,
+    regions: list[Region],
+    problems_order: list[str] | None = None,
+    sweep_with_all: bool = False,
 ) -> Dashboard:
     now = timezone.now()
     stale_hours = settings.COMPLIANCE_DATA_STALE_HOURS
@@ -205,7 +215,7 @@ def compliance_dashboard(
             )[:PROBLEM_LIMIT]
         ),
         problem_count=problems_qs.count(),
-        sweep=sweep_latest(region=region),
+        sweep=sweep_latest(region=region, with_all=sweep_with_all),
         stale_hours=stale_hours,
         device_stale_days=settings.COMPLIANCE_DEVICE_STALE_DAYS,
     )

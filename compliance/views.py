@@ -73,7 +73,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     slug = region.slug if region else selectors.ALL_REGIONS
     problems = tables.table_for(request, tables.PROBLEMS, {"region": slug})
     board = selectors.compliance_dashboard(
-        region=region, regions=regions, problems_order=problems.sort.order_by()
+        region=region,
+        regions=regions,
+        problems_order=problems.sort.order_by(),
+        sweep_with_all=request.user.crosses_regions,
     )
     chart = {
         "trend": {
