@@ -83,9 +83,9 @@ def test_a_finished_sweep_refreshes_the_dashboard_without_a_reload(
     page.evaluate("window.__same_page = true")  # gone if the page were loaded again
 
     page.get_by_test_id("sweep-button").click()
-    toast = page.get_by_test_id("sweep-toast")
+    toast = page.get_by_test_id("sweep-announce").get_by_test_id("sweep-toast")
     toast.wait_for(timeout=60_000)
-    assert toast.get_attribute("role") == "status"
+    assert page.get_by_test_id("sweep-announce").get_attribute("role") == "status"
     assert toast.inner_text().startswith("Sweep finished: ")
     # The cards and the tables re-fetched themselves: data now, on the same page.
     page.wait_for_function(

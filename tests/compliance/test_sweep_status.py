@@ -88,10 +88,15 @@ def test_a_finished_sweep_tells_the_page_to_refresh_and_says_what_it_did(
     _finish(queued[0], done=4, failed=1)
     done = global_admin.get(_poll_url(started))
     assert done["HX-Trigger"] == "sweep-finished"
-    toast = re.search(r'<div [^>]*role="status"[^>]*>([^<]+)</div>', done.content.decode())
-    assert toast.group(1) == "Sweep finished: 4 customers, 1 failed."
+    # The message goes into the page's live region (role=status), which stays on the page.
+    oob = re.search(
+        r'<div id="sweep-announce" hx-swap-oob="innerHTML">.*?data-testid="sweep-toast">([^<]+)<',
+        done.content.decode(),
+    )
+    assert oob.group(1) == "Sweep finished: 4 customers, 1 failed."
     # The dashboard's cards and tables re-fetch themselves on that event.
     page = global_admin.get("/compliance/?region=all").content.decode()
+    assert re.search(r'<div id="sweep-announce"[^>]* role="status" aria-live="polite"', page)
     assert page.count('hx-trigger="sweep-finished from:body"') == 1
     assert 'id="compliance-board"' in page and 'hx-select="#compliance-board"' in page
     oob = re.search(r'hx-select-oob="([^"]+)"', page).group(1).split(",")
