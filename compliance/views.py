@@ -231,7 +231,7 @@ def noncompliant_view(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MANAGER)
 def noncompliant_export_view(request: HttpRequest) -> StreamingHttpResponse:
     query = _noncompliant_query(request)
-    tv = tables.table_for(request, tables.NONCOMPLIANT, query.keep)
+    order = tables.NONCOMPLIANT.sort_of(request.GET).order_by()  # the page's order
     audit_record(
         action="compliance.noncompliant_export",
         request=request,
@@ -239,7 +239,7 @@ def noncompliant_export_view(request: HttpRequest) -> StreamingHttpResponse:
     )
     lines = csv_lines(
         header=selectors.NONCOMPLIANT_COLUMNS,
-        rows=selectors.noncompliant_export_rows(query.devices(order=tv.sort.order_by())),
+        rows=selectors.noncompliant_export_rows(query.devices(order=order)),
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
