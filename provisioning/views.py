@@ -119,10 +119,20 @@ def _page(
 def provisioning_status_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
     """The status partial, polled by htmx while the run is unfinished."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+    return _status(request, customer)
+
+
+def _status(
+    request: HttpRequest, customer: Customer, status: int = 200, **extra: object
+) -> HttpResponse:
+    """The status partial, with the header's badge swapped out of band: a page left open all
+    day shows the relationship as the run left it, not as it was when the page loaded."""
+    context = {"customer": customer, "view": provisioning_view(customer=customer)}
     return render(
         request,
         "provisioning/_status.html",
-        {"customer": customer, "view": provisioning_view(customer=customer)},
+        {**context, **extra, "badge_oob": True},
+        status=status,
     )
 
 
@@ -152,9 +162,6 @@ def provisioning_start_view(request: HttpRequest, tenant_id: str) -> HttpRespons
             tenant_id=str(customer.tenant_id),
         )
     if request.headers.get("HX-Request"):
-        return render(
-            request,
-            "provisioning/_status.html",
-            {"customer": customer, "view": provisioning_view(customer=customer)},
-        )
+        customer.refresh_from_db()
+        return _status(request, customer)
     return redirect("customer_provisioning", tenant_id=str(customer.tenant_id))
