@@ -1,11 +1,16 @@
-"""Reads for the region admin pages: the setup checklist's verdict."""
+"""Reads for the region admin pages: the setup checklist's verdict, what needs an admin."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.urls import reverse
+
 from audit.models import AuditEvent
+from customers.consent_jobs import customers_lacking_consent
+from customers.models import ConsentState
 from regions.models import Region
 from regions.setup import CHECKS, Status
 
@@ -50,3 +55,82 @@ def setup_verdict(*, region: Region) -> SetupVerdict:
         preconsent_failure=str((last.detail or {}).get("summary") or ""),
         preconsent_failure_current=current,
     )
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One thing in a region's setup that needs an admin, with where to fix it."""
+
+    region: Region
+    key: str  # "credential" | "expiry" | "checks" | "consent"
+    text: str
+    url: str
+    link: str
+    danger: bool = False
+
+
+def region_attention(*, regions: Iterable[Region], user_region_id: int | None) -> list[Attention]:
+    """What needs the admin in each of their regions: a missing or expiring app credential,
+    failing setup checks, customers whose app consent fails (only for the admin's own region,
+    where "Consent all" acts)."""
+    items: list[Attention] = []
+    for region in regions:
+        edit, setup = reverse("region_edit", args=[region.slug]), region.get_setup_url()
+        if not region.has_credential:
+            items.append(
+                Attention(
+                    region,
+                    "credential",
+                    f"Region {region.name} has no app credential: nobody there can sign in "
+                    "and nothing reads Microsoft.",
+                    edit,
+                    "Enter the client secret or certificate",
+                    danger=True,
+                )
+            )
+        elif region.secret_expired or region.credential_expires_soon:
+            expires = region.credential_expires_at
+            when = f"{expires:%Y-%m-%d}" if expires else ""
+            items.append(
+                Attention(
+                    region,
+                    "expiry",
+                    f"The app credential of region {region.name} expired on {when}."
+                    if region.secret_expired
+                    else f"The app credential of region {region.name} expires on {when}.",
+                    edit,
+                    "Enter a new credential",
+                    danger=region.secret_expired,
+                )
+            )
+        failed = setup_verdict(region=region).failed
+        if failed:
+            items.append(
+                Attention(
+                    region,
+                    "checks",
+                    f"{failed} setup check{'s' if failed != 1 else ''} of region {region.name} "
+                    "failed when last run.",
+                    f"{setup}?run=1",
+                    "Check the setup again",
+                    danger=True,
+                )
+            )
+        if region.pk == user_region_id:
+            failing = (
+                customers_lacking_consent(region=region)
+                .exclude(consent_state=ConsentState.UNKNOWN)
+                .count()
+            )
+            if failing:
+                items.append(
+                    Attention(
+                        region,
+                        "consent",
+                        f"The app's consent fails for {failing} customer"
+                        f"{'s' if failing != 1 else ''} of region {region.name}.",
+                        reverse("customer_list"),
+                        "Consent the app for them",
+                    )
+                )
+    return items

@@ -15,7 +15,7 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from regionadmin.forms import RegionForm
 from regionadmin.guard import region_for_admin, regions_for_admin
-from regionadmin.selectors import setup_verdict
+from regionadmin.selectors import region_attention, setup_verdict
 from regions.models import Region
 from regions.services import region_check_run, region_preconsent, region_save
 from regions.setup import CHECKS, CHECKS_BY_KEY, Status
@@ -23,8 +23,13 @@ from regions.setup import CHECKS, CHECKS_BY_KEY, Status
 
 @role_required(Role.ADMIN)
 def region_list_view(request: HttpRequest) -> HttpResponse:
-    regions = regions_for_admin(user=request.user)
-    return render(request, "regions/list.html", {"regions": regions, "nav": "regions"})
+    regions = list(regions_for_admin(user=request.user))
+    attention = region_attention(regions=regions, user_region_id=request.user.region_id)
+    return render(
+        request,
+        "regions/list.html",
+        {"regions": regions, "attention": attention, "nav": "regions"},
+    )
 
 
 def _edit(request: HttpRequest, region: Region) -> HttpResponse:
