@@ -20,6 +20,9 @@ def home_view(request: HttpRequest) -> HttpResponse:
         return redirect("signin")
     if request.user.role == "none":
         return redirect("no_access")
+    # Managers work from the compliance dashboard; agents and admins from the customers.
+    if request.user.role == "manager":
+        return redirect("compliance_dashboard")
     return redirect("customer_list")
 
 
