@@ -32,6 +32,16 @@ def region_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(Role.ADMIN)
+def admin_landing_view(request: HttpRequest) -> HttpResponse:
+    """Where an admin lands after sign-in: their regions' setup summary when something there
+    needs them (a credential, failing checks, consent), else the customers like an agent."""
+    regions = list(regions_for_admin(user=request.user))
+    if region_attention(regions=regions, user_region_id=request.user.region_id):
+        return redirect("region_list")
+    return redirect("customer_list")
+
+
 def _edit(request: HttpRequest, region: Region) -> HttpResponse:
     created = region.pk is None
     form = RegionForm(request.POST or None, instance=region)
