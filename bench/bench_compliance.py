@@ -194,6 +194,7 @@ def _history(days: int) -> dict[str, float]:
             outcomes.append(Outcome(pk, region_id, at, tally=tally, requests=1))
         snapshots_record(chunk=_chunk_claimed(sweep), outcomes=outcomes)
         trend_record(sweep=sweep)
+        sweep.refresh_from_db()  # the counters the writer added
         sweep.status, sweep.finished_at = ComplianceSweep.Status.DONE, at
         sweep.save()
     return {

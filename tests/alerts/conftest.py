@@ -50,6 +50,7 @@ def record_sweep() -> Callable[..., ComplianceSweep]:
             error="" if ok else result,
         )
         snapshots_record(chunk=chunk_claimed(sweep), outcomes=[outcome])
+        sweep.refresh_from_db()  # the counters the writer added
         sweep.status, sweep.finished_at = ComplianceSweep.Status.DONE, clock["at"]
         sweep.save()
         return sweep

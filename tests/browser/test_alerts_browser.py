@@ -29,6 +29,7 @@ def _low_compliance(customer) -> Alert:
         chunk=chunk_claimed(sweep),
         outcomes=[Outcome(customer.pk, customer.region_id, now, tally=tally)],
     )
+    sweep.refresh_from_db()  # the counters the writer added
     sweep.status, sweep.finished_at = "done", now
     sweep.save()
     alerts_evaluate(region=customer.region)

@@ -36,6 +36,7 @@ def _history(customers, days: int = 30) -> None:
             outcomes.append(Outcome(c.pk, c.region_id, at, tally=tally))
         snapshots_record(chunk=chunk_claimed(sweep), outcomes=outcomes)
         trend_record(sweep=sweep)
+        sweep.refresh_from_db()  # the counters the writer added
         sweep.status, sweep.finished_at = "done", at
         sweep.save()
 

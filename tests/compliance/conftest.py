@@ -54,6 +54,7 @@ def record_sweep() -> Callable[..., ComplianceSweep]:
         ]
         snapshots_record(chunk=chunk_claimed(sweep), outcomes=outcomes)
         trend_record(sweep=sweep)
+        sweep.refresh_from_db()  # the counters the writer added
         sweep.status, sweep.finished_at = ComplianceSweep.Status.DONE, at
         sweep.save()
         return sweep
