@@ -230,7 +230,17 @@ def sweep_finish_if_complete(*, sweep_id: int) -> bool:
     with a chunk's reason), then `sweep_finished`. True for the one caller that finished it.
 
     Under the sweep's row lock, so the last two chunks finishing at once cannot both miss
-    each other; the status compare-and-set makes a second caller a no-op."""
+    each other; the status compare-and-set makes a second caller a no-op. A sweep already
+    finished or with chunks still running is told apart first without a lock or transaction
+    (the caller that comes after the finish holds nothing)."""
+    chunks = SweepChunk.objects.filter(sweep_id=sweep_id)
+    if (
+        not ComplianceSweep.objects.filter(
+            pk=sweep_id, status=ComplianceSweep.Status.RUNNING
+        ).exists()
+        or chunks.filter(status__in=SweepChunk.UNFINISHED).exists()
+    ):
+        return False
     with transaction.atomic():
         sweep = (
             ComplianceSweep.objects.select_for_update()
