@@ -1,7 +1,10 @@
 """A logging filter that masks anything token-shaped before it reaches a handler."""
 
+import datetime
+import json
 import logging
 import re
+from typing import Any
 
 # JWTs, OAuth codes/refresh tokens passed as parameters, and bearer headers.
 _PATTERNS = [
@@ -46,3 +49,70 @@ def _without_query(request_line: str) -> str:
     if len(parts) >= 2:
         parts[1] = parts[1].split("?", 1)[0]
     return " ".join(parts)
+
+
+# LogRecord attributes every record has: anything else on a record came from `extra=` (or a
+# filter) and goes into the JSON object as a field of its own.
+_STANDARD_ATTRS = frozenset(
+    set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
+    | {"message", "asctime", "request", "server_time", "color_message", "taskName"}
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: timestamp (ISO 8601, UTC), level, logger, message,
+    request_id, then the record's extra fields. The message is the redacted one (the
+    RedactSecretsFilter runs before any formatter); extra values and exception text are
+    redacted here too, as they never pass through that filter."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC)
+        entry: dict[str, Any] = {
+            "timestamp": stamp.isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for key, value in vars(record).items():
+            if key in _STANDARD_ATTRS or key in entry or key.startswith("_"):
+                continue
+            entry[key] = _json_value(value)
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    try:
+        return json.loads(redact(json.dumps(value, default=str)))
+    except (TypeError, ValueError):
+        return redact(str(value))
+
+
+class CeleryTaskFilter(logging.Filter):
+    """In a worker, the running task's id and name on every record (task_id, task_name)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "task_id"):
+            task = _current_task()
+            if task is not None and getattr(task.request, "id", None):
+                record.task_id = task.request.id
+                record.task_name = task.name
+        return True
+
+
+def _current_task() -> Any:
+    try:
+        from celery import current_task
+    except ImportError:  # pragma: no cover - celery is a runtime requirement
+        return None
+    return current_task if current_task else None

@@ -397,6 +397,9 @@ CELERY_BEAT_SCHEDULE["provisioning-tick"] = {
     "options": {"expires": PROVISIONING_TICK_SECONDS * 2},
 }
 
+# LOG_FORMAT: "text" (one readable line; development and tests) or "json" (one JSON object
+# per line, portal.logging.JsonFormatter; production's default). Workers log the same way.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -404,9 +407,11 @@ LOGGING = {
         "redact": {"()": "portal.logging.RedactSecretsFilter"},
         "queryless": {"()": "portal.logging.QuerylessRequestLineFilter"},
         "request_id": {"()": "portal.requestid.RequestIdLogFilter"},
+        "celery_task": {"()": "portal.logging.CeleryTaskFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "portal.logging.JsonFormatter"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -416,8 +421,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact", "request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["redact", "request_id", "celery_task"],
         },
         "django.server": {
             "class": "logging.StreamHandler",

@@ -38,3 +38,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-portal_session"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Logs are JSON unless LOG_FORMAT=text: one object per line for the log collector.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"  # noqa: F405
