@@ -8,7 +8,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from django.http import HttpRequest, HttpResponse
 
@@ -22,6 +22,15 @@ _current: ContextVar[str] = ContextVar("request_id", default="-")
 def request_id() -> str:
     """The id of the request being handled in this context, "-" outside one."""
     return _current.get()
+
+
+def bind(value: str) -> Token[str]:
+    """Make `value` the request id of this context (a Celery task binds its task id)."""
+    return _current.set(value)
+
+
+def unbind(token: Token[str]) -> None:
+    _current.reset(token)
 
 
 def _new_or_forwarded(request: HttpRequest) -> str:

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /livez and /readyz answer any Host, over http too, before anything reads either.
     "portal.probes.ProbeMiddleware",
+    "portal.metrics.MetricsMiddleware",
     "portal.requestid.RequestIdMiddleware",
     "portal.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -396,6 +397,12 @@ CELERY_BEAT_SCHEDULE["provisioning-tick"] = {
     # A tick nobody took in time is worthless: the next one does the same work.
     "options": {"expires": PROVISIONING_TICK_SECONDS * 2},
 }
+
+# /metrics (portal/metrics.py): answered to a bearer METRICS_TOKEN or to a scraper whose
+# REMOTE_ADDR is in METRICS_ALLOWED_NETWORKS (CIDRs); neither set: 404. Several processes per
+# pod or machine: PROMETHEUS_MULTIPROC_DIR (an empty directory shared by them) in the env.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 
 # LOG_FORMAT: "text" (one readable line; development and tests) or "json" (one JSON object
 # per line, portal.logging.JsonFormatter; production's default). Workers log the same way.
