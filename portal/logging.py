@@ -116,3 +116,60 @@ def _current_task() -> Any:
     except ImportError:  # pragma: no cover - celery is a runtime requirement
         return None
     return current_task if current_task else None
+
+
+class GunicornAccessRequestIdFilter(logging.Filter):
+    """gunicorn's access lines are written after Django has answered: their request id is the
+    X-Request-ID the response carries (RequestIdMiddleware sets it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if isinstance(atoms, dict) or hasattr(atoms, "__getitem__"):
+            try:
+                value = atoms["{x-request-id}o"]  # type: ignore[index]
+            except (KeyError, TypeError, IndexError):
+                value = "-"
+            record.request_id = value if isinstance(value, str) and value else "-"
+        return True
+
+
+def gunicorn_logconfig(log_format: str | None = None) -> dict[str, Any]:
+    """gunicorn's `logconfig_dict`: its error and access logs on stdout/stderr, redacted, as
+    JSON (LOG_FORMAT=json, the default) or text. For portal/gunicorn_conf.py:
+    `logconfig_dict = portal.logging.gunicorn_logconfig()`."""
+    import os
+
+    chosen = (log_format or os.environ.get("LOG_FORMAT") or "json").lower()
+    formatter = "json" if chosen == "json" else "plain"
+    filters = ["redact", "request_id"]
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "redact": {"()": "portal.logging.RedactSecretsFilter"},
+            "request_id": {"()": "portal.logging.GunicornAccessRequestIdFilter"},
+        },
+        "formatters": {
+            "json": {"()": "portal.logging.JsonFormatter"},
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        },
+        "handlers": {
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": formatter,
+                "filters": filters,
+                "stream": "ext://sys.stderr",
+            },
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": formatter,
+                "filters": filters,
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+        "root": {"level": "INFO", "handlers": []},
+    }
