@@ -27,11 +27,24 @@ _bound: dict[str, Any] = {}
 _started: dict[str, float] = {}
 
 
+# Solo and prefork pools run one task per process at a time: the threads a task starts may
+# then take its id from the process (portal.requestid.process_task). Not with thread pools.
+_one_task_per_process = [False]
+
+
+@signals.worker_init.connect
+def _note_pool(sender: Any = None, **_: Any) -> None:
+    pool = str(getattr(sender, "pool_cls", "")).lower()
+    _one_task_per_process[0] = not any(kind in pool for kind in ("thread", "gevent", "eventlet"))
+
+
 @signals.task_prerun.connect
-def _bind_task_request_id(task_id: str | None = None, **_: Any) -> None:
+def _bind_task_request_id(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     if task_id:
         _bound[task_id] = requestid.bind(task_id)
         _started[task_id] = time.monotonic()
+        if _one_task_per_process[0]:
+            requestid.process_task_set((task_id, getattr(task, "name", "")))
 
 
 @signals.task_postrun.connect
@@ -41,6 +54,8 @@ def _unbind_task_request_id(
     started = _started.pop(task_id, None) if task_id else None
     if started is not None and task is not None:
         metrics.record_task(task.name, state or "UNKNOWN", time.monotonic() - started)
+    if _one_task_per_process[0]:
+        requestid.process_task_set(None)
     token = _bound.pop(task_id, None) if task_id else None
     if token is not None:
         # Bound in another context (an eager task in a thread): nothing to undo here.

@@ -107,6 +107,12 @@ class CeleryTaskFilter(logging.Filter):
             if task is not None and getattr(task.request, "id", None):
                 record.task_id = task.request.id
                 record.task_name = task.name
+            else:
+                from portal.requestid import process_task
+
+                running = process_task()  # from a thread the task started
+                if running is not None:
+                    record.task_id, record.task_name = running
         return True
 
 
