@@ -141,11 +141,13 @@ class GunicornAccessRequestIdFilter(logging.Filter):
 
 def gunicorn_logconfig(log_format: str | None = None) -> dict[str, Any]:
     """gunicorn's `logconfig_dict`: its error and access logs on stdout/stderr, redacted, as
-    JSON (LOG_FORMAT=json, the default) or text. For portal/gunicorn_conf.py:
-    `logconfig_dict = portal.logging.gunicorn_logconfig()`."""
+    JSON or text: LOG_FORMAT, else what the Django settings default to (json in production,
+    the settings a process gets when DJANGO_SETTINGS_MODULE is unset; text otherwise)."""
     import os
 
-    chosen = (log_format or os.environ.get("LOG_FORMAT") or "json").lower()
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "portal.settings.production")
+    default = "json" if settings_module == "portal.settings.production" else "text"
+    chosen = (log_format or os.environ.get("LOG_FORMAT") or default).lower()
     formatter = "json" if chosen == "json" else "plain"
     filters = ["redact", "request_id"]
     return {
@@ -179,3 +181,50 @@ def gunicorn_logconfig(log_format: str | None = None) -> dict[str, Any]:
         },
         "root": {"level": "INFO", "handlers": []},
     }
+
+
+# Sentry events: what a request carried beyond its path is dropped (cookies, headers, query
+# string, body), and every string left is redacted as log lines are.
+_SENTRY_REQUEST_KEEP = ("url", "method")
+
+
+def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """Sentry's `before_send`: no cookies, headers, query strings, bodies or tokens."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        kept = {k: request[k] for k in _SENTRY_REQUEST_KEEP if k in request}
+        if isinstance(kept.get("url"), str):
+            kept["url"] = kept["url"].split("?", 1)[0]
+        event["request"] = kept
+    event.pop("user", None)
+    return _redacted(event)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def sentry_init(dsn: str, *, environment: str = "production") -> bool:
+    """Errors to Sentry when SENTRY_DSN is set and sentry-sdk is installed (it is optional:
+    not in requirements.txt). No PII, redacted events. True when Sentry was set up."""
+    if not dsn:
+        return False
+    try:
+        import sentry_sdk
+    except ImportError:
+        logging.getLogger(__name__).warning("SENTRY_DSN is set but sentry-sdk is not installed")
+        return False
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        send_default_pii=False,
+        before_send=sentry_before_send,  # type: ignore[arg-type]
+        traces_sample_rate=0.0,
+    )
+    return True

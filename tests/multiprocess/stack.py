@@ -38,8 +38,10 @@ class TcpProxy:
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._hanging = False
 
     def start(self) -> None:
+        self._hanging = False
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", self.port))
@@ -53,6 +55,10 @@ class TcpProxy:
                 client, _ = server.accept()
             except OSError:
                 return
+            if self._hanging:  # accepted, never answered: a database that hangs
+                with self._lock:
+                    self._conns.append(client)
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)
@@ -76,6 +82,11 @@ class TcpProxy:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
 
+    def hang(self) -> None:
+        """Cut every connection; new ones are accepted and never answered."""
+        self._hanging = True
+        self._cut()
+
     def stop(self) -> None:
         if self._server is not None:
             # shutdown() first: close() alone leaves a thread blocked in accept() listening.
@@ -83,6 +94,9 @@ class TcpProxy:
                 self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
             self._server = None
+        self._cut()
+
+    def _cut(self) -> None:
         with self._lock:
             conns, self._conns = self._conns, []
         for conn in conns:

@@ -12,7 +12,7 @@ What it proves, in order (one test: the processes take most of its time to start
    watch re-sends it), one snapshot per customer; the workers' lines are JSON with the task's
    id as request id.
 5. /readyz on web A (whose PostgreSQL goes through a TCP proxy) answers 503 within 1 s of the
-   proxy going away, whatever the Host, and 200 again once it is back.
+   proxy refusing or hanging, whatever the Host, and 200 again once it is back.
 """
 
 from __future__ import annotations
@@ -375,5 +375,20 @@ def _readyz_follows_the_database(web: Web, proxy: TcpProxy) -> None:
     _wait(
         lambda: requests.get(f"{web.url}/readyz", headers=pod, timeout=5).status_code == 200,
         "/readyz back to 200 after PostgreSQL returned",
+        timeout=10,
+    )
+
+    # PostgreSQL that accepts connections and never answers (a lost network, a full server).
+    proxy.hang()
+    started = time.monotonic()
+    hung = requests.get(f"{web.url}/readyz", headers=pod, timeout=5)
+    elapsed = time.monotonic() - started
+    assert hung.status_code == 503 and hung.json()["checks"]["database"] is False
+    assert elapsed < 1.0, elapsed
+    proxy.stop()
+    proxy.start()
+    _wait(
+        lambda: requests.get(f"{web.url}/readyz", headers=pod, timeout=5).status_code == 200,
+        "/readyz back to 200 after PostgreSQL answered again",
         timeout=10,
     )

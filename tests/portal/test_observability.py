@@ -263,3 +263,27 @@ def test_graph_calls_and_429s_are_counted_per_service_host_and_status(sim, world
         == ok + 1
     )
     assert _value("portal_microsoft_throttled_total", service="graph", host=host) == throttled + 1
+
+
+def test_a_sentry_event_keeps_the_path_but_no_cookie_header_query_user_or_token():
+    from portal.logging import sentry_before_send, sentry_init
+
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl"
+    event = {
+        "request": {
+            "url": "https://portal.example/auth/callback/?code=SECRETCODE",
+            "method": "GET",
+            "cookies": {"__Host-portal_session": "s"},
+            "headers": {"Authorization": f"Bearer {jwt}"},
+            "query_string": "code=SECRETCODE",
+        },
+        "user": {"email": "agent@contoso.com"},
+        "exception": {"values": [{"value": f"refused Bearer {jwt}"}]},
+    }
+
+    cleaned = json.dumps(sentry_before_send(event, {}))
+
+    assert "SECRETCODE" not in cleaned and "eyJ" not in cleaned
+    assert "portal_session" not in cleaned and "agent@contoso.com" not in cleaned
+    assert "https://portal.example/auth/callback/" in cleaned
+    assert sentry_init("") is False
