@@ -249,6 +249,7 @@ def _sign_in_on_a_continues_on_b(sim: Any, world: dict[str, Any], web_a: Web, we
     group = next(g for g in us["groups"] if AGENT in g["members"])
     tenant = next(iter(group["roles_by_customer"]))
     request_ids = {}
+    tokens_asked = []
     for web in (web_b, web_a):  # B first: A then answers from the token cache B filled
         request_id = f"mp-{web.name}-{secrets.token_hex(8)}"
         page = browser.get(
@@ -257,6 +258,8 @@ def _sign_in_on_a_continues_on_b(sim: Any, world: dict[str, Any], web_a: Web, we
         assert page.status_code == 200, page.text[:500]
         assert page.headers["X-Request-ID"] == request_id
         request_ids[web.name] = request_id
+        tokens_asked.append(sim.requests()["counters"]["token"])
+    assert tokens_asked[0] == tokens_asked[1], "web A asked for a token web B had cached"
 
     # The Graph calls each page made: logged with its request id and the client-request-id
     # sent, which the simulator recorded.
