@@ -148,6 +148,15 @@ def _sweep(sim: Simulator, label: str) -> dict:
     }
 
 
+def _chunk_claimed(sweep):
+    """A chunk of `sweep` held by this process, for the sweep's own writer."""
+    from compliance.models import SweepChunk
+    from portal.runs import run_claim
+
+    chunk = SweepChunk.objects.create(sweep=sweep, number=0)
+    return run_claim(SweepChunk, pk=chunk.pk)
+
+
 def _history(days: int) -> dict[str, float]:
     """`days` of daily sweeps over every customer, bulk-created through the sweep's own writer."""
     from django.utils import timezone
@@ -183,7 +192,7 @@ def _history(days: int) -> dict[str, float]:
             tally.systems.update(Windows=110, iOS=36, Android=34, macOS=20)
             tally.stale = rng.randint(0, 15)
             outcomes.append(Outcome(pk, region_id, at, tally=tally, requests=1))
-        snapshots_record(sweep=sweep, outcomes=outcomes)
+        snapshots_record(chunk=_chunk_claimed(sweep), outcomes=outcomes)
         trend_record(sweep=sweep)
         sweep.status, sweep.finished_at = ComplianceSweep.Status.DONE, at
         sweep.save()

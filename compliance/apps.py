@@ -5,6 +5,6 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
-        from compliance import receivers
+        from compliance import receivers, tables  # noqa: F401 (tables register by name)
 
         receivers.connect()

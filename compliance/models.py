@@ -66,6 +66,31 @@ class ComplianceSweep(LeasedRun):
         return None
 
 
+class SweepChunk(LeasedRun):
+    """A slice of a sweep's customers that one worker reads at a time: the sweep fans out
+    over every worker (each chunk its own task and lease), and a killed worker's chunk is
+    taken over on its own, the others going on. The sweep is done when all its chunks are."""
+
+    run_noun = "sweep chunk"
+    lease_setting = "COMPLIANCE_SWEEP_LEASE_SECONDS"
+    max_attempts_setting = "COMPLIANCE_SWEEP_MAX_ATTEMPTS"
+
+    sweep = models.ForeignKey(ComplianceSweep, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()  # from 0, in the sweep's order of customers
+    customer_ids = models.JSONField(default=list)  # Customer pks, at most COMPLIANCE_SWEEP_CHUNK
+    done = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)  # host/pid of the last claim
+
+    class Meta:
+        ordering = ["sweep", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["sweep", "number"], name="sweepchunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"sweep {self.sweep_id} chunk {self.number} {self.status}"
+
+
 class ComplianceSnapshot(models.Model):
     """One customer's device compliance as one sweep saw it (or why it could not)."""
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from compliance.models import ComplianceSnapshot, NoncompliantDevice
 from compliance.selectors import failing_policy_names, noncompliant_devices, swept_customers
 from customers.models import Customer
+from portal.labels import iso, percent
 from regions.models import Region
 
 WORST_CUSTOMERS = 5
@@ -232,13 +233,25 @@ def _points(change: float | None) -> str:
     return "n/a" if change is None else f"{change:+.1f} points"
 
 
-REPORT_CSV_COLUMNS = ("section", "item", "region", "devices", "compliant", "rate_pct", "detail")
+REPORT_CSV_COLUMNS = (
+    "section",
+    "item",
+    "region",
+    "devices",
+    "compliant",
+    "compliance_rate",
+    "detail",
+)
+
+
+def _rate(compliant: int, devices: int) -> str:
+    """The rate as the report's page shows it ("85.0%"); "" without devices."""
+    return percent(compliant / devices) if devices else ""
 
 
 def report_csv_rows(report: ComplianceReport) -> list[list[object]]:
     """The report as spreadsheet rows: the summary, the weekly trend, the worst customers and
     the noncompliant devices longest noncompliant first."""
-    rate = report.now.rate_pct
     rows: list[list[object]] = [
         [
             "summary",
@@ -246,7 +259,7 @@ def report_csv_rows(report: ComplianceReport) -> list[list[object]]:
             report.region_slug,
             report.now.devices,
             report.now.compliant,
-            "" if rate is None else rate,
+            _rate(report.now.compliant, report.now.devices),
             f"change since a week ago: {_points(report.change_pts)}; noncompliant devices: "
             f"{report.noncompliant_devices}; customers: "
             f"{report.customers} ({report.customers_failing} with a failing sweep)",
@@ -260,7 +273,7 @@ def report_csv_rows(report: ComplianceReport) -> list[list[object]]:
                 report.region_slug,
                 p.devices,
                 p.compliant,
-                "" if p.rate_pct is None else p.rate_pct,
+                _rate(p.compliant, p.devices),
                 f"{p.customers} customers",
             ]
         )
@@ -272,8 +285,8 @@ def report_csv_rows(report: ComplianceReport) -> list[list[object]]:
                 c.region,
                 c.devices,
                 c.compliant,
-                c.rate_pct,
-                f"as of {c.taken_at.isoformat()}",
+                _rate(c.compliant, c.devices),
+                f"as of {iso(c.taken_at)}",
             ]
         )
     for d in report.top_devices:
@@ -286,7 +299,7 @@ def report_csv_rows(report: ComplianceReport) -> list[list[object]]:
                 "",
                 "",
                 f"{d.customer}; {d.user or '-'}; {d.operating_system or '-'}; since "
-                f"{d.since.date().isoformat()}; policies: "
+                f"{iso(d.since)}; policies: "
                 f"{'unknown' if d.policies is None else ', '.join(d.policies) or 'none named'}",
             ]
         )

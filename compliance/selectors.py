@@ -26,6 +26,7 @@ from compliance.models import (
     NoncompliantPolicy,
 )
 from customers.models import ConsentState, Customer, RelationshipStatus
+from portal.labels import iso, percent
 from regions.models import Region
 
 ALL_REGIONS = "all"
@@ -85,10 +86,16 @@ def report_region(*, user: User, slug: str | None) -> Region | None:
     return own
 
 
-def sweep_latest(*, region: Region | None) -> ComplianceSweep | None:
-    """The newest sweep of `region` (None: the newest of any, for a global admin's "all")."""
+def sweep_latest(*, region: Region | None, with_all: bool = False) -> ComplianceSweep | None:
+    """The newest sweep of `region` (None: the newest of any, for a global admin's "all");
+    `with_all`: a sweep of every region counts as one of `region` too (for a global admin,
+    who may watch it; a manager may not, it is not their region's)."""
     sweeps = ComplianceSweep.objects.select_related("region")
-    return (sweeps.filter(region=region) if region is not None else sweeps).first()
+    if region is None:
+        return sweeps.first()
+    if with_all:
+        return sweeps.filter(Q(region=region) | Q(region__isnull=True)).first()
+    return sweeps.filter(region=region).first()
 
 
 def sweep_for_user(*, user: User, sweep_id: int) -> ComplianceSweep:
@@ -117,7 +124,51 @@ def _customers(region: Region | None) -> QuerySet[Customer]:
     return qs.filter(region=region) if region is not None else qs
 
 
-def compliance_dashboard(*, region: Region | None, regions: list[Region]) -> Dashboard:
+@dataclass(frozen=True)
+class SweepCounts:
+    """What a sweep's status line says: customers the sweep attempted and how many of those
+    failed, over how many regions; and, when an all-regions sweep is shown on one region's
+    page, the same two counts for that region (they agree with its Customers card)."""
+
+    customers: int
+    failed: int
+    regions: int
+    region: Region | None = None
+    region_customers: int = 0
+    region_failed: int = 0
+
+
+def sweep_counts(*, sweep: ComplianceSweep | None, region: Region | None) -> SweepCounts | None:
+    if sweep is None:
+        return None
+    snapshots = ComplianceSnapshot.objects.filter(sweep=sweep)
+    if sweep.region_id is not None:
+        regions = 1
+    else:
+        regions = snapshots.values("customer__region").distinct().count()
+    counts = SweepCounts(customers=sweep.done, failed=sweep.failed, regions=regions)
+    if sweep.region_id is None and region is not None:
+        here = snapshots.filter(customer__region=region).aggregate(
+            n=Count("pk"), failed=Count("pk", filter=Q(ok=False))
+        )
+        counts = SweepCounts(
+            customers=counts.customers,
+            failed=counts.failed,
+            regions=regions,
+            region=region,
+            region_customers=here["n"],
+            region_failed=here["failed"],
+        )
+    return counts
+
+
+def compliance_dashboard(
+    *,
+    region: Region | None,
+    regions: list[Region],
+    problems_order: list[str] | None = None,
+    sweep_with_all: bool = False,
+) -> Dashboard:
     now = timezone.now()
     stale_hours = settings.COMPLIANCE_DATA_STALE_HOURS
     stale_cutoff = now - timedelta(hours=stale_hours)
@@ -159,10 +210,12 @@ def compliance_dashboard(*, region: Region | None, regions: list[Region]) -> Das
             .order_by("compliance__compliance_rate", "name")[:WORST_LIMIT]
         ),
         problems=list(
-            problems_qs.select_related("region", "compliance").order_by("name")[:PROBLEM_LIMIT]
+            problems_qs.select_related("region", "compliance").order_by(
+                *(problems_order or ["name", "pk"])
+            )[:PROBLEM_LIMIT]
         ),
         problem_count=problems_qs.count(),
-        sweep=sweep_latest(region=region),
+        sweep=sweep_latest(region=region, with_all=sweep_with_all),
         stale_hours=stale_hours,
         device_stale_days=settings.COMPLIANCE_DEVICE_STALE_DAYS,
     )
@@ -247,10 +300,10 @@ def compliance_export_rows(*, region: Region | None) -> Iterator[list[object]]:
             str(c.tenant_id),
             c.default_domain,
             c.relationship_status,
-            last.taken_at.isoformat() if last else "",
+            iso(last.taken_at) if last else "",
             ("yes" if last.ok else "no") if last else "",
             last.error if last else "",
-            good.taken_at.isoformat() if good else "",
+            iso(good.taken_at) if good else "",
             *(
                 [
                     good.device_total,
@@ -262,7 +315,7 @@ def compliance_export_rows(*, region: Region | None) -> Iterator[list[object]]:
                     good.error_devices,
                     good.config_manager,
                     good.stale,
-                    f"{good.compliance_rate:.4f}" if good.compliance_rate is not None else "",
+                    percent(good.compliance_rate),
                     "; ".join(f"{k}={v}" for k, v in sorted(good.os_counts.items())),
                 ]
                 if good
@@ -300,11 +353,18 @@ POLICIES_UNKNOWN = "unknown"
 
 
 def noncompliant_devices(
-    *, region: Region | None, q: str = "", os: str = "", policy: str = ""
+    *,
+    region: Region | None,
+    q: str = "",
+    os: str = "",
+    policy: str = "",
+    order: list[str] | None = None,
 ) -> QuerySet[NoncompliantDevice]:
     """Every noncompliant device of the region's swept customers (None: every region), from
     the sweeps' stored data; `q` matches the device, its user or its customer, `os` exactly,
-    `policy` a failing policy's name exactly. Each device's failing_policies are prefetched."""
+    `policy` a failing policy's name exactly; in `order` (QuerySet.order_by fields, total:
+    compliance/tables.py adds a tiebreak), longest noncompliant first by default. Each
+    device's failing_policies are prefetched."""
     devices = (
         NoncompliantDevice.objects.filter(customer__in=_customers(region))
         .select_related("customer", "customer__region")
@@ -324,7 +384,7 @@ def noncompliant_devices(
         )
     if os:
         devices = devices.filter(operating_system=os[:64])
-    return devices.order_by("since", "customer__name", "device_name", "pk")
+    return devices.order_by(*(order or ["since", "customer__name", "device_name", "pk"]))
 
 
 def noncompliant_systems(*, region: Region | None) -> list[str]:
@@ -367,7 +427,7 @@ def noncompliant_export_rows(devices: QuerySet[NoncompliantDevice]) -> Iterator[
             d.user_principal_name,
             d.operating_system,
             POLICIES_UNKNOWN if names is None else "; ".join(names),
-            d.last_sync_at.isoformat() if d.last_sync_at else "",
-            d.since.isoformat(),
-            d.seen_at.isoformat(),
+            iso(d.last_sync_at),
+            iso(d.since),
+            iso(d.seen_at),
         ]

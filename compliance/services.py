@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -24,11 +26,13 @@ from compliance.models import (
     CustomerCompliance,
     NoncompliantDevice,
     NoncompliantPolicy,
+    SweepChunk,
 )
 from compliance.selectors import swept_customers
 from compliance.signals import sweep_finished
 from portal.runs import (
     LeaseLost,
+    row_compare_and_set,
     run_claim,
     run_finish,
     run_heartbeat,
@@ -67,66 +71,203 @@ def sweep_claim(*, sweep_id: int) -> ComplianceSweep | None:
     sweep = run_claim(ComplianceSweep, pk=sweep_id)
     if sweep is None:
         return None
-    # What the previous worker stored counts; its unsaved progress is gone with it.
-    counts = ComplianceSnapshot.objects.filter(sweep=sweep).aggregate(
-        done=Count("id"), failed=Count("id", filter=Q(ok=False)), requests=Sum("requests")
-    )
+    # What the chunks stored counts. Under the sweep's row lock: a chunk storing a batch right
+    # now adds to the counters after this count, never into it.
     try:
-        run_update(
-            sweep, done=counts["done"], failed=counts["failed"], requests=counts["requests"] or 0
-        )
+        with transaction.atomic():
+            run_lock(sweep)
+            counts = ComplianceSnapshot.objects.filter(sweep=sweep).aggregate(
+                done=Count("id"), failed=Count("id", filter=Q(ok=False)), requests=Sum("requests")
+            )
+            run_update(
+                sweep,
+                done=counts["done"],
+                failed=counts["failed"],
+                requests=counts["requests"] or 0,
+            )
     except LeaseLost:  # taken over again already (our lease expired at once): not ours
         return None
     return sweep
 
 
-def compliance_sweep(*, sweep_id: int) -> ComplianceSweep | None:
-    """Run (or take over and finish) a sweep: one snapshot per customer, whatever dies."""
+def compliance_sweep(
+    *, sweep_id: int, enqueue: Callable[[int], None] | None = None
+) -> ComplianceSweep | None:
+    """Run (or take over) a sweep: split its customers into chunks, queue a task per chunk
+    for the other workers, and work through the chunks nobody holds. One snapshot per
+    customer whatever dies; the last chunk to finish finishes the sweep. None when the
+    sweep was not ours to run (finished, or alive in another worker).
+
+    `enqueue(chunk_id)` queues a chunk for the other workers (compliance.tasks passes it);
+    without it (a test, a benchmark) this call works through every chunk itself."""
     sweep = sweep_claim(sweep_id=sweep_id)
     if sweep is None:
         return None
     try:
-        _sweep_run(sweep)
-        status, error = ComplianceSweep.Status.DONE, ""
+        chunk_ids = chunks_plan(sweep)
     except LeaseLost:
         log.warning("compliance sweep %s: another worker took it over; stopping", sweep.pk)
         return None
     except Exception:
-        log.exception("compliance sweep %s crashed", sweep.pk)
-        status = ComplianceSweep.Status.FAILED
+        log.exception("compliance sweep %s could not be planned", sweep.pk)
+        _sweep_fail(
+            sweep, "The sweep stopped on an unexpected error; the worker log has the details."
+        )
+        return _sweep_after(sweep.pk)
+    if enqueue is not None:
+        for chunk_id in chunk_ids[1:]:  # the first one is ours at once: no message for it
+            enqueue(chunk_id)
+    for chunk_id in chunk_ids:
+        sweep_chunk_work(chunk_id=chunk_id)
+    sweep_finish_if_complete(sweep_id=sweep.pk)
+    return _sweep_after(sweep.pk)
+
+
+def _sweep_after(sweep_id: int) -> ComplianceSweep:
+    return ComplianceSweep.objects.get(pk=sweep_id)
+
+
+def chunks_plan(sweep: ComplianceSweep) -> list[int]:
+    """The ids of the sweep's unfinished chunks, creating them on its first claim: the
+    customers without a snapshot yet, COMPLIANCE_SWEEP_CHUNK to a chunk. Fenced on the
+    sweep's lease."""
+    with transaction.atomic():
+        run_lock(sweep)
+        if not SweepChunk.objects.filter(sweep=sweep).exists():
+            done = set(
+                ComplianceSnapshot.objects.filter(sweep=sweep).values_list("customer_id", flat=True)
+            )
+            todo = [t.customer_id for t in sweep_targets(region_id=sweep.region_id)]
+            todo = [pk for pk in todo if pk not in done]
+            size = max(1, int(settings.COMPLIANCE_SWEEP_CHUNK))
+            SweepChunk.objects.bulk_create(
+                SweepChunk(sweep=sweep, number=n, customer_ids=todo[i : i + size])
+                for n, i in enumerate(range(0, len(todo), size))
+            )
+            run_update(sweep, total=sweep.done + len(todo), heartbeat_at=timezone.now())
+    return list(
+        SweepChunk.objects.filter(sweep=sweep, status__in=SweepChunk.UNFINISHED)
+        .order_by("number")
+        .values_list("pk", flat=True)
+    )
+
+
+def chunks_abandoned() -> list[int]:
+    """Unfinished chunks nobody works on: their worker died, or their message was lost."""
+    return runs_abandoned(SweepChunk)
+
+
+def sweep_chunk_work(*, chunk_id: int) -> SweepChunk | None:
+    """Claim a chunk (queued, or silent for a lease) and read its customers; None if it was
+    not ours. Whoever finishes a sweep's last chunk finishes the sweep."""
+    chunk = run_claim(SweepChunk, pk=chunk_id)
+    if chunk is None:
+        return None
+    try:
+        run_update(chunk, worker=f"{socket.gethostname()}/{os.getpid()}"[:200])
+        _chunk_run(chunk)
+        status, error = SweepChunk.Status.DONE, ""
+    except LeaseLost:
+        log.warning("sweep chunk %s: another worker took it over; stopping", chunk.pk)
+        return None
+    except Exception:
+        log.exception("sweep chunk %s crashed", chunk.pk)
+        status = SweepChunk.Status.FAILED
         error = "The sweep stopped on an unexpected error; the worker log has the details."
     try:
-        run_finish(sweep, status=status, error=error)
+        run_finish(chunk, status=status, error=error)
     except LeaseLost:
-        log.warning("compliance sweep %s: another worker took it over at the end", sweep.pk)
+        log.warning("sweep chunk %s: another worker took it over at the end", chunk.pk)
         return None
-    sweep.refresh_from_db()
-    # Committed: listeners (alerts) read the new snapshots.
-    sweep_finished.send(ComplianceSweep, sweep_id=sweep.pk, region_id=sweep.region_id)
-    return sweep
+    sweep_finish_if_complete(sweep_id=chunk.sweep_id)
+    return chunk
 
 
-def _sweep_run(sweep: ComplianceSweep) -> None:
-    done = set(ComplianceSnapshot.objects.filter(sweep=sweep).values_list("customer_id", flat=True))
-    targets = sweep_targets(region_id=sweep.region_id)
-    todo = [t for t in targets if t.customer_id not in done]
-    run_update(sweep, total=sweep.done + len(todo))
+def _chunk_run(chunk: SweepChunk) -> None:
+    sweep = ComplianceSweep.objects.get(pk=chunk.sweep_id)
+    wanted = set(chunk.customer_ids)
+    done = set(
+        ComplianceSnapshot.objects.filter(sweep=sweep, customer_id__in=wanted).values_list(
+            "customer_id", flat=True
+        )
+    )
+    targets = [
+        t
+        for t in sweep_targets(region_id=sweep.region_id, customer_ids=wanted)
+        if t.customer_id not in done
+    ]
+    gone = len(wanted) - len(done) - len(targets)  # no longer swept since the plan
+    if gone:
+        ComplianceSweep.objects.filter(pk=sweep.pk).update(total=F("total") - gone)
     stale_before = timezone.now() - timedelta(days=settings.COMPLIANCE_DEVICE_STALE_DAYS)
     beat_every = max(1.0, settings.COMPLIANCE_SWEEP_LEASE_SECONDS / 4)
     pending: list[Outcome] = []
     last_save = last_beat = time.monotonic()
-    for outcome in _outcomes_ticking(todo, stale_before=stale_before, tick=beat_every):
+    for outcome in _outcomes_ticking(targets, stale_before=stale_before, tick=beat_every):
         if outcome is not None:
             pending.append(outcome)
         if pending and time.monotonic() - last_save >= _SAVE_EVERY:
-            snapshots_record(sweep=sweep, outcomes=pending)
+            snapshots_record(chunk=chunk, outcomes=pending)
             pending, last_save = [], time.monotonic()
             last_beat = last_save
         elif time.monotonic() - last_beat >= beat_every:
-            run_heartbeat(sweep)  # slow customers: no outcome for a while, but we are alive
+            _chunk_beat(chunk)  # slow customers: no outcome for a while, but we are alive
             last_beat = time.monotonic()
-    snapshots_record(sweep=sweep, outcomes=pending)
-    trend_record(sweep=sweep)
+    snapshots_record(chunk=chunk, outcomes=pending)
+
+
+def _chunk_beat(chunk: SweepChunk) -> None:
+    """The chunk's heartbeat, and the sweep's: a sweep is alive while any chunk is."""
+    now = timezone.now()
+    run_heartbeat(chunk)
+    ComplianceSweep.objects.filter(pk=chunk.sweep_id, status=ComplianceSweep.Status.RUNNING).update(
+        heartbeat_at=now
+    )
+
+
+def sweep_finish_if_complete(*, sweep_id: int) -> bool:
+    """Finish the sweep once none of its chunks is unfinished: the trend, done (or failed
+    with a chunk's reason), then `sweep_finished`. True for the one caller that finished it.
+
+    Under the sweep's row lock, so the last two chunks finishing at once cannot both miss
+    each other; the status compare-and-set makes a second caller a no-op."""
+    with transaction.atomic():
+        sweep = (
+            ComplianceSweep.objects.select_for_update()
+            .filter(pk=sweep_id, status=ComplianceSweep.Status.RUNNING)
+            .first()
+        )
+        chunks = SweepChunk.objects.filter(sweep_id=sweep_id)
+        if (
+            sweep is None
+            or not chunks.exists()
+            or chunks.filter(status__in=SweepChunk.UNFINISHED).exists()
+        ):
+            return False
+        failed = chunks.filter(status=SweepChunk.Status.FAILED).exclude(error="").first()
+        now = timezone.now()
+        won = row_compare_and_set(
+            sweep,
+            expect=("status",),
+            status=ComplianceSweep.Status.FAILED if failed else ComplianceSweep.Status.DONE,
+            error=failed.error if failed else "",
+            finished_at=now,
+            heartbeat_at=now,
+            lease_owner="",
+        )
+        if not won:
+            return False
+        trend_record(sweep=sweep)
+    # Committed: listeners (alerts) read the new snapshots.
+    sweep_finished.send(ComplianceSweep, sweep_id=sweep_id, region_id=sweep.region_id)
+    return True
+
+
+def _sweep_fail(sweep: ComplianceSweep, error: str) -> None:
+    try:
+        run_finish(sweep, status=ComplianceSweep.Status.FAILED, error=error)
+    except LeaseLost:
+        log.warning("compliance sweep %s: another worker took it over at the end", sweep.pk)
 
 
 def _outcomes_ticking(
@@ -166,12 +307,16 @@ def _outcomes_ticking(
         yield item
 
 
-def sweep_targets(*, region_id: int | None = None) -> list[Target]:
-    """Every swept customer of the region (None: of every active region), regions loaded
-    once."""
+def sweep_targets(
+    *, region_id: int | None = None, customer_ids: Iterable[int] | None = None
+) -> list[Target]:
+    """Every swept customer of the region (None: of every active region), or of those of
+    `customer_ids` still swept; regions loaded once."""
     customers = swept_customers().select_related("region").order_by("region_id", "pk")
     if region_id is not None:
         customers = customers.filter(region_id=region_id)
+    if customer_ids is not None:
+        customers = customers.filter(pk__in=list(customer_ids))
     return [
         Target(
             customer_id=c.pk,
@@ -183,12 +328,13 @@ def sweep_targets(*, region_id: int | None = None) -> list[Target]:
     ]
 
 
-def snapshots_record(*, sweep: ComplianceSweep, outcomes: list[Outcome]) -> None:
-    """Store a batch of outcomes, move the customers' pointers, count progress."""
+def snapshots_record(*, chunk: SweepChunk, outcomes: list[Outcome]) -> None:
+    """Store a batch of a chunk's outcomes, move the customers' pointers, count progress in
+    the chunk and in its sweep."""
     now = timezone.now()
     snapshots = [
         ComplianceSnapshot(
-            sweep=sweep,
+            sweep_id=chunk.sweep_id,
             customer_id=o.customer_id,
             taken_at=o.taken_at,
             ok=o.ok,
@@ -201,18 +347,19 @@ def snapshots_record(*, sweep: ComplianceSweep, outcomes: list[Outcome]) -> None
         for o in outcomes
     ]
     with transaction.atomic():
-        # Under the sweep's row lock and only while this worker holds the lease: a worker
+        # Under the chunk's row lock and only while this worker holds its lease: a worker
         # presumed dead that wakes up stores nothing once another one has taken over. The
         # fenced progress write rolls the batch back where the lock is a no-op (SQLite).
-        run_lock(sweep)
+        run_lock(chunk)
         ComplianceSnapshot.objects.bulk_create(snapshots, batch_size=500)
         pointers_move(snapshots=snapshots)
         noncompliant_replace(outcomes=[o for o in outcomes if o.tally is not None])
-        run_update(
-            sweep,
-            done=sweep.done + len(outcomes),
-            failed=sweep.failed + sum(not o.ok for o in outcomes),
-            requests=sweep.requests + sum(o.requests for o in outcomes),
+        run_update(chunk, done=chunk.done + len(outcomes), heartbeat_at=now)
+        # Every chunk adds to the one sweep row (F(): no read-modify-write race between them).
+        ComplianceSweep.objects.filter(pk=chunk.sweep_id).update(
+            done=F("done") + len(outcomes),
+            failed=F("failed") + sum(not o.ok for o in outcomes),
+            requests=F("requests") + sum(o.requests for o in outcomes),
             heartbeat_at=now,
         )
 

@@ -6,7 +6,14 @@ from collections.abc import Callable
 from celery import shared_task
 
 from compliance.models import ComplianceSweep
-from compliance.services import compliance_sweep, snapshots_prune, sweep_key, sweeps_abandoned
+from compliance.services import (
+    chunks_abandoned,
+    compliance_sweep,
+    snapshots_prune,
+    sweep_chunk_work,
+    sweep_key,
+    sweeps_abandoned,
+)
 from portal.queueing import enqueue_after_commit
 from portal.runs import run_request
 from regions.models import Region
@@ -18,7 +25,19 @@ log = logging.getLogger(__name__)
 def compliance_sweep_run(sweep_id: int) -> None:
     # Redelivered after its worker died (acks_late + reject_on_worker_lost), it takes the sweep
     # over once the dead worker's lease has run out; before that, compliance_sweep_watch will.
-    compliance_sweep(sweep_id=sweep_id)
+    compliance_sweep(sweep_id=sweep_id, enqueue=chunk_enqueue)
+
+
+@shared_task(acks_late=True)
+def compliance_sweep_chunk_run(chunk_id: int) -> None:
+    # One slice of a sweep, on whichever worker takes the message; a chunk held by a live
+    # worker (or already done) is left alone, a silent one's is taken over.
+    sweep_chunk_work(chunk_id=chunk_id)
+
+
+def chunk_enqueue(chunk_id: int) -> None:
+    """Queue a chunk after commit; if the broker is down, compliance_sweep_watch re-sends it."""
+    enqueue_after_commit(compliance_sweep_chunk_run, chunk_id, what="sweep chunk")
 
 
 def sweep_enqueue(sweep_id: int) -> None:
@@ -54,7 +73,11 @@ def compliance_sweep_scheduled() -> None:
 
 @shared_task(acks_late=True)
 def compliance_sweep_watch() -> None:
-    """Periodic: send again the sweeps nobody works on (dead worker, lost message)."""
+    """Periodic: send again the sweeps and chunks nobody works on (dead worker, lost
+    message). A sweep whose chunks all went silent is sent again too: its worker re-plans
+    nothing, queues the unfinished chunks and finishes the sweep when they are done."""
+    for chunk_id in chunks_abandoned():
+        chunk_enqueue(chunk_id)
     for sweep_id in sweeps_abandoned():
         sweep_enqueue(sweep_id)
 

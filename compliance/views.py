@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -16,10 +15,10 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from audit.services import audit_record
-from compliance import selectors
+from compliance import selectors, tables
 from compliance.export import csv_lines
 from compliance.intune import customer_compliance_read
-from compliance.models import NoncompliantDevice
+from compliance.models import ComplianceSweep, NoncompliantDevice
 from compliance.report import REPORT_CSV_COLUMNS, compliance_report_build, report_csv_rows
 from compliance.tasks import sweep_request
 from customers.decorators import customer_view
@@ -71,7 +70,14 @@ def customer_compliance_view(
 @role_required(Role.MANAGER)
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     region, regions = selectors.region_choice(user=request.user, slug=request.GET.get("region"))
-    board = selectors.compliance_dashboard(region=region, regions=regions)
+    slug = region.slug if region else selectors.ALL_REGIONS
+    problems = tables.table_for(request, tables.PROBLEMS, {"region": slug})
+    board = selectors.compliance_dashboard(
+        region=region,
+        regions=regions,
+        problems_order=problems.sort.order_by(),
+        sweep_with_all=request.user.crosses_regions,
+    )
     chart = {
         "trend": {
             "labels": [p["day"] for p in board.trend],
@@ -85,9 +91,11 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         {
             "board": board,
             "chart": chart,
-            "region_slug": region.slug if region else selectors.ALL_REGIONS,
+            "region_slug": slug,
             "nav": "compliance",
             "sweep": board.sweep,
+            "sweep_counts": selectors.sweep_counts(sweep=board.sweep, region=region),
+            "tv": problems,
         },
     )
 
@@ -120,13 +128,39 @@ def sweep_start_view(request: HttpRequest) -> HttpResponse:
             action="compliance.sweep", request=request, detail={"region": scope}
         ),
     )
-    return render(request, "compliance/_sweep_status.html", {"sweep": sweep})
+    return _sweep_status(request, sweep, region)
 
 
 @role_required(Role.MANAGER)
 def sweep_status_view(request: HttpRequest, sweep_id: int) -> HttpResponse:
+    """The sweep's progress, polled by the dashboard; `?region=` is the page's region, kept
+    in the Reload link and in the counts ("in EU: …"). When the sweep has finished, the
+    response tells the page (HX-Trigger: sweep-finished) so its cards and table refresh."""
     sweep = selectors.sweep_for_user(user=request.user, sweep_id=sweep_id)
-    return render(request, "compliance/_sweep_status.html", {"sweep": sweep})
+    region, _ = selectors.region_choice(user=request.user, slug=request.GET.get("region"))
+    response = _sweep_status(request, sweep, region, just_finished=sweep.finished)
+    if sweep.finished:
+        response["HX-Trigger"] = "sweep-finished"
+    return response
+
+
+def _sweep_status(
+    request: HttpRequest,
+    sweep: ComplianceSweep,
+    region: Region | None,
+    *,
+    just_finished: bool = False,
+) -> HttpResponse:
+    return render(
+        request,
+        "compliance/_sweep_status.html",
+        {
+            "sweep": sweep,
+            "region_slug": region.slug if region else selectors.ALL_REGIONS,
+            "sweep_counts": selectors.sweep_counts(sweep=sweep, region=region),
+            "just_finished": just_finished,
+        },
+    )
 
 
 NONCOMPLIANT_PAGE = 50
@@ -148,8 +182,13 @@ class _NoncompliantQuery:
     def filters(self) -> dict[str, str]:
         return {"q": self.q, "os": self.os, "policy": self.policy}
 
-    def devices(self) -> QuerySet[NoncompliantDevice]:
-        return selectors.noncompliant_devices(region=self.region, **self.filters)
+    @property
+    def keep(self) -> dict[str, str]:
+        """The filters as links keep them: the region and the form's."""
+        return {"region": self.slug, **self.filters}
+
+    def devices(self, order: list[str] | None = None) -> QuerySet[NoncompliantDevice]:
+        return selectors.noncompliant_devices(region=self.region, order=order, **self.filters)
 
 
 def _noncompliant_query(request: HttpRequest) -> _NoncompliantQuery:
@@ -167,7 +206,9 @@ def _noncompliant_query(request: HttpRequest) -> _NoncompliantQuery:
 def noncompliant_view(request: HttpRequest) -> HttpResponse:
     """Every noncompliant device of the region's customers, from the sweeps' stored data."""
     query = _noncompliant_query(request)
-    page = Paginator(query.devices(), NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
+    tv = tables.table_for(request, tables.NONCOMPLIANT, query.keep)
+    devices = query.devices(order=tv.sort.order_by())
+    page = Paginator(devices, NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
     for device in page:
         device.policies = selectors.failing_policy_names(device)
     return render(
@@ -181,7 +222,7 @@ def noncompliant_view(request: HttpRequest) -> HttpResponse:
             "region": query.region,
             "regions": query.regions,
             "region_slug": query.slug,
-            "keep": urlencode({"region": query.slug, **query.filters}),
+            "tv": tv,
             "nav": "compliance",
         },
     )
@@ -190,6 +231,7 @@ def noncompliant_view(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MANAGER)
 def noncompliant_export_view(request: HttpRequest) -> StreamingHttpResponse:
     query = _noncompliant_query(request)
+    order = tables.NONCOMPLIANT.sort_of(request.GET).order_by()  # the page's order
     audit_record(
         action="compliance.noncompliant_export",
         request=request,
@@ -197,7 +239,7 @@ def noncompliant_export_view(request: HttpRequest) -> StreamingHttpResponse:
     )
     lines = csv_lines(
         header=selectors.NONCOMPLIANT_COLUMNS,
-        rows=selectors.noncompliant_export_rows(query.devices()),
+        rows=selectors.noncompliant_export_rows(query.devices(order=order)),
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

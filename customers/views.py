@@ -141,8 +141,14 @@ def sync_start_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.AGENT)
 def sync_status_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The sync's status, polled every second while it runs. The poll that finds it finished
+    says so (a toast) and tells the page to re-read its list (the `customers-synced` event)."""
     run = get_object_or_404(SyncRun, pk=run_id, region_id=request.user.region_id)
-    return render(request, "customers/_sync_status.html", {"sync": run})
+    announce = run.finished and request.headers.get("HX-Request") == "true"
+    response = render(request, "customers/_sync_status.html", {"sync": run, "announce": announce})
+    if announce:
+        response["HX-Trigger"] = "customers-synced"
+    return response
 
 
 def _graph_table(

@@ -350,7 +350,10 @@ def openid_configuration(
     """
     url = f"{login_host.rstrip('/')}/{tenant}/v2.0/.well-known/openid-configuration"
     try:
-        response = session.get(url, timeout=timeout, allow_redirects=False)
+        # no-cache: not from the discovery documents shared between processes either.
+        response = session.get(
+            url, timeout=timeout, allow_redirects=False, headers={"Cache-Control": "no-cache"}
+        )
     except EndpointRefused as exc:
         raise _refused(exc) from None
     except requests.RequestException as exc:

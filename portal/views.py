@@ -20,6 +20,12 @@ def home_view(request: HttpRequest) -> HttpResponse:
         return redirect("signin")
     if request.user.role == "none":
         return redirect("no_access")
+    # Managers work from the compliance dashboard; agents from the customers; admins from the
+    # customers too, unless their regions' setup needs them (regionadmin decides).
+    if request.user.role == "manager":
+        return redirect("compliance_dashboard")
+    if request.user.role in ("admin", "global_admin"):
+        return redirect("admin_landing")
     return redirect("customer_list")
 
 

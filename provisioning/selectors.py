@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from customers.models import Customer
@@ -61,3 +62,28 @@ def provisioning_view(*, customer: Customer) -> ProvisioningView | None:
     pairs = zip(_LABELS, states, strict=True)
     steps = [Step(first, "done")] + [Step(label, state) for label, state in pairs]
     return ProvisioningView(run=run, seconds_left=seconds_left, steps=steps)
+
+
+def provisioning_invitation_awaiting(*, customer: Customer) -> bool:
+    """The customer has a partner invitation awaiting their approval, as the last sync read it:
+    the only time "The customer accepted our invitation" means anything."""
+    return customer.gdap_relationships.filter(status="approvalPending").exists()
+
+
+def provisioning_wait_text() -> str:
+    """The initial wait before the first calls, in words ("3 minutes")."""
+    seconds = settings.PROVISIONING_WAIT_SECONDS
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def provisioning_status_context(*, customer: Customer) -> dict[str, object]:
+    """What the status partial needs, wherever it is rendered."""
+    return {
+        "customer": customer,
+        "view": provisioning_view(customer=customer),
+        "awaiting_approval": provisioning_invitation_awaiting(customer=customer),
+        "wait_text": provisioning_wait_text(),
+    }

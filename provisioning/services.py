@@ -295,13 +295,18 @@ class ProvisioningRefused(Exception):
         self.message = message
 
 
+class ProvisioningUnconfirmed(Exception):
+    """An invitation start that the agent has not confirmed yet: nothing was changed."""
+
+
 def provisioning_restart(
-    *, customer: Customer, again: bool, requested_by: str = ""
+    *, customer: Customer, again: bool, requested_by: str = "", confirmed: bool = True
 ) -> tuple[Provisioning, bool]:
     """An agent's start: after an accepted invitation (only while one is pending for the
     customer: a relationship awaiting approval) or again after a failed provisioning (no
     initial wait: the relationship had its minutes already). Anything else changes nothing
-    and raises ProvisioningRefused."""
+    and raises ProvisioningRefused; a valid invitation start not `confirmed` yet raises
+    ProvisioningUnconfirmed and changes nothing either."""
     with transaction.atomic():
         # One decision per customer at a time: two clicks never both pass the check.
         Customer.objects.select_for_update().filter(pk=customer.pk).first()
@@ -324,6 +329,8 @@ def provisioning_restart(
                 "accepted invitation to check. Refresh the customers from Microsoft if they "
                 "have just been invited."
             )
+        if not confirmed:
+            raise ProvisioningUnconfirmed()
         return provisioning_start(
             customer=customer, kind=Provisioning.Kind.INVITATION, requested_by=requested_by
         )

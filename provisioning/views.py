@@ -15,11 +15,12 @@ from customers.guard import customer_for_user
 from customers.models import Customer
 from provisioning.credentials import credentials_held, credentials_keep, credentials_pop
 from provisioning.forms import CustomerCreateForm
-from provisioning.selectors import provisioning_view
+from provisioning.selectors import provisioning_status_context
 from provisioning.services import (
     CustomerCreateError,
     InitialCredentials,
     ProvisioningRefused,
+    ProvisioningUnconfirmed,
     customer_create,
     provisioning_restart,
 )
@@ -99,19 +100,22 @@ def _page(
     credentials: InitialCredentials | None = None,
     credentials_held: bool = False,
     revealed: bool = False,
+    status: int = 200,
+    **extra: object,
 ) -> HttpResponse:
     return render(
         request,
         "provisioning/page.html",
         {
-            "customer": customer,
+            **provisioning_status_context(customer=customer),
             "tab": "provisioning",
             "credentials": credentials,
             "credentials_held": credentials_held,
             # A reveal that found nothing: shown already (another tab) or expired.
             "credentials_gone": revealed,
-            "view": provisioning_view(customer=customer),
+            **extra,
         },
+        status=status,
     )
 
 
@@ -119,10 +123,20 @@ def _page(
 def provisioning_status_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
     """The status partial, polled by htmx while the run is unfinished."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
+    return _status(request, customer)
+
+
+def _status(
+    request: HttpRequest, customer: Customer, status: int = 200, **extra: object
+) -> HttpResponse:
+    """The status partial, with the header's badge swapped out of band: a page left open all
+    day shows the relationship as the run left it, not as it was when the page loaded."""
+    context = provisioning_status_context(customer=customer)
     return render(
         request,
         "provisioning/_status.html",
-        {"customer": customer, "view": provisioning_view(customer=customer)},
+        {**context, **extra, "badge_oob": True},
+        status=status,
     )
 
 
@@ -130,21 +144,19 @@ def provisioning_status_view(request: HttpRequest, tenant_id: str) -> HttpRespon
 @role_required(Role.AGENT)
 def provisioning_start_view(request: HttpRequest, tenant_id: str) -> HttpResponse:
     """The customer accepted the partner's invitation (or an agent starts the checks again):
-    the same delayed flow as for a new customer."""
+    the same delayed flow as for a new customer. The invitation start is a confirmed action:
+    without `confirm=yes` it shows the confirmation (the wait it starts) and changes nothing."""
     customer = customer_for_user(user=request.user, tenant_id=tenant_id)
     again = request.POST.get("reason") == "again"
+    confirmed = again or request.POST.get("confirm") == "yes"
     try:
         _, created = provisioning_restart(
-            customer=customer, again=again, requested_by=str(request.user)
+            customer=customer, again=again, requested_by=str(request.user), confirmed=confirmed
         )
+    except ProvisioningUnconfirmed:
+        return _answer(request, customer, confirming=True)
     except ProvisioningRefused as exc:
-        context = {"customer": customer, "view": provisioning_view(customer=customer)}
-        if request.headers.get("HX-Request"):
-            template = "provisioning/_status.html"
-        else:
-            template = "provisioning/page.html"
-            context["tab"] = "provisioning"
-        return render(request, template, {**context, "refused": exc.message}, status=409)
+        return _answer(request, customer, status=409, refused=exc.message)
     if created:
         audit_record(
             action="customer.provisioning_again" if again else "customer.invitation_accepted",
@@ -152,9 +164,15 @@ def provisioning_start_view(request: HttpRequest, tenant_id: str) -> HttpRespons
             tenant_id=str(customer.tenant_id),
         )
     if request.headers.get("HX-Request"):
-        return render(
-            request,
-            "provisioning/_status.html",
-            {"customer": customer, "view": provisioning_view(customer=customer)},
-        )
+        customer.refresh_from_db()
+        return _status(request, customer)
     return redirect("customer_provisioning", tenant_id=str(customer.tenant_id))
+
+
+def _answer(
+    request: HttpRequest, customer: Customer, status: int = 200, **extra: object
+) -> HttpResponse:
+    """A start that changed nothing: the partial for htmx, else the whole page."""
+    if request.headers.get("HX-Request"):
+        return _status(request, customer, status=status, **extra)
+    return _page(request, customer, status=status, **extra)

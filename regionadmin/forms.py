@@ -167,6 +167,17 @@ class RegionForm(forms.ModelForm):
         # The lines people edit, never the stored JSON (a new region's [] included).
         self.initial["new_customer_access"] = access_template_text(region.new_customer_access)
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Bootstrap's red outline; Django adds aria-invalid and aria-describedby (the ids
+        # `<id>_error` and `<id>_helptext` are in regions/_field.html).
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                css = widget.attrs.get("class", "")
+                if "is-invalid" not in css.split():
+                    widget.attrs["class"] = f"{css} is-invalid".strip()
+
     @property
     def endpoint_fields(self) -> list[forms.BoundField]:
         """The endpoint fields in CloudEndpoints order, for the page to loop over."""
@@ -188,21 +199,24 @@ class RegionForm(forms.ModelForm):
         domains = parse_domains(self.cleaned_data.get("domains", ""))
         if not domains:
             raise forms.ValidationError("Enter at least one sign-in domain, e.g. contoso.com.")
-        bad = [d for d in domains if not _DOMAIN.match(d)]
-        if bad:
-            raise forms.ValidationError(
-                f"“{bad[0][:80]}” is not a domain name. Enter domains like contoso.com, without "
+        # Every domain is checked and every problem listed: one round trip, not one per domain.
+        errors = [
+            forms.ValidationError(
+                f"“{d[:80]}” is not a domain name. Enter domains like contoso.com, without "
                 "“@” or “https://”."
             )
+            for d in domains
+            if not _DOMAIN.match(d)
+        ]
         taken = RegionDomain.objects.filter(domain__in=domains).select_related("region")
         if self.instance.pk:
             taken = taken.exclude(region=self.instance)
-        errors = [
+        errors += [
             forms.ValidationError(
                 f"{match.domain} already signs in to region {match.region.name}. A domain "
                 "belongs to one region only: remove it there first, or leave it out here."
             )
-            for match in taken
+            for match in taken.order_by("domain")
         ]
         if errors:
             raise forms.ValidationError(errors)

@@ -3,6 +3,7 @@ from django.urls import path
 from regionadmin import views
 
 urlpatterns = [
+    path("home/admin/", views.admin_landing_view, name="admin_landing"),
     path("regions/", views.region_list_view, name="region_list"),
     path("regions/new/", views.region_create_view, name="region_create"),
     path("regions/<slug:slug>/", views.region_edit_view, name="region_edit"),

@@ -8,21 +8,38 @@ from django.contrib import messages
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
 from regionadmin.forms import RegionForm
 from regionadmin.guard import region_for_admin, regions_for_admin
+from regionadmin.selectors import region_attention, setup_verdict
 from regions.models import Region
 from regions.services import region_check_run, region_preconsent, region_save
-from regions.setup import CHECKS, CHECKS_BY_KEY, setup_summary
+from regions.setup import CHECKS, CHECKS_BY_KEY, Status
 
 
 @role_required(Role.ADMIN)
 def region_list_view(request: HttpRequest) -> HttpResponse:
-    regions = regions_for_admin(user=request.user)
-    return render(request, "regions/list.html", {"regions": regions, "nav": "regions"})
+    regions = list(regions_for_admin(user=request.user))
+    attention = region_attention(regions=regions, user_region_id=request.user.region_id)
+    return render(
+        request,
+        "regions/list.html",
+        {"regions": regions, "attention": attention, "nav": "regions"},
+    )
+
+
+@role_required(Role.ADMIN)
+def admin_landing_view(request: HttpRequest) -> HttpResponse:
+    """Where an admin lands after sign-in: their regions' setup summary when something there
+    needs them (a credential, failing checks, consent), else the customers like an agent."""
+    regions = list(regions_for_admin(user=request.user))
+    if region_attention(regions=regions, user_region_id=request.user.region_id):
+        return redirect("region_list")
+    return redirect("customer_list")
 
 
 def _edit(request: HttpRequest, region: Region) -> HttpResponse:
@@ -111,7 +128,9 @@ def _row(
     following = CHECKS[index + 1] if index + 1 < len(keys) else None
     results = region.setup_results or {}
     done = following is None and all(k in results for k in keys)
-    passed = done and setup_summary(region)["complete"]
+    verdict = setup_verdict(region=region) if done else None
+    # A failure on this page (the row just answered) outranks any stored green.
+    shown_failure = getattr(result, "status", None) == Status.FAIL
     return render(
         request,
         "regions/_check_result.html",
@@ -122,7 +141,8 @@ def _row(
             "notice": notice,
             "following": following,
             "done": done,
-            "passed": passed,
+            "passed": bool(verdict and verdict.passed and not shown_failure),
+            "verdict": verdict,
         },
     )
 
@@ -144,7 +164,9 @@ def region_preconsent_view(request: HttpRequest, slug: str) -> HttpResponse:
     outcome = region_preconsent(region=region, request=request)
     if not request.headers.get("HX-Request"):
         level = messages.SUCCESS if outcome.ok else messages.ERROR
-        messages.add_message(request, level, outcome.summary)
+        when = timezone.now().strftime("%H:%M")
+        text = outcome.summary if outcome.ok else f"Preconsent at {when} UTC: {outcome.summary}"
+        messages.add_message(request, level, text)
         return redirect(f"{region.get_setup_url()}?run=1")
     if not outcome.ok:
         return _row(request, region, "adminagents", outcome)

@@ -5,10 +5,13 @@ class RegionsConfig(AppConfig):
     name = "regions"
 
     def ready(self) -> None:
+        from django.conf import settings
         from django.contrib.sessions.models import Session
         from django.db.models.signals import post_delete
 
+        from mscloud.http import discovery_store_set
         from portal import crypto
+        from regions.discovery import DiscoveryCache
         from regions.key_rotation import token_caches_rotate
         from regions.signals import session_deleted
 
@@ -20,3 +23,6 @@ class RegionsConfig(AppConfig):
         # A session's token rows go with it: sign-out (flush), login's key cycle, an admin
         # ending sessions, clearsessions (its queryset delete sends this per session).
         post_delete.connect(session_deleted, sender=Session, dispatch_uid="regions.tokens")
+        # Tenants' OpenID discovery documents, read once for every process (Django's cache).
+        if settings.MICROSOFT_DISCOVERY_CACHE_SECONDS > 0:
+            discovery_store_set(DiscoveryCache(), ttl=settings.MICROSOFT_DISCOVERY_CACHE_SECONDS)

@@ -7,4 +7,5 @@ mkdir -p bench/results
 if [ -f bench/bench_compliance.py ]; then .venv/bin/python -m bench.bench_compliance; fi
 .venv/bin/python -m bench.bench_bulk
 .venv/bin/python -m bench.bench_search
+.venv/bin/python -m bench.bench_fan_out
 .venv/bin/python -m bench.bench_soak

@@ -31,7 +31,7 @@ trap stop INT TERM EXIT
 
 rm -f .data/simulator/ready.json
 $PY -m simulator serve --port "$SIM_PORT" --http-port "$SIM_HTTP_PORT" \
-  --data-dir .data/simulator --ready-file .data/simulator/ready.json ${SIM_ARGS:-} \
+  --data-dir .data/simulator --ready-file .data/simulator/ready.json ${SIM_ARGS---demo} \
   > .data/logs/simulator.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s .data/simulator/ready.json ] && break; sleep 0.2; done

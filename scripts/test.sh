@@ -33,6 +33,17 @@ if ! command -v npm >/dev/null; then
 fi
 (cd tests/browser/tooling && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
+# tests/deploy runs deploy/backup/*.sh, which need PostgreSQL's client tools.
+if ! command -v pg_dump >/dev/null || ! command -v pg_restore >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's postgresql-client for the backup tests…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
+  else
+    echo "Backup tests need pg_dump and pg_restore: run 'sudo apt-get install -y postgresql-client'." >&2
+    exit 2
+  fi
+fi
+
 $PY - <<'PYEOF'
 import os, socket, sys, urllib.parse
 missing = []

@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--users", type=int, default=25, help="users per customer")
     serve.add_argument("--devices", type=int, default=20, help="devices per customer")
     serve.add_argument("--big-tenant-users", type=int, default=0, help="users of one US tenant")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="resize a few customers of each region as a real partner's (World.DEMO_SIZES)",
+    )
     serve.add_argument("--latency-ms", type=int, default=0)
     serve.add_argument("--propagation-delay", type=float, default=180.0, help="seconds")
     serve.add_argument("--throttle", default=None, help="LIMIT/WINDOW per app+tenant, e.g. 100/10")
@@ -61,6 +66,7 @@ def serve(args: argparse.Namespace) -> int:
         users=args.users,
         devices=args.devices,
         big_tenant_users=args.big_tenant_users,
+        demo=args.demo,
         latency_ms=args.latency_ms,
         propagation_delay=args.propagation_delay,
         throttle=args.throttle,

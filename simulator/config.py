@@ -17,6 +17,7 @@ class SeedConfig:
     users: int = 25
     devices: int = 20
     big_tenant_users: int = 0
+    demo: bool = False  # World.DEMO_SIZES: a few customers a real partner has
     latency_ms: int = 0
     propagation_delay: float = 180.0
     throttle: str | None = None

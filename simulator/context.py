@@ -84,6 +84,7 @@ class SimContext:
             users=self.config.users,
             devices=self.config.devices,
             big_tenant_users=self.config.big_tenant_users,
+            demo=self.config.demo,
         )
         # New and re-activated relationships reach a tenant after the configured delay,
         # which lives in the faults (global or per tenant) and may change at run time.

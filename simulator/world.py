@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from simulator import access, gdap
 
@@ -266,6 +266,7 @@ class World:
         users: int = 25,
         devices: int = 20,
         big_tenant_users: int = 0,
+        demo: bool = False,
     ) -> World:
         world = cls(seed=seed, regions=[], tenants={}, agents={})
         now = datetime.now(UTC)
@@ -275,7 +276,29 @@ class World:
             big = world.customers_of(world.regions[0].partner_tenant_id)[0]
             big.users = big_tenant_users
             big.big = True
+        if demo:
+            world._demo_resize()
         return world
+
+    # `make run`'s sizes (by customer index, in every region): lists with many pages, a long
+    # device table, and a customer without any device, as a real partner has.
+    DEMO_SIZES: ClassVar[dict[int, dict[str, int]]] = {
+        0: {"users": 3200, "devices": 60},
+        1: {"users": 140, "devices": 450},
+        2: {"users": 12, "devices": 0},
+    }
+
+    def _demo_resize(self) -> None:
+        for region in self.regions:
+            seeded = [
+                t
+                for t in self.customers_of(region.partner_tenant_id)
+                if t.relationship_status == "active" and not t.big
+            ]
+            for index, sizes in self.DEMO_SIZES.items():
+                if index < len(seeded):
+                    seeded[index].users = sizes["users"]
+                    seeded[index].devices = sizes["devices"]
 
     def _build_region(
         self, spec: dict, seed: int, customers: int, users: int, devices: int, now: datetime

@@ -105,3 +105,16 @@ def customers_synced(region: Region) -> None:
     run, _ = sync_run_start(region=region)
     done = customers_sync(run_id=run.pk)
     assert done is not None and done.status == "done", done and done.error
+
+
+def chunk_claimed(sweep: Any, customer_ids: list[int] | None = None) -> Any:
+    """A chunk of `sweep` claimed by this process, for storing outcomes made up by a test
+    through the sweep's own writer (compliance.services.snapshots_record)."""
+    from compliance.models import SweepChunk
+    from portal.runs import run_claim
+
+    number = SweepChunk.objects.filter(sweep=sweep).count()
+    chunk = SweepChunk.objects.create(sweep=sweep, number=number, customer_ids=customer_ids or [])
+    claimed = run_claim(SweepChunk, pk=chunk.pk)
+    assert claimed is not None
+    return claimed

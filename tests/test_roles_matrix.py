@@ -157,6 +157,8 @@ MATRIX: dict[str, Row] = {
     "compliance/report.csv": Row("/compliance/report.csv", MANAGER_PAGE),
     "compliance/sweeps/": Row("/compliance/sweeps/", MANAGER_PAGE, "POST"),
     "compliance/sweeps/<int:sweep_id>/": Row("/compliance/sweeps/{sweep}/", MANAGER_PAGE),
+    # An admin's landing after sign-in: a redirect to the setup summary or the customers.
+    "home/admin/": Row("/home/admin/", ADMIN_PAGE),
     "regions/": Row("/regions/", ADMIN_PAGE),
     "regions/new/": Row("/regions/new/", GLOBAL_ADMIN_PAGE),
     "regions/<slug:slug>/": Row("/regions/{region}/", ADMIN_PAGE),

@@ -359,6 +359,11 @@ COMPLIANCE_FIRST_SWEEP = env.bool("COMPLIANCE_FIRST_SWEEP", default=True)
 # skipping the customers already done. After COMPLIANCE_SWEEP_MAX_ATTEMPTS claims it is failed.
 COMPLIANCE_SWEEP_LEASE_SECONDS = env.int("COMPLIANCE_SWEEP_LEASE_SECONDS", default=120)
 COMPLIANCE_SWEEP_MAX_ATTEMPTS = env.int("COMPLIANCE_SWEEP_MAX_ATTEMPTS", default=3)
+# A sweep fans out over the workers in chunks of this many customers, each its own task and
+# lease: N workers finish about N times sooner, a killed worker's chunk alone is taken over.
+COMPLIANCE_SWEEP_CHUNK = env.int("COMPLIANCE_SWEEP_CHUNK", default=100)
+# Tenants' OpenID discovery documents shared by every process through the cache (0: off).
+MICROSOFT_DISCOVERY_CACHE_SECONDS = env.int("MICROSOFT_DISCOVERY_CACHE_SECONDS", default=3600)
 # How often beat looks for sweeps to take over or to send again (queued, message lost).
 COMPLIANCE_SWEEP_WATCH_SECONDS = env.int("COMPLIANCE_SWEEP_WATCH_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE["compliance-sweep-watch"] = {

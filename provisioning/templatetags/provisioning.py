@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from customers.models import Customer
-from provisioning.selectors import provisioning_view
+from provisioning.selectors import provisioning_status_context
 
 register = template.Library()
 
@@ -15,8 +15,7 @@ register = template.Library()
 @register.inclusion_tag("provisioning/_card.html", takes_context=True)
 def provisioning_card(context: template.Context, customer: Customer) -> dict[str, Any]:
     return {
-        "customer": customer,
-        "view": provisioning_view(customer=customer),
+        **provisioning_status_context(customer=customer),
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
     }

@@ -73,3 +73,38 @@ const scrollBoxes = () => {
 document.addEventListener("DOMContentLoaded", scrollBoxes);
 document.addEventListener("htmx:afterSettle", scrollBoxes);
 window.addEventListener("resize", scrollBoxes);
+
+// Pop-over choosers made of <details> (the column chooser): opening moves the focus into it,
+// Escape closes it and gives the focus back to its summary, a click elsewhere closes it.
+document.addEventListener("toggle", (event) => {
+  const details = event.target;
+  if (!(details instanceof HTMLDetailsElement) || !details.matches(".column-chooser")) return;
+  if (details.open) details.querySelector("input[type=checkbox]:not([disabled]), button")?.focus();
+}, true);
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const details = document.activeElement?.closest("details.column-chooser[open]");
+  if (!details) return;
+  event.preventDefault();
+  details.open = false;
+  details.querySelector("summary")?.focus();
+});
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.column-chooser[open]").forEach((details) => {
+    if (!details.contains(event.target)) details.open = false;
+  });
+});
+
+// Toasts (.portal-toast): their close button, and those marked data-autohide go after 10 s.
+document.addEventListener("click", (event) => {
+  const close = event.target.closest("[data-dismiss-toast]");
+  if (close) close.closest(".portal-toast")?.remove();
+});
+const autohideToasts = () => {
+  document.querySelectorAll(".portal-toast[data-autohide]:not([data-timed])").forEach((toast) => {
+    toast.dataset.timed = "true";
+    setTimeout(() => toast.remove(), 10_000);
+  });
+};
+document.addEventListener("DOMContentLoaded", autohideToasts);
+document.addEventListener("htmx:afterSettle", autohideToasts);

@@ -15,7 +15,7 @@ from compliance.services import snapshots_record
 from compliance.tally import Tally
 from customers.models import Customer
 from tests.alerts.support import Receiver
-from tests.factories import user_make
+from tests.factories import chunk_claimed, user_make
 
 
 def tally_of(compliant: int, noncompliant: int) -> Tally:
@@ -49,7 +49,7 @@ def record_sweep() -> Callable[..., ComplianceSweep]:
             error_kind="" if ok else "forbidden",
             error="" if ok else result,
         )
-        snapshots_record(sweep=sweep, outcomes=[outcome])
+        snapshots_record(chunk=chunk_claimed(sweep), outcomes=[outcome])
         sweep.status, sweep.finished_at = ComplianceSweep.Status.DONE, clock["at"]
         sweep.save()
         return sweep

@@ -13,6 +13,7 @@ from compliance.collect import Outcome
 from compliance.models import ComplianceSweep
 from compliance.services import snapshots_record
 from tests.compliance.conftest import tally_of
+from tests.factories import chunk_claimed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +26,8 @@ def _low_compliance(customer) -> Alert:
     sweep = ComplianceSweep.objects.create(region=customer.region, status="running", started_at=now)
     tally = tally_of(compliant=3, noncompliant=7)
     snapshots_record(
-        sweep=sweep, outcomes=[Outcome(customer.pk, customer.region_id, now, tally=tally)]
+        chunk=chunk_claimed(sweep),
+        outcomes=[Outcome(customer.pk, customer.region_id, now, tally=tally)],
     )
     sweep.status, sweep.finished_at = "done", now
     sweep.save()

@@ -12,6 +12,7 @@ from compliance.collect import Outcome
 from compliance.models import ComplianceSweep
 from compliance.services import snapshots_record, trend_record
 from tests.compliance.conftest import tally_of
+from tests.factories import chunk_claimed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +34,7 @@ def _history(customers, days: int = 30) -> None:
                 compliant=40 - bad, noncompliant=bad - bad // 3, inGracePeriod=bad // 3
             )
             outcomes.append(Outcome(c.pk, c.region_id, at, tally=tally))
-        snapshots_record(sweep=sweep, outcomes=outcomes)
+        snapshots_record(chunk=chunk_claimed(sweep), outcomes=outcomes)
         trend_record(sweep=sweep)
         sweep.status, sweep.finished_at = "done", at
         sweep.save()

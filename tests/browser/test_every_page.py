@@ -31,6 +31,7 @@ SERIOUS = {"serious", "critical"}
 # Not pages: data (JSON, CSV) and the fragments htmx swaps into a page.
 NOT_PAGES = {
     "healthz",
+    "home/admin/",
     "compliance/export.csv",
     "compliance/noncompliant.csv",
     "compliance/report.csv",

@@ -177,3 +177,43 @@ def test_the_overview_shows_the_invitation_link_and_the_sync_starts_the_checks_o
     assert "Invitation accepted" in page.get_by_test_id("provisioning-status").inner_text()
     page.wait_for_selector('[data-testid="provisioning-status"][data-status="ready"]')
     shot(page, "provisioning-invitation-ready")
+
+
+def test_an_agent_confirms_the_accepted_invitation_and_the_header_badge_follows_the_run(
+    page: Any,
+    live_server: Any,
+    customers: Any,
+    regions: Any,
+    sim: Any,
+    settings: Any,
+    browser_sign_in: Any,
+    shot: Any,
+) -> None:
+    settings.PROVISIONING_WAIT_SECONDS = 2
+    customer = customers["us"][0]
+    tenant_id = str(customer.tenant_id)
+    sim.relationship(tenant_id, status="approvalPending")
+    customers_synced(regions["us"])
+    browser_sign_in(page, AGENT)
+    page.goto(f"{live_server.url}/customers/{tenant_id}/provisioning/")
+    badge = page.get_by_test_id("customer-status-badge")
+    assert "Pending" in badge.inner_text()
+    # One click only opens the confirmation, which says what the next click starts.
+    confirm = page.get_by_test_id("invitation-confirm")
+    assert not confirm.is_visible()
+    page.get_by_text("The customer accepted our invitation").click()
+    assert "waits 2 seconds" in page.get_by_test_id("invitation-confirm-text").inner_text()
+    assert customer.provisionings.count() == 0
+    shot(page, "provisioning-invitation-confirm")
+    sim.faults(propagation_delay=0)
+    sim.accept_invitation(tenant_id)  # approved in Microsoft; the portal's sync has not run
+    page.get_by_test_id("invitation-confirm-button").click()
+    page.wait_for_selector('[data-testid="provisioning-status"][data-status="ready"]')
+    # The page was never reloaded: the polled status brought the header badge along.
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=customer-status-badge]')"
+        ".innerText.includes('Active')",
+        timeout=10000,
+    )
+    assert page.locator("#customer-status-badge").count() == 1
+    assert customer.provisionings.get().requested_by == AGENT

@@ -90,3 +90,29 @@ def test_a_global_admin_creates_a_region_checks_it_and_preconsents_until_all_is_
     assert "expires on" in page.get_by_test_id("credential-warning").first.inner_text()
     shot(page, "regions-list")
     context.close()
+
+
+def test_the_region_form_shows_only_the_chosen_credential_and_outlines_invalid_fields(
+    page, live_server, regions, browser_sign_in
+):
+    browser_sign_in(page, GLOBAL_ADMIN)
+    page.goto(f"{live_server.url}/regions/new/")
+    secret = page.get_by_test_id("credential-secret")
+    certificate = page.get_by_test_id("credential-certificate")
+    page.check("input[name=credential_type][value=secret]")
+    assert secret.is_visible() and not certificate.is_visible()
+    page.check("input[name=credential_type][value=certificate]")
+    assert certificate.is_visible() and not secret.is_visible()
+
+    page.fill("input[name=partner_tenant_id]", "not-a-guid")
+    page.fill("textarea[name=domains]", "https://x.com\nuser@contoso.eu")
+    page.get_by_test_id("save-region").click()
+    field = page.locator("input[name=partner_tenant_id]")
+    assert "is-invalid" in (field.get_attribute("class") or "")
+    # The red outline is Bootstrap's: the input's border takes the danger colour.
+    assert field.evaluate("e => getComputedStyle(e).borderColor") != "rgb(222, 226, 230)"
+    described = field.get_attribute("aria-describedby") or ""
+    assert "is not a GUID" in page.locator(f"#{described.split()[-1]}").inner_text()
+    assert page.get_by_test_id("error-domains").count() == 2
+    # The choice survives the round trip, and so does showing only its section.
+    assert certificate.is_visible() and not secret.is_visible()

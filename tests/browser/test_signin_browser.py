@@ -11,7 +11,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
     ("username", "role_label"),
     [
         ("agent@contosopartners.com", "Agent"),
-        ("manager@contosopartners.com", "Manager"),
         ("admin@contosopartners.eu", "Admin"),
     ],
 )
@@ -24,6 +23,14 @@ def test_each_role_signs_in_and_lands_on_the_customer_list(
     assert username in page.get_by_test_id("whoami").inner_text()
     assert page.get_by_test_id("customer-table").locator("tbody tr").count() > 1
     shot(page, f"landing-{role_label.lower()}")
+
+
+def test_a_manager_signs_in_and_lands_on_the_compliance_dashboard(
+    page, live_server, regions, customers, browser_sign_in
+):
+    browser_sign_in(page, "manager@contosopartners.com")
+    assert page.url == f"{live_server.url}/compliance/"
+    assert page.get_by_test_id("role").inner_text() == "Manager"
 
 
 def test_an_agent_without_a_role_sees_no_access(page, live_server, regions, browser_sign_in, shot):

@@ -15,7 +15,7 @@ from compliance.services import snapshots_record, trend_record
 from compliance.tally import Tally
 from customers.models import Customer, RelationshipStatus
 from regions.models import Region
-from tests.factories import customer_make
+from tests.factories import chunk_claimed, customer_make
 
 
 def tally_of(**states: int) -> Tally:
@@ -52,7 +52,7 @@ def record_sweep() -> Callable[..., ComplianceSweep]:
             )
             for c, r in items
         ]
-        snapshots_record(sweep=sweep, outcomes=outcomes)
+        snapshots_record(chunk=chunk_claimed(sweep), outcomes=outcomes)
         trend_record(sweep=sweep)
         sweep.status, sweep.finished_at = ComplianceSweep.Status.DONE, at
         sweep.save()

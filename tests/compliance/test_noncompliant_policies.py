@@ -30,7 +30,7 @@ from compliance.services import compliance_sweep, snapshots_record, sweep_start
 from compliance.tally import Tally
 from regions.clients import graph_as_app
 from regions.permissions import CUSTOMER_READ_PERMISSIONS
-from tests.factories import client_for, user_make
+from tests.factories import chunk_claimed, client_for, user_make
 
 STATES = "/deviceManagement/managedDevices/{id}/deviceCompliancePolicyStates"
 CONFIGURATION_READ = "DeviceManagementConfiguration.Read.All"
@@ -177,7 +177,7 @@ def _record(customer, devices: list[dict], policies: dict[str, list[str]]) -> No
         tally=tally,
         policies=policies,
     )
-    snapshots_record(sweep=sweep, outcomes=[outcome])
+    snapshots_record(chunk=chunk_claimed(sweep), outcomes=[outcome])
 
 
 @pytest.fixture

@@ -186,7 +186,7 @@ def test_the_export_streams_one_row_per_customer_with_its_latest_snapshot(
     assert len(rows) == len(us)
     first = rows[str(us[0].tenant_id)]
     assert (first["devices"], first["compliant"], first["noncompliant"]) == ("4", "3", "1")
-    assert first["compliance_rate"] == "0.7500" and first["last_sweep_ok"] == "yes"
+    assert first["compliance_rate"] == "75.0%" and first["last_sweep_ok"] == "yes"
     failed = rows[str(us[1].tenant_id)]
     assert failed["last_sweep_ok"] == "no" and failed["last_sweep_error"] == "Refused (HTTP 403)."
     assert failed["devices"] == ""

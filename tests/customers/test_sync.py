@@ -103,6 +103,30 @@ def test_the_refresh_button_syncs_through_the_celery_worker(
     assert Customer.objects.filter(region=regions["us"]).count() == run.total > 0
 
 
+@pytest.mark.django_db
+def test_the_poll_that_finds_a_sync_finished_announces_it_and_tells_the_list_to_re_read(
+    sign_in, regions
+):
+    client = sign_in("agent@contosopartners.com")
+    run, _ = sync_run_start(region=regions["us"])
+    running = client.get(f"/customers/sync/{run.pk}/", headers={"HX-Request": "true"})
+    assert "HX-Trigger" not in running and 'hx-trigger="every 1s"' in running.content.decode()
+    customers_sync(run_id=run.pk)
+    polled = client.get(f"/customers/sync/{run.pk}/", headers={"HX-Request": "true"})
+    assert polled["HX-Trigger"] == "customers-synced"
+    body = polled.content.decode()
+    assert 'data-testid="sync-toast"' in body and 'role="status"' in body
+    run.refresh_from_db()
+    assert f"{run.total} customers, {run.created} new" in body
+    # Without htmx (a bookmarked status URL) there is no toast, and a Reload link instead.
+    plain = client.get(f"/customers/sync/{run.pk}/")
+    assert "HX-Trigger" not in plain and "sync-toast" not in plain.content.decode()
+    assert ">Reload</a>" in plain.content.decode()
+    page = client.get("/customers/", {"sort": "domain"}).content.decode()
+    assert 'hx-trigger="customers-synced from:body"' in page
+    assert 'hx-get="/customers/?sort=domain"' in page
+
+
 @pytest.mark.django_db(transaction=True)
 def test_with_the_broker_down_a_refresh_stays_queued_and_the_schedule_resends_it(
     sign_in, regions, monkeypatch

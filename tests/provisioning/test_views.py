@@ -65,11 +65,12 @@ def test_an_accepted_invitation_starts_the_wait_and_a_second_click_joins_it(
     settings.PROVISIONING_WAIT_SECONDS = 180
     customer, agent = _invited(own_customer), own_client
     url = f"/customers/{customer.tenant_id}/provisioning/start/"
-    assert agent.post(url, {"reason": "invitation"}).status_code == 302
-    assert agent.post(url, {"reason": "invitation"}).status_code == 302
+    confirmed = {"reason": "invitation", "confirm": "yes"}
+    assert agent.post(url, confirmed).status_code == 302
+    assert agent.post(url, confirmed).status_code == 302
     run = customer.provisionings.get()
     assert (run.kind, run.status, run.wait_seconds) == ("invitation", "waiting", 180)
-    partial = agent.post(url, {"reason": "invitation"}, HTTP_HX_REQUEST="true")
+    partial = agent.post(url, confirmed, HTTP_HX_REQUEST="true")
     assert partial.status_code == 200
     assert b'data-status="waiting"' in partial.content
     assert customer.provisionings.count() == 1
@@ -107,7 +108,7 @@ def test_an_invitation_start_without_a_pending_invitation_is_refused_and_changes
     Customer.objects.filter(pk=customer.pk).update(relationship_status="active")
     url = f"/customers/{customer.tenant_id}/provisioning/start/"
     for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
-        refused = own_client.post(url, {"reason": "invitation"}, **headers)
+        refused = own_client.post(url, {"reason": "invitation", "confirm": "yes"}, **headers)
         assert refused.status_code == 409
         assert b"no partner invitation awaiting approval" in refused.content
     customer.refresh_from_db()
@@ -147,3 +148,36 @@ def test_the_status_partial_polls_only_while_unfinished(
     assert b'hx-trigger="every 2s"' in own_client.get(url).content
     customer.provisionings.update(status="ready")
     assert b"hx-trigger" not in own_client.get(url).content
+
+
+def test_the_invitation_button_is_offered_only_while_an_invitation_awaits_approval(
+    own_client: Client, own_customer: Customer, settings: Any
+) -> None:
+    settings.PROVISIONING_WAIT_SECONDS = 180
+    page = f"/customers/{own_customer.tenant_id}/provisioning/"
+    assert b'data-testid="invitation-accepted"' not in own_client.get(page).content
+    _invited(own_customer, "active")
+    assert b'data-testid="invitation-accepted"' not in own_client.get(page).content
+    GdapRelationship.objects.filter(customer=own_customer).update(status="approvalPending")
+    html = own_client.get(page).content.decode()
+    assert 'data-testid="invitation-accepted"' in html
+    # Behind a confirmation that says what one click starts.
+    assert "<details" in html and "waits <strong>3 minutes</strong>" in html
+
+
+@pytest.mark.parametrize("headers", [{}, {"HTTP_HX_REQUEST": "true"}])
+def test_an_unconfirmed_invitation_start_asks_for_confirmation_and_changes_nothing(
+    own_client: Client, own_customer: Customer, headers: dict[str, str]
+) -> None:
+    customer = _invited(own_customer)
+    before = customer.relationship_status
+    url = f"/customers/{customer.tenant_id}/provisioning/start/"
+    answer = own_client.post(url, {"reason": "invitation"}, **headers)
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert 'data-testid="invitation-accepted" open' in html
+    assert 'name="confirm" value="yes"' in html
+    assert not Provisioning.objects.exists()
+    assert not AuditEvent.objects.filter(action="customer.invitation_accepted").exists()
+    customer.refresh_from_db()
+    assert customer.relationship_status == before

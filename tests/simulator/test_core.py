@@ -66,6 +66,25 @@ def test_the_big_tenant_is_a_us_customer():
     assert [(t.region, t.users, t.relationship_status) for t in big] == [("us", 100_000, "active")]
 
 
+def test_the_demo_world_has_a_big_a_device_rich_and_a_deviceless_customer_in_each_region():
+    world = World.build(demo=True)
+    for region in world.regions:
+        sizes = [(t.users, t.devices) for t in world.customers_of(region.partner_tenant_id)]
+        assert any(users >= 3000 for users, _ in sizes), region.slug
+        assert any(devices >= 400 for _, devices in sizes), region.slug
+        assert any(devices == 0 for _, devices in sizes), region.slug
+    plain = World.build()
+    assert all(t.users == 25 for t in plain.tenants.values() if t.kind == "customer")
+
+
+def test_a_reset_keeps_the_demo_sizes():
+    demo = SimContext(config=SeedConfig(demo=True), signing=SigningKeys.generate())
+    before = sorted(t.users for t in demo.world.tenants.values())
+    demo.reset()
+    assert sorted(t.users for t in demo.world.tenants.values()) == before
+    assert max(before) >= 3000
+
+
 def test_tenants_are_found_by_guid_or_verified_domain(ctx):
     partner = ctx.world.regions[1]
 
