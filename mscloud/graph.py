@@ -34,6 +34,9 @@ class Page:
 
 
 def _new_request_id() -> str:
+    # A new GUID for every call, as Microsoft asks; the call's log line (mscloud.calls) puts it
+    # next to the portal's request id (or the Celery task id) that caused the call.
+    # Reference: https://learn.microsoft.com/en-us/graph/best-practices-concept#reliability-and-support
     return str(uuid.uuid4())
 
 

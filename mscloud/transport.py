@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,29 @@ from .http import EndpointRefused
 from .retry import GATEWAY_STATUSES, RETRY_LATER_STATUSES, RetryPolicy, parse_retry_after
 
 TimeoutSpec = float | tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt, as observers see it: no URL query, no headers but the sent id."""
+
+    service: str  # "graph" or "partnercenter"
+    method: str
+    host: str
+    path: str
+    status: int | None  # None: no answer (connection error, timeout)
+    seconds: float
+    attempt: int
+    sent_id: str | None
+
+
+_observers: list[Callable[[Attempt], None]] = []
+
+
+def observe_attempts(observer: Callable[[Attempt], None]) -> None:
+    """Call `observer` after every attempt of every client (metrics); once per observer."""
+    if observer not in _observers:
+        _observers.append(observer)
 
 
 class Transport:
@@ -40,6 +64,7 @@ class Transport:
         self.sleep = sleep
         self.rng = rng or random.Random()  # jitter, not secrecy
         self.logger = logger
+        self.service = logger.name.rpartition(".")[2]
 
     def send(
         self,
@@ -70,13 +95,13 @@ class Transport:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                self._log(method, url, "error", started, attempt, exc)
+                self._log(method, url, "error", started, attempt, headers, exc)
                 retry = _safe_to_resend(exc, idempotent) and attempt < self.policy.max_attempts
                 if not retry:
                     raise self._from_exception(exc, headers) from exc
                 self.sleep(self.policy.backoff(attempt, self.rng))
                 continue
-            self._log(method, url, response.status_code, started, attempt)
+            self._log(method, url, response.status_code, started, attempt, headers)
             status = response.status_code
 
             if status == 401 and on_unauthorized is not None and not refreshed:
@@ -158,15 +183,39 @@ class Transport:
         outcome: object,
         started: float,
         attempt: int,
+        sent_headers: Mapping[str, str],
         exc: Exception | None = None,
     ) -> None:
-        if not self.logger.isEnabledFor(logging.DEBUG):
-            return
         # The path only: query strings carry filters (names, e-mail addresses) and skiptokens.
-        path = urlsplit(url).path
-        elapsed_ms = (time.monotonic() - started) * 1000
+        parts = urlsplit(url)
+        path = parts.path
+        seconds = time.monotonic() - started
+        elapsed_ms = seconds * 1000
+        sent_id = next(
+            (sent_headers[h] for h in self.errors.request_id_headers if h in sent_headers), None
+        )
+        seen = Attempt(
+            service=self.service,
+            method=method,
+            host=parts.netloc,
+            path=path,
+            status=outcome if isinstance(outcome, int) else None,
+            seconds=seconds,
+            attempt=attempt,
+            sent_id=sent_id,
+        )
+        for observer in _observers:
+            try:
+                observer(seen)
+            except Exception:  # metrics must never break a call
+                self.logger.exception("A call observer failed")
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        # One line per attempt, with the id we sent (client-request-id to Graph, MS-RequestId to
+        # Partner Center) next to the portal's request id (added by portal's log filter): what a
+        # Microsoft support case asks for. Set the "mscloud" logger to WARNING to silence them.
         reason = f" ({type(exc).__name__})" if exc is not None else ""
-        self.logger.debug(
+        self.logger.info(
             "%s %s -> %s%s in %.0f ms (attempt %d)",
             method,
             path,
@@ -174,6 +223,15 @@ class Transport:
             reason,
             elapsed_ms,
             attempt,
+            extra={
+                "service": self.service,
+                "http_method": method,
+                "path": path,
+                "status": seen.status,
+                "elapsed_ms": round(elapsed_ms),
+                "attempt": attempt,
+                "client_request_id": sent_id,
+            },
         )
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from portal.logging import gunicorn_logconfig
+
 
 def _positive_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -44,3 +46,12 @@ worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
 accesslog = "-"
 errorlog = "-"
+# JSON (or LOG_FORMAT=text) and redacted, as Django's and Celery's lines (portal/logging.py).
+logconfig_dict = gunicorn_logconfig()
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A web worker ended: its live gauges go with it (Prometheus multiprocess mode)."""
+    from portal.metrics import child_exit as metrics_child_exit
+
+    metrics_child_exit(worker.pid)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from django.http import HttpRequest, HttpResponse
 
@@ -19,9 +19,38 @@ _TRUSTED_SHAPE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _current: ContextVar[str] = ContextVar("request_id", default="-")
 
 
+# In a worker process that runs one task at a time (Celery's solo and prefork pools), the
+# running task, for the threads a task starts (a sweep's thread pool): a ContextVar does not
+# follow work into a ThreadPoolExecutor. Never set in a web process.
+_process_task: tuple[str, str] | None = None
+
+
 def request_id() -> str:
-    """The id of the request being handled in this context, "-" outside one."""
-    return _current.get()
+    """The id of the request being handled in this context, "-" outside one (in a worker: the
+    running task's id)."""
+    value = _current.get()
+    if value == "-" and _process_task is not None:
+        return _process_task[0]
+    return value
+
+
+def process_task() -> tuple[str, str] | None:
+    """(task id, task name) of the task this worker process runs, if any."""
+    return _process_task
+
+
+def process_task_set(task: tuple[str, str] | None) -> None:
+    global _process_task
+    _process_task = task
+
+
+def bind(value: str) -> Token[str]:
+    """Make `value` the request id of this context (a Celery task binds its task id)."""
+    return _current.set(value)
+
+
+def unbind(token: Token[str]) -> None:
+    _current.reset(token)
 
 
 def _new_or_forwarded(request: HttpRequest) -> str:

@@ -154,6 +154,7 @@ class SimApp:
             caller=request.environ.get("sim.caller"),
             body=body,
             items=request.environ.get("sim.batch_items"),
+            client_request_id=request.headers.get("client-request-id") if kind == "graph" else None,
         )
 
     def dispatch(self, request: Request) -> Response:

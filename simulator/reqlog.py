@@ -59,6 +59,7 @@ class RequestLog:
         caller: str | None = None,
         body: Any = None,
         items: list[dict[str, Any]] | None = None,
+        client_request_id: str | None = None,
     ) -> None:
         # `caller`: whose token it was (the user's oid, or "app:<appid>") — lets a test prove
         # that every Graph request carried the token of the session that caused it.
@@ -72,6 +73,9 @@ class RequestLog:
         }
         if body is not None:
             entry["body"] = body  # Partner Center writes: the JSON sent, passwords removed
+        if client_request_id:
+            # The id the client sent (Graph's client-request-id): what a support case quotes.
+            entry["client_request_id"] = client_request_id[:64]
         if items is not None:
             entry["items"] = items  # a $batch: its inner requests (method, path, status, at)
         with self._lock:

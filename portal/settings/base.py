@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /livez and /readyz answer any Host, over http too, before anything reads either.
     "portal.probes.ProbeMiddleware",
+    "portal.metrics.MetricsMiddleware",
     "portal.requestid.RequestIdMiddleware",
     "portal.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -402,6 +403,15 @@ CELERY_BEAT_SCHEDULE["provisioning-tick"] = {
     "options": {"expires": PROVISIONING_TICK_SECONDS * 2},
 }
 
+# /metrics (portal/metrics.py): answered to a bearer METRICS_TOKEN or to a scraper whose
+# REMOTE_ADDR is in METRICS_ALLOWED_NETWORKS (CIDRs); neither set: 404. Several processes per
+# pod or machine: PROMETHEUS_MULTIPROC_DIR (an empty directory shared by them) in the env.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+
+# LOG_FORMAT: "text" (one readable line; development and tests) or "json" (one JSON object
+# per line, portal.logging.JsonFormatter; production's default). Workers log the same way.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -409,9 +419,11 @@ LOGGING = {
         "redact": {"()": "portal.logging.RedactSecretsFilter"},
         "queryless": {"()": "portal.logging.QuerylessRequestLineFilter"},
         "request_id": {"()": "portal.requestid.RequestIdLogFilter"},
+        "celery_task": {"()": "portal.logging.CeleryTaskFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "portal.logging.JsonFormatter"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -421,8 +433,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact", "request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["redact", "request_id", "celery_task"],
         },
         "django.server": {
             "class": "logging.StreamHandler",

@@ -38,3 +38,13 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-portal_session"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Logs are JSON unless LOG_FORMAT=text: one object per line for the log collector.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"  # noqa: F405
+
+# Optional error reports (portal.logging.sentry_init): only with SENTRY_DSN and sentry-sdk.
+if env("SENTRY_DSN", default=""):
+    from portal.logging import sentry_init
+
+    sentry_init(env("SENTRY_DSN"), environment=env("SENTRY_ENVIRONMENT", default="production"))
