@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from bench.common import (
     ROOT,
     Simulator,
+    customers_seed,
     fresh_database,
     gunicorn,
     machine,
@@ -49,32 +50,6 @@ def _django(env: dict[str, str]) -> None:
     import django
 
     django.setup()
-
-
-def _seed_customers(info: dict) -> int:
-    from customers.models import Customer, RelationshipStatus
-    from regions.models import Region
-
-    rows = []
-    for r in info["regions"]:
-        region = Region.objects.get(slug=r["slug"])
-        for c in r["customers"]:
-            status = (
-                RelationshipStatus.ACTIVE
-                if c["relationship"]["status"] == "active"
-                else RelationshipStatus.EXPIRED
-            )
-            rows.append(
-                Customer(
-                    region=region,
-                    tenant_id=c["tenant_id"],
-                    name=c["name"],
-                    default_domain=c["domain"],
-                    relationship_status=status,
-                )
-            )
-    Customer.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return len(rows)
 
 
 def _counters(sim: Simulator) -> dict[str, int]:
@@ -238,7 +213,7 @@ def main() -> dict:
         _django(env)
         from django.conf import settings
 
-        results["setup"]["customers"] = _seed_customers(info)
+        results["setup"]["customers"] = customers_seed(info)
         results["setup"]["concurrency"] = settings.COMPLIANCE_CONCURRENCY
         expected = sum(
             c["devices"]

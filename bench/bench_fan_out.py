@@ -17,7 +17,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import ROOT, Simulator, fresh_database, machine, manage, portal_env
+from bench.common import (
+    ROOT,
+    Simulator,
+    customers_seed,
+    fresh_database,
+    machine,
+    manage,
+    portal_env,
+)
 from tests.celeryproc import CeleryProcess
 
 LATENCY_MS = 100
@@ -50,31 +58,6 @@ def _group_cpu(pid: int) -> float:
         except OSError:
             continue
     return total
-
-
-def _seed_customers(info: dict, limit: int | None) -> int:
-    from customers.models import Customer, RelationshipStatus
-    from regions.models import Region
-
-    rows = []
-    for r in info["regions"]:
-        region = Region.objects.get(slug=r["slug"])
-        for c in r["customers"]:
-            active = c["relationship"]["status"] == "active"
-            rows.append(
-                Customer(
-                    region=region,
-                    tenant_id=c["tenant_id"],
-                    name=c["name"],
-                    default_domain=c["domain"],
-                    relationship_status=(
-                        RelationshipStatus.ACTIVE if active else RelationshipStatus.EXPIRED
-                    ),
-                )
-            )
-    rows = rows[:limit] if limit else rows
-    Customer.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return len(rows)
 
 
 def _sweep_with(workers: int, env: dict[str, str], sim: Simulator, queue: str) -> dict:
@@ -180,7 +163,7 @@ def main(quick: bool = False) -> dict:
         django.setup()
         from django.conf import settings
 
-        results["setup"]["customers"] = _seed_customers(sim.info(), None)
+        results["setup"]["customers"] = customers_seed(sim.info())
         results["setup"]["threads_per_worker"] = settings.COMPLIANCE_CONCURRENCY
         from django.core.cache import cache
 

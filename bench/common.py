@@ -194,3 +194,31 @@ def sign_in(base: str, sim: Simulator, username: str, password: str) -> requests
     done = browser.get(callback, allow_redirects=False, timeout=20)
     assert done.status_code == 302, done.text[:300]
     return browser
+
+
+def customers_seed(info: dict) -> int:
+    """The simulator's customers (`/_sim/` info) as a sync would store them, in bulk; their count.
+    Needs Django set up."""
+    from customers.models import Customer, RelationshipStatus
+    from regions.models import Region
+
+    rows = []
+    for r in info["regions"]:
+        region = Region.objects.get(slug=r["slug"])
+        for c in r["customers"]:
+            status = (
+                RelationshipStatus.ACTIVE
+                if c["relationship"]["status"] == "active"
+                else RelationshipStatus.EXPIRED
+            )
+            rows.append(
+                Customer(
+                    region=region,
+                    tenant_id=c["tenant_id"],
+                    name=c["name"],
+                    default_domain=c["domain"],
+                    relationship_status=status,
+                )
+            )
+    Customer.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
