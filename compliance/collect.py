@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +21,7 @@ from django.db import connections
 from django.utils import timezone
 
 from compliance.policy_states import failing_policies_read
-from compliance.tally import SWEEP_FIELDS, Tally
+from compliance.tally import SWEEP_FIELDS, Tally, graph_time
 from compliance.throttle import TenantBuckets
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
@@ -34,11 +34,22 @@ MANAGED_DEVICES = "/deviceManagement/managedDevices"
 
 
 @dataclass(frozen=True)
+class KnownPolicies:
+    """A noncompliant device's failing policies as an earlier sweep read them."""
+
+    last_sync_at: datetime  # the device's lastSyncDateTime then
+    read_at: datetime
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Target:
     customer_id: int
     tenant_id: str
     region: Region
     relationship_status: str = "active"  # as the last sync stored it: explains a refusal
+    # Device id -> policies read before and still fresh (sweep_targets(known_policies=True)).
+    known: Mapping[str, KnownPolicies] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass
@@ -53,6 +64,8 @@ class Outcome:
     requests: int = 0
     # Failing compliance policy names per noncompliant device id; a device absent: unknown.
     policies: dict[str, list[str]] = field(default_factory=dict)
+    # When each of those was read from Intune (this sweep, or the earlier one reused).
+    policies_read_at: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -112,9 +125,21 @@ def _policies_read(target: Target, buckets: TenantBuckets, outcome: Outcome) -> 
     """Fill outcome.policies; whatever fails leaves devices unknown, never the outcome failed."""
     assert outcome.tally is not None
     # The id goes into a URL path: only Intune's GUIDs are asked for (the rest stay unknown).
-    device_ids = [
-        i for i in (str(d.get("id") or "") for d in outcome.tally.noncompliant) if _guid(i)
-    ]
+    # A device that has not checked in since its states were read has the same states: they
+    # are reused, and only the others cost a round trip.
+    device_ids = []
+    for device in outcome.tally.noncompliant:
+        device_id = str(device.get("id") or "")
+        if not _guid(device_id):
+            continue
+        known = target.known.get(device_id)
+        if known is not None and known.last_sync_at == graph_time(device.get("lastSyncDateTime")):
+            outcome.policies[device_id] = list(known.names)
+            outcome.policies_read_at[device_id] = known.read_at
+        else:
+            device_ids.append(device_id)
+    if not device_ids:
+        return
     try:
         graph = graph_as_app(region=target.region, tenant_id=target.tenant_id)
         read = failing_policies_read(
@@ -127,7 +152,8 @@ def _policies_read(target: Target, buckets: TenantBuckets, outcome: Outcome) -> 
     except Exception as exc:  # the token, or a bug: the device figures stand without policies
         log.warning("policy states of tenant %s not read: %s", target.tenant_id, exc)
         return
-    outcome.policies = read.failing
+    outcome.policies.update(read.failing)
+    outcome.policies_read_at.update(dict.fromkeys(read.failing, outcome.taken_at))
     outcome.requests += read.requests
     if read.error:
         log.info(

@@ -213,6 +213,10 @@ class NoncompliantDevice(models.Model):
     # Whether the latest sweep read the device's policy states: False shows "unknown" (the
     # read was refused or failed); True with no failing_policies: Intune named none.
     policies_read = models.BooleanField(default=False)
+    # When Intune's policy states of the device were last read: a sweep reuses them while the
+    # device has not checked in since (last_sync_at unchanged), for at most
+    # COMPLIANCE_POLICY_REFRESH_HOURS.
+    policies_read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["since", "device_name"]

@@ -16,9 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from compliance.collect import Outcome, Target, devices_read_many
+from compliance.collect import KnownPolicies, Outcome, Target, devices_read_many
 from compliance.models import (
     ComplianceSnapshot,
     ComplianceSweep,
@@ -30,6 +29,7 @@ from compliance.models import (
 )
 from compliance.selectors import swept_customers
 from compliance.signals import sweep_finished
+from compliance.tally import graph_time
 from portal.runs import (
     LeaseLost,
     row_compare_and_set,
@@ -193,7 +193,7 @@ def _chunk_run(chunk: SweepChunk) -> None:
     )
     targets = [
         t
-        for t in sweep_targets(region_id=sweep.region_id, customer_ids=wanted)
+        for t in sweep_targets(region_id=sweep.region_id, customer_ids=wanted, known_policies=True)
         if t.customer_id not in done
     ]
     gone = len(wanted) - len(done) - len(targets)  # no longer swept since the plan
@@ -318,24 +318,58 @@ def _outcomes_ticking(
 
 
 def sweep_targets(
-    *, region_id: int | None = None, customer_ids: Iterable[int] | None = None
+    *,
+    region_id: int | None = None,
+    customer_ids: Iterable[int] | None = None,
+    known_policies: bool = False,
 ) -> list[Target]:
     """Every swept customer of the region (None: of every active region), or of those of
-    `customer_ids` still swept; regions loaded once."""
+    `customer_ids` still swept; regions loaded once. With `known_policies`, each carries its
+    noncompliant devices' policies read within COMPLIANCE_POLICY_REFRESH_HOURS (two queries)."""
     customers = swept_customers().select_related("region").order_by("region_id", "pk")
     if region_id is not None:
         customers = customers.filter(region_id=region_id)
     if customer_ids is not None:
         customers = customers.filter(pk__in=list(customer_ids))
+    customers = list(customers)
+    known = _known_policies([c.pk for c in customers]) if known_policies else {}
     return [
         Target(
             customer_id=c.pk,
             tenant_id=str(c.tenant_id),
             region=c.region,
             relationship_status=c.relationship_status,
+            known=known.get(c.pk, {}),
         )
         for c in customers
     ]
+
+
+def _known_policies(customer_ids: list[int]) -> dict[int, dict[str, KnownPolicies]]:
+    """Per customer, the noncompliant devices whose policy states were read recently enough
+    to reuse while the device has not checked in since."""
+    fresh_after = timezone.now() - timedelta(hours=settings.COMPLIANCE_POLICY_REFRESH_HOURS)
+    devices = list(
+        NoncompliantDevice.objects.filter(
+            customer_id__in=customer_ids,
+            policies_read=True,
+            policies_read_at__gt=fresh_after,
+            last_sync_at__isnull=False,
+        ).values_list("pk", "customer_id", "device_id", "last_sync_at", "policies_read_at")
+    )
+    names: dict[int, list[str]] = {}
+    for device_pk, name in NoncompliantPolicy.objects.filter(
+        device_id__in=[d[0] for d in devices]
+    ).values_list("device_id", "name"):
+        names.setdefault(device_pk, []).append(name)
+    known: dict[int, dict[str, KnownPolicies]] = {}
+    for device_pk, customer_id, device_id, last_sync_at, read_at in devices:
+        known.setdefault(customer_id, {})[device_id] = KnownPolicies(
+            last_sync_at=last_sync_at,
+            read_at=read_at,
+            names=tuple(sorted(names.get(device_pk, []))),
+        )
+    return known
 
 
 def snapshots_record(*, chunk: SweepChunk, outcomes: list[Outcome]) -> None:
@@ -392,10 +426,11 @@ def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
                 device_name=str(d.get("deviceName") or "")[:256],
                 user_principal_name=str(d.get("userPrincipalName") or "")[:256],
                 operating_system=str(d.get("operatingSystem") or "")[:64],
-                last_sync_at=_graph_time(d.get("lastSyncDateTime")),
+                last_sync_at=graph_time(d.get("lastSyncDateTime")),
                 since=outcome.taken_at,
                 seen_at=outcome.taken_at,
                 policies_read=str(d.get("id")) in outcome.policies,
+                policies_read_at=outcome.policies_read_at.get(str(d.get("id"))),
             )
             for device_id, d in devices.items()
         ]
@@ -410,6 +445,7 @@ def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
                 "last_sync_at",
                 "seen_at",
                 "policies_read",
+                "policies_read_at",
             ],
             batch_size=500,
         )
@@ -441,11 +477,6 @@ def _guid(value: object) -> str:
         return str(uuid.UUID(str(value)))
     except ValueError:
         return ""
-
-
-def _graph_time(value: object) -> datetime | None:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    return parsed if parsed is not None and parsed.year > 1 else None  # 0001-01-01: never
 
 
 # CustomerCompliance columns copied from a successful snapshot.

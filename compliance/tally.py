@@ -74,3 +74,9 @@ def tally_devices(devices: Iterable[dict], *, stale_before: datetime) -> Tally:
     for device in devices:
         tally.add(device, stale_before=stale_before)
     return tally
+
+
+def graph_time(value: object) -> datetime | None:
+    """A Graph date-time property as a datetime; None for missing, bad or 0001-01-01 (never)."""
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    return parsed if parsed is not None and parsed.year > 1 else None

@@ -9,6 +9,7 @@ from typing import Any
 
 from simulator.config import SeedConfig
 from simulator.faults import Faults
+from simulator.graph.pagecache import PAGES
 from simulator.reqlog import RequestLog
 from simulator.signing import SigningKeys
 from simulator.world import World
@@ -97,3 +98,5 @@ class SimContext:
         self.grants.clear()
         self.log.reset()
         self.world = self._build_world()
+        # A kept page may hold what a write of the old world rendered into it.
+        PAGES.clear()

@@ -92,3 +92,20 @@ def start_worker(
             raise RuntimeError(f"The Celery worker {name} exited; see {worker.log_path}")
     worker.kill()
     raise RuntimeError(f"The Celery worker {name} did not answer within 60 s")
+
+
+def worker_idle_wait(name: str, *, timeout: float = 20.0) -> bool:
+    """Wait until the worker `name` runs no task and holds none reserved (True), or `timeout`
+    passes (False). A test's database flush must not race a task still reading: a TRUNCATE
+    and a task's query deadlock."""
+    from portal.celery import app
+
+    node = f"{name}@{os.uname().nodename}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inspect = app.control.inspect(destination=[node], timeout=1)
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        if node in active and not active[node] and not reserved.get(node):
+            return True
+        time.sleep(0.2)
+    return False

@@ -129,6 +129,18 @@ def celery_queue() -> str:
     return name
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Before a test using the shared worker tears its database down, the worker finishes
+    what the test left it (a second delivery, a queued chunk): a flush's TRUNCATE and a task's
+    query deadlock otherwise."""
+    if "celery_worker_process" in getattr(item, "fixturenames", ()):
+        from tests.celeryproc import worker_idle_wait
+
+        worker_idle_wait("portal-tests")
+    yield
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(
     django_db_setup: None, django_db_blocker: Any, celery_queue: str, sim: Simulator

@@ -346,6 +346,10 @@ COMPLIANCE_THROTTLE_WINDOW = env.float("COMPLIANCE_THROTTLE_WINDOW", default=20)
 # 1,000 requests / 20 s per app per tenant (each item of a $batch counts): the sweep keeps
 # headroom for the device pages agents open, which read the same states.
 COMPLIANCE_POLICY_THROTTLE_LIMIT = env.int("COMPLIANCE_POLICY_THROTTLE_LIMIT", default=750)
+# A noncompliant device's policy states change only when it checks in (lastSyncDateTime): a
+# sweep reads them again for devices that checked in since, and for all at least this often
+# (a policy edited or unassigned shows at the device's next check-in, or by this refresh).
+COMPLIANCE_POLICY_REFRESH_HOURS = env.int("COMPLIANCE_POLICY_REFRESH_HOURS", default=24)
 COMPLIANCE_PAGE_SIZE = env.int("COMPLIANCE_PAGE_SIZE", default=1000)  # managedDevices $top
 COMPLIANCE_CUSTOMER_ATTEMPTS = env.int("COMPLIANCE_CUSTOMER_ATTEMPTS", default=3)
 COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=30)

@@ -320,6 +320,24 @@ class TenantData:
             return self._memo("managed", self._all_managed)[index]
         return self._generate_managed(index)
 
+    def managed_device_alone(self, index: int) -> Item:
+        """Device `index` without generating the others (a lookup by id); equal to
+        managed_device(index)."""
+        with self._lock:
+            materialized = self._cache.get("managed")
+        return materialized[index] if materialized is not None else self._generate_managed(index)
+
+    def managed_device_index(self, device_id: str) -> int | None:
+        """Which generated device has this id (None: none); an id map built once per tenant,
+        so a lookup by id (a device's page, its policy states, an action) is not a scan."""
+        return self._memo("managed_ids", self._managed_ids).get(device_id.lower())
+
+    def _managed_ids(self) -> dict[str, int]:
+        info = self.info
+        return {
+            guid_from(digest(info.seed, info.id, "device", i)): i for i in range(self.device_count)
+        }
+
     def _all_managed(self) -> list[Item]:
         return [self._generate_managed(i) for i in range(self.device_count)]
 
@@ -634,9 +652,9 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
-def tenant_data(info: TenantInfo) -> TenantData:
-    """The (LRU-cached) generated data of one tenant as it looks on `info.day`."""
-    key = (
+def info_key(info: TenantInfo) -> tuple[Any, ...]:
+    """Everything a tenant's generated data depends on: equal keys, equal data."""
+    return (
         info.seed,
         info.id,
         info.users,
@@ -645,6 +663,11 @@ def tenant_data(info: TenantInfo) -> TenantData:
         info.domain,
         tuple(a["id"] for a in info.agents),
     )
+
+
+def tenant_data(info: TenantInfo) -> TenantData:
+    """The (LRU-cached) generated data of one tenant as it looks on `info.day`."""
+    key = info_key(info)
     with _CACHE_LOCK:
         found = _CACHE.get(key)
         if found is not None:

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from simulator import access
 from simulator.graph import permissions
-from simulator.graph.data import TenantData, TenantInfo, digest, guid_from, iso, tenant_data
+from simulator.graph.data import (
+    TenantData,
+    TenantInfo,
+    digest,
+    guid_from,
+    info_key,
+    iso,
+    tenant_data,
+)
 from simulator.graph.odata import Collection
 from simulator.tokens import GRAPH_APP_ID, PARTNER_CENTER_APP_ID
 
@@ -252,6 +260,7 @@ def managed_devices(data: TenantData) -> Collection:
         size=data.device_count,
         item=data.managed_device,
         properties=MANAGED_DEVICE_PROPERTIES,
+        cache_key=("managedDevices", *info_key(data.info)),
         default_top=1000,
         max_top=1000,
         clamp_top=True,
@@ -309,7 +318,9 @@ def device_set(ctx: SimContext, tenant: Tenant) -> Collection:
     return with_writes(ctx.world, tenant.id, devices(data_for(ctx, tenant)))
 
 
-def managed_device_set(ctx: SimContext, tenant: Tenant, version: str) -> Collection:
+def managed_device_set(
+    ctx: SimContext, tenant: Tenant, version: str, *, lookup: bool = False
+) -> Collection:
     """Intune's managed devices with their remote actions: each "pending" until the device
     has reported it (DEVICE_ACTION_SECONDS), then "done"; beta also shows managementState
     (retirePending / wipePending after a retire or wipe).
@@ -339,7 +350,14 @@ def managed_device_set(ctx: SimContext, tenant: Tenant, version: str) -> Collect
                 out["lastSyncDateTime"] = stamp
         return out
 
-    coll = with_writes(ctx.world, tenant.id, managed_devices(data_for(ctx, tenant)), render)
+    data = data_for(ctx, tenant)
+    devices = managed_devices(data)
+    if lookup:  # one device by index: the others need not be generated
+        devices = dataclasses.replace(devices, item=data.managed_device_alone)
+    coll = with_writes(ctx.world, tenant.id, devices, render)
+    # Without writes in the tenant no device has an action whose state moves with the clock:
+    # its pages depend on the collection's key alone and may be kept.
+    coll = dataclasses.replace(coll, pages_cacheable=ctx.world.writes.revision(tenant.id) == 0)
     if version == "beta":
         coll = dataclasses.replace(coll, properties=coll.properties | {"managementState"})
     return coll

@@ -80,6 +80,11 @@ def graph_json(
     )
 
 
+def graph_json_text(request: Request, text: str, status: int = 200) -> Response:
+    """graph_json for a body already serialized (a kept page, simulator.graph.pagecache)."""
+    return Response(text, status=status, headers=graph_headers(request), content_type=JSON_TYPE)
+
+
 def error_body(request: Request, code: str, message: str) -> dict[str, Any]:
     request_id, client_request_id = request_ids(request)
     return {

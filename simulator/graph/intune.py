@@ -5,17 +5,18 @@ Reference: https://learn.microsoft.com/graph/api/resources/intune-devices-manage
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
 from simulator.graph import auth, entities
 from simulator.graph.errors import intune_not_found, intune_url
-from simulator.graph.odata import Collection
 from simulator.graph.responses import collection_response, entity_response, object_response
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
+    from simulator.world import Tenant
 
 Item = dict[str, Any]
 
@@ -27,20 +28,25 @@ def managed_devices(ctx: SimContext, request: Request, *, version: str) -> Respo
     return collection_response(ctx, request, version, coll, caller.tenant.id)
 
 
-def _device(coll: Collection, device_id: str) -> Item | None:
-    key = device_id.lower()
-    for i in range(coll.size):
-        row = coll.item(i)
-        if row["id"] == key:
-            return row
-    return None
+def managed_device_find(
+    ctx: SimContext, tenant: Tenant, version: str
+) -> Callable[[str], Item | None]:
+    """Look a managed device up by id as Graph shows it now (writes laid over)."""
+    data = entities.data_for(ctx, tenant)
+    coll = entities.managed_device_set(ctx, tenant, version, lookup=True)
+
+    def find(device_id: str) -> Item | None:
+        index = data.managed_device_index(device_id)
+        return None if index is None else coll.item(index)
+
+    return find
 
 
 def managed_device(ctx: SimContext, request: Request, *, version: str, device_id: str) -> Response:
     caller = auth.authenticate(ctx, request, intune=auth.MANAGED_DEVICES)
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     coll = entities.managed_device_set(ctx, caller.tenant, version)
-    row = _device(coll, device_id)
+    row = managed_device_find(ctx, caller.tenant, version)(device_id)
     if row is None:
         raise intune_not_found(intune_url("deviceManagement/managedDevices", device_id))
     return entity_response(ctx, request, version, coll, row)
@@ -64,7 +70,7 @@ def device_compliance_policy_states(
     )
     caller.require(auth.MANAGED_DEVICES, roles=auth.ROLES_INTUNE_READ, intune=True)
     caller.require(auth.DEVICE_CONFIGURATION, roles=auth.ROLES_INTUNE_READ, intune=True)
-    device = _device(entities.managed_device_set(ctx, caller.tenant, version), device_id)
+    device = managed_device_find(ctx, caller.tenant, version)(device_id)
     if device is None:
         path = (
             f"deviceManagement/managedDevices%28%27{device_id}%27%29/deviceCompliancePolicyStates"

@@ -174,6 +174,9 @@ class Collection:
     directory: bool = True  # advanced-query rules (ConsistencyLevel) apply
     skip_supported: bool = False
     cache_key: tuple[Any, ...] | None = None  # enables caching of sorted orders
+    # Every item is a function of cache_key alone (not of the clock): serialized pages may be
+    # kept (simulator.graph.pagecache).
+    pages_cacheable: bool = False
     # Properties a directory collection sorts by without advanced mode (users: displayName
     # and userPrincipalName); any other $orderby needs ConsistencyLevel and $count=true.
     default_orderby: frozenset[str] = frozenset()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph.errors import GraphError, ODataError, graph_json
+from simulator.graph.errors import GraphError, ODataError, graph_json, graph_json_text
 from simulator.graph.odata import (
     COUNT_SEGMENT_UNSUPPORTED,
     Collection,
@@ -22,6 +23,7 @@ from simulator.graph.odata import (
     project,
     run_query,
 )
+from simulator.graph.pagecache import PAGES, CachedPage
 
 if TYPE_CHECKING:
     from simulator.context import SimContext
@@ -76,17 +78,35 @@ def collection_response(
         scope = f"{tenant_id}|{relative_path(request, version)}"
         key = _skiptoken_key(ctx)
         position = decode_skiptoken(key, scope, opts.skiptoken) if opts.skiptoken else 0
-        page = run_query(coll, opts, eventual=is_eventual(request), position=position)
+        eventual = is_eventual(request)
+        cache_key = _page_key(request, version, coll, eventual, position)
+        cached = PAGES.get(cache_key) if cache_key is not None else None
+        if cached is None:
+            page = run_query(coll, opts, eventual=eventual, position=position)
+            cached = CachedPage(json.dumps(page.items), page.next_position, page.count)
+            if cache_key is not None:
+                PAGES.put(cache_key, cached)
     except ODataError as exc:
         raise odata_error(exc) from exc
-    body: dict[str, Any] = {"@odata.context": _context(ctx, version, coll, opts.select)}
-    if page.count is not None:
-        body["@odata.count"] = page.count
-    if page.next_position is not None:
-        token = encode_skiptoken(key, scope, page.next_position)
-        body["@odata.nextLink"] = _next_link(ctx, request, version, token)
-    body["value"] = page.items
-    return graph_json(request, body)
+    head: dict[str, Any] = {"@odata.context": _context(ctx, version, coll, opts.select)}
+    if cached.count is not None:
+        head["@odata.count"] = cached.count
+    if cached.next_position is not None:
+        token = encode_skiptoken(key, scope, cached.next_position)
+        head["@odata.nextLink"] = _next_link(ctx, request, version, token)
+    # The head is never empty (@odata.context): its closing brace gives way to "value".
+    return graph_json_text(request, f'{json.dumps(head)[:-1]}, "value": {cached.value_json}}}')
+
+
+def _page_key(
+    request: Request, version: str, coll: Collection, eventual: bool, position: int
+) -> tuple[Any, ...] | None:
+    """What one page of a cacheable collection depends on: the collection's key, the query
+    (every argument but the skiptoken, which `position` stands for) and the headers read."""
+    if not coll.pages_cacheable or coll.cache_key is None:
+        return None
+    args = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k != "$skiptoken"))
+    return (*coll.cache_key, coll.size, coll.entity_set, version, args, eventual, position)
 
 
 def count_response(ctx: SimContext, request: Request, coll: Collection, version: str) -> Response:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from simulator.graph import auth, directory_roles, entities, resources
+from simulator.graph import auth, directory_roles, entities, intune, resources
 from simulator.graph.errors import (
     GraphError,
     bad_request,
@@ -274,8 +274,7 @@ def managed_device_action(
                 )
     elif body:
         raise _intune_bad_request(f"The action '{action}' takes no parameters.", device_id, action)
-    coll = entities.managed_device_set(ctx, caller.tenant, version)
-    row = _find(coll, lambda item: item["id"] == device_id.lower())
+    row = intune.managed_device_find(ctx, caller.tenant, version)(device_id)
     if row is None:
         raise intune_not_found(intune_url("deviceManagement/managedDevices", device_id))
     writes = ctx.world.writes

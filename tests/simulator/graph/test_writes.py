@@ -377,6 +377,27 @@ def test_an_intune_action_is_recorded_pending_then_done(graph, monkeypatch, acti
         assert read["lastSyncDateTime"] > device["lastSyncDateTime"]
 
 
+def test_an_intune_action_shows_in_the_device_list_though_its_page_was_kept(graph):
+    """The device list's pages are kept (simulator.graph.pagecache) while the tenant has no
+    writes; the action must show at once, not when the kept page is dropped."""
+    tenant = graph.customer(AGENT, has="Intune Administrator")
+    device = graph.first_device(tenant)
+    token = graph.delegated(tenant, AGENT, ALL_WRITES)
+    page = "v1.0/deviceManagement/managedDevices?$select=id,deviceActionResults&$top=5"
+    listed = graph.call("GET", page, token).json["value"]
+    assert graph.call("GET", page, token).json["value"] == listed  # the kept page
+    assert (
+        graph.call(
+            "POST", f"v1.0/deviceManagement/managedDevices/{device['id']}/syncDevice", token
+        ).status_code
+        == 204
+    )
+
+    after = {d["id"]: d for d in graph.call("GET", page, token).json["value"]}
+
+    assert [r["actionName"] for r in after[device["id"]]["deviceActionResults"]] == ["syncDevice"]
+
+
 @pytest.mark.parametrize(
     ("action", "state"), [("retire", "retirePending"), ("wipe", "wipePending")]
 )
