@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('compliance', '0006_sweep_chunks'),
+        ("compliance", "0006_sweep_chunks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='noncompliantdevice',
-            name='policies_read_at',
+            model_name="noncompliantdevice",
+            name="policies_read_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
