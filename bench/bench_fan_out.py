@@ -1,11 +1,17 @@
-"""Issue 18 benchmark: one compliance sweep fanned out over 1, 2 and 4 real Celery worker
-processes (chunks of COMPLIANCE_SWEEP_CHUNK customers), cold each time (fresh processes: no
-tokens, no discovery documents), against the simulator at 100 ms latency with Intune's
-throttle. Reports wall time, the speed-up over one worker, round trips per customer, and the
-CPU seconds of the workers and of the simulator (what binds on this machine). Writes
-bench/results/fan_out.json.
+"""Issue 18 benchmark: compliance sweeps of 10,002 customers x 200 devices at 100 ms latency
+with Intune's throttle, fanned out over real Celery worker processes (chunks of CHUNK
+customers, COMPLIANCE_CONCURRENCY threads a worker). In one run:
 
-`python -m bench.bench_fan_out [--quick]`: --quick sweeps 200 customers, 1 and 2 workers.
+- the first sweep ever (2 cold workers, nothing known: discovery, tokens, policy states);
+- steady sweeps on 1, 2 and 4 fresh workers (no tokens; discovery documents shared in the
+  cache, policy states known), and the same 2 workers again (warm: tokens held);
+- 2 workers with one SIGKILLed at 30 %: the other takes its chunk over after the lease.
+
+Reports wall time, speed-up over one worker, round trips per customer by kind, the CPU of
+the workers and of the simulator (what binds on this machine), snapshots (exactly one per
+customer). Writes bench/results/fan_out.json.
+
+`python -m bench.bench_fan_out [--quick]`: --quick sweeps 202 customers, 1 and 2 workers.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +38,9 @@ from tests.celeryproc import CeleryProcess
 LATENCY_MS = 100
 DEVICES = 200
 THROTTLE = "2000/20"
-CHUNK = 50
+CHUNK = 100
+LEASE_SECONDS = 30
+WATCH_SECONDS = 10
 DB = "portal_bench_fan_out"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -60,80 +69,118 @@ def _group_cpu(pid: int) -> float:
     return total
 
 
-def _sweep_with(workers: int, env: dict[str, str], sim: Simulator, queue: str) -> dict:
-    from compliance.models import ComplianceSweep, SweepChunk
-    from compliance.tasks import sweep_request
+class _Workers:
+    """`count` fresh worker processes (solo pool, COMPLIANCE_CONCURRENCY threads each) on the
+    bench's queue, answering a ping before this returns."""
 
-    procs = [
-        CeleryProcess(
-            [
-                "worker",
-                "--pool",
-                "solo",
-                "-Q",
-                queue,
-                "-n",
-                f"fan-{workers}-{n}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "WARNING",
-            ],
-            {**env, "CELERY_QUEUE": queue, "COMPLIANCE_SWEEP_CHUNK": str(CHUNK)},
-            f"bench-fan-out-{workers}-{n}.log",
-        )
-        for n in range(workers)
-    ]
-    from portal.celery import app
+    def __init__(self, count: int, env: dict[str, str], queue: str, tag: str) -> None:
+        from portal.celery import app
 
-    names = {f"fan-{workers}-{n}@{os.uname().nodename}" for n in range(workers)}
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        replies = app.control.ping(destination=list(names), timeout=1)
-        if len(replies) == workers:
-            break
-    else:
-        raise RuntimeError(f"{workers} workers did not answer")
-    before = dict(sim.requests()["counters"])
-    cpu_before = [_group_cpu(p.process.pid) for p in procs]
+        self.count = count
+        self.procs = [
+            CeleryProcess(
+                [
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "-Q",
+                    queue,
+                    "-n",
+                    f"fan-{tag}-{n}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                {**env, "CELERY_QUEUE": queue, "COMPLIANCE_SWEEP_CHUNK": str(CHUNK)},
+                f"bench-fan-out-{tag}-{n}.log",
+            )
+            for n in range(count)
+        ]
+        names = [f"fan-{tag}-{n}@{os.uname().nodename}" for n in range(count)]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if len(app.control.ping(destination=names, timeout=1)) == count:
+                return
+        raise RuntimeError(f"{count} workers did not answer")
+
+    def cpu(self) -> float:
+        return sum(_group_cpu(p.process.pid) for p in self.procs)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.stop()
+
+
+def _sweep(workers: _Workers, sim: Simulator, label: str, *, kill_at: float | None = None) -> dict:
+    """One sweep of every customer on `workers`; with `kill_at`, the first worker is SIGKILLed
+    once that share of the customers is done (the others finish its chunk after its lease)."""
+    from django.db.models import Count
+
+    from compliance.models import ComplianceSnapshot, ComplianceSweep, SweepChunk
+    from compliance.tasks import compliance_sweep_watch, sweep_request
+
+    before = sim.requests()
+    cpu_before = workers.cpu()
     sim_before = _cpu_seconds(sim.process.pid)
     started = time.perf_counter()
-    sweep, _ = sweep_request(region=None, requested_by=f"bench {workers} workers")
+    sweep, _ = sweep_request(region=None, requested_by=f"bench {label}")
+    killed_after = None
+    next_watch = 0.0
     while True:
         sweep.refresh_from_db()
         if sweep.finished:
             break
-        if time.perf_counter() - started > 900:
-            raise RuntimeError("sweep still running after 15 minutes")
+        total = sweep.total
+        if kill_at is not None and killed_after is None and total and sweep.done >= kill_at * total:
+            workers.procs[0].kill()
+            killed_after = sweep.done
+        if killed_after is not None and time.monotonic() >= next_watch:
+            compliance_sweep_watch()  # what beat runs every WATCH_SECONDS
+            next_watch = time.monotonic() + WATCH_SECONDS
+        if time.perf_counter() - started > 1800:
+            raise RuntimeError("sweep still running after 30 minutes")
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
-    worker_cpu = sum(_group_cpu(p.process.pid) - b for p, b in zip(procs, cpu_before, strict=True))
+    worker_cpu = workers.cpu() - cpu_before
     sim_cpu = _cpu_seconds(sim.process.pid) - sim_before
-    after = dict(sim.requests()["counters"])
-    for p in procs:
-        p.stop()
-    chunks = list(SweepChunk.objects.filter(sweep=sweep).values_list("worker", flat=True))
-    rounds = {k: after.get(k, 0) - before.get(k, 0) for k in ("discovery", "token", "graph")}
+    after = sim.requests()
+    chunks = list(SweepChunk.objects.filter(sweep=sweep).values_list("worker", "attempts"))
+    kinds = ("discovery", "token", "graph")
+    rounds = {k: after["counters"].get(k, 0) - before["counters"].get(k, 0) for k in kinds}
     assert sweep.status == ComplianceSweep.Status.DONE, sweep.error
-    return {
-        "workers": workers,
+    snapshots = ComplianceSnapshot.objects.filter(sweep=sweep)
+    run = {
+        "run": label,
+        "workers": workers.count,
         "seconds": round(elapsed, 2),
         "customers": sweep.total,
         "failed": sweep.failed,
+        "snapshots": snapshots.count(),
+        "customers_with_two_snapshots": snapshots.values("customer_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count(),
         "chunks": len(chunks),
-        "chunks_per_worker": sorted((chunks.count(w) for w in set(chunks)), reverse=True),
+        "chunks_per_worker": sorted(Counter(w for w, _ in chunks).values(), reverse=True),
+        "chunks_taken_over": sum(1 for _, attempts in chunks if attempts > 1),
         "round_trips": rounds,
         "round_trips_per_customer": round(sum(rounds.values()) / max(1, sweep.total), 2),
         "worker_cpu_s": round(worker_cpu, 1),
         "simulator_cpu_s": round(sim_cpu, 1),
+        "simulator_share_of_cpu": round(sim_cpu / max(0.1, sim_cpu + worker_cpu), 2),
         "cpu_share_of_machine": round((worker_cpu + sim_cpu) / (elapsed * os.cpu_count()), 2),
+        "simulator_page_cache_hits": after["page_cache"]["hits"] - before["page_cache"]["hits"],
     }
+    if kill_at is not None:
+        run["killed_after_customers"] = killed_after
+    return run
 
 
 def main(quick: bool = False) -> dict:
     results: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), **machine()}
-    per_region = 100 if quick else 500
+    per_region = 100 if quick else 5000
     counts = (1, 2) if quick else (1, 2, 4)
     results["setup"] = {
         "customers_per_region": per_region,
@@ -152,7 +199,12 @@ def main(quick: bool = False) -> dict:
         "--throttle",
         THROTTLE,
     ) as sim:
-        env = {**portal_env(DB), "LOG_LEVEL": "WARNING"}
+        env = {
+            **portal_env(DB),
+            "LOG_LEVEL": "WARNING",
+            # A killed worker's chunk is taken over after its lease: a short one for the bench.
+            "COMPLIANCE_SWEEP_LEASE_SECONDS": str(LEASE_SECONDS),
+        }
         queue = f"bench-fan-out-{os.getpid()}"
         fresh_database(DB)
         manage(env, "migrate", "--noinput")
@@ -162,24 +214,36 @@ def main(quick: bool = False) -> dict:
 
         django.setup()
         from django.conf import settings
+        from django.core.cache import cache
 
         results["setup"]["customers"] = customers_seed(sim.info())
         results["setup"]["threads_per_worker"] = settings.COMPLIANCE_CONCURRENCY
-        from django.core.cache import cache
-
         results["runs"] = []
-        # Each run cold: new worker processes and no discovery document shared yet; then the
-        # same with the documents the earlier run left in the cache (what a worker started
-        # next to others finds).
-        plan = [(n, True) for n in counts] + [(2, False)]
-        for workers, clear in plan:
-            if clear:
-                cache.clear()
-            run = _sweep_with(workers, env, sim, queue)
-            run["discovery_shared_beforehand"] = not clear
+
+        def record(run: dict) -> None:
             results["runs"].append(run)
             _save(results)
-    one = results["runs"][0]["seconds"]
+            print(f"  {run['run']}: {run['seconds']} s", flush=True)
+
+        # The first sweep ever: nothing known (discovery documents, tokens, policy states);
+        # it also lets the simulator keep its generated pages, so the runs after it compare
+        # the portal, not the simulator's first generation of 2 million devices.
+        cache.clear()
+        first = _Workers(2, env, queue, "first")
+        record(_sweep(first, sim, "first sweep, 2 cold workers"))
+        first.stop()
+        # Steady sweeps on fresh processes (no tokens); the discovery documents stay shared
+        # in the cache, as a worker started beside running ones finds them.
+        for n in counts:
+            workers = _Workers(n, env, queue, f"cold{n}")
+            record(_sweep(workers, sim, f"steady, {n} cold worker{'s' * (n > 1)}"))
+            if n == 2:  # the same processes again: tokens held
+                record(_sweep(workers, sim, "steady, 2 warm workers"))
+            workers.stop()
+        workers = _Workers(2, env, queue, "kill")
+        record(_sweep(workers, sim, "2 workers, one SIGKILLed at 30 %", kill_at=0.3))
+        workers.stop()
+    one = next(r for r in results["runs"] if r["run"].startswith("steady, 1 "))["seconds"]
     for run in results["runs"]:
         run["speedup_vs_1"] = round(one / run["seconds"], 2)
     _save(results)
@@ -201,16 +265,19 @@ def _report(r: dict) -> None:
         f"threads a worker; {r['cores']} cores, {r['cpu']})"
     )
     print(
-        "| workers | discovery shared | sweep | vs 1 worker | round trips / customer "
-        "| worker CPU | simulator CPU | machine busy |"
+        "| run | sweep | vs 1 worker | round trips / customer (discovery, token, graph) "
+        "| worker CPU | simulator CPU (share) | machine busy | snapshots |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for run in r["runs"]:
-        shared = "yes" if run["discovery_shared_beforehand"] else "no"
+        t = run["round_trips"]
         print(
-            f"| {run['workers']} | {shared} | {run['seconds']} s | {run['speedup_vs_1']}x | "
-            f"{run['round_trips_per_customer']} ({run['round_trips']}) | {run['worker_cpu_s']} s "
-            f"| {run['simulator_cpu_s']} s | {int(100 * run['cpu_share_of_machine'])} % |"
+            f"| {run['run']} | {run['seconds']} s | {run['speedup_vs_1']}x | "
+            f"{run['round_trips_per_customer']} ({t['discovery']}, {t['token']}, {t['graph']}) "
+            f"| {run['worker_cpu_s']} s | {run['simulator_cpu_s']} s "
+            f"({int(100 * run['simulator_share_of_cpu'])} %) "
+            f"| {int(100 * run['cpu_share_of_machine'])} % | {run['snapshots']} "
+            f"(taken over: {run['chunks_taken_over']} chunks) |"
         )
 
 

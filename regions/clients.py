@@ -135,12 +135,26 @@ def _tenant(region: Region, tenant_id: str | None) -> str:
 def app_token(
     *, region: Region, tenant_id: str | None = None, scopes: list[str] | None = None
 ) -> str:
-    """Client-credentials token of the region's app for `tenant_id` (default: partner tenant),
-    cached per (region, tenant) in this process."""
+    """Client-credentials token of the region's app for `tenant_id` (default: partner tenant):
+    one another process shared (regions.token_caches), else MSAL's, cached per (region,
+    tenant) in this process; a new one from Entra is shared with the others."""
     tenant = _tenant(region, tenant_id)
+    wanted = scopes or region.graph_scopes
+    shared = token_caches.app_token_shared(region=region, tenant_id=tenant, scopes=wanted)
+    if shared is not None:
+        return shared
     cache, http_cache = token_caches.app_cache(region, tenant)
     app = region_app(region, tenant=tenant, token_cache=cache, http_cache=http_cache)
-    return app.token_for_client(scopes=scopes or region.graph_scopes)["access_token"]
+    result = app.token_for_client(scopes=wanted)
+    if result.get("token_source") == "identity_provider":  # new: offer it to the others
+        token_caches.app_token_share(
+            region=region,
+            tenant_id=tenant,
+            scopes=wanted,
+            token=result["access_token"],
+            expires_in=float(result.get("expires_in") or 0),
+        )
+    return result["access_token"]
 
 
 def app_roles_granted(*, region: Region, tenant_id: str | None = None) -> list[str]:
@@ -192,6 +206,7 @@ def app_token_drop(*, region: Region, tenant_id: str | None = None) -> None:
     gets a genuinely new token from Entra (after an authorization error, or before each
     provisioning attempt: a token issued before the relationship propagated lacks the roles)."""
     tenant = _tenant(region, tenant_id)
+    token_caches.app_token_unshare(region=region, tenant_id=tenant)
     cache, http_cache = token_caches.app_cache(region, tenant)
     region_app(
         region, tenant=tenant, token_cache=cache, http_cache=http_cache

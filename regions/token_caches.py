@@ -1,6 +1,8 @@
 """Where the region's tokens are kept: a signed-in session's MSAL cache in database rows
 (encrypted at rest, written back only when it changed) and, for app-only tokens, one cache
-per (region, tenant) per process.
+per (region, tenant) per process, with the tokens themselves shared by every process through
+the Django cache (Redis), encrypted: a sweep's chunk on another worker, or a web process,
+finds the token a first one got (issue 18: a warm sweep costs one round trip per customer).
 
 A session's cache is split into parts (`SessionTokenCache` rows): the account's refresh
 tokens and accounts, shared by every tenant, and one part per tenant with its access and ID
@@ -252,3 +254,88 @@ def app_cache(region: Region, tenant_id: str) -> tuple[TokenCache, dict]:
     """The process's (token cache, MSAL http cache) for the region's app in `tenant_id`."""
     with _app_caches_lock:
         return _app_caches.setdefault((region.pk, str(tenant_id)), (TokenCache(), {}))
+
+
+# App-only tokens shared between processes: one entry per (region, app, tenant) holding a
+# token per scope set, encrypted with the portal's keys (a key rotated away reads as a miss).
+# Kept until APP_TOKEN_MARGIN before the token expires, so no process is handed one that
+# expires in flight.
+APP_TOKEN_MARGIN = 300
+_SHARED_PREFIX = "apptoken:v1"
+
+
+def _shared_key(region: Region, tenant_id: str) -> str:
+    """Named by the region's app as configured now: another client id, credential, login
+    host (or a database created anew, reusing the pk) never finds these tokens."""
+    configured = "|".join(
+        str(v)
+        for v in (
+            region.pk,
+            region.created_at.isoformat() if region.created_at else "",
+            str(region.client_id).lower(),
+            region.login_host,
+            region.credential_type,
+            region.client_secret_encrypted,
+            region.certificate_thumbprint,
+        )
+    )
+    app = hashlib.sha256(configured.encode()).hexdigest()[:24]
+    return f"{_SHARED_PREFIX}:{app}:{tenant_id.lower()}"
+
+
+def _scopes_key(scopes: list[str]) -> str:
+    return " ".join(sorted(s.lower() for s in scopes))
+
+
+def _shared_read(key: str) -> dict[str, dict[str, Any]]:
+    from django.core.cache import cache
+
+    try:
+        sealed = cache.get(key)
+    except Exception as exc:  # the cache is down: the process's own tokens still work
+        log.warning("shared app tokens unavailable: %s", type(exc).__name__)
+        return {}
+    return _unseal(sealed) if isinstance(sealed, str) else {}
+
+
+def app_token_shared(*, region: Region, tenant_id: str, scopes: list[str]) -> str | None:
+    """A token another process (or this one) got for the app in `tenant_id` with `scopes`,
+    still valid for APP_TOKEN_MARGIN seconds; None when there is none."""
+    entry = _shared_read(_shared_key(region, tenant_id)).get(_scopes_key(scopes))
+    now = timezone.now().timestamp()
+    if not entry or float(entry.get("expires_at", 0)) - APP_TOKEN_MARGIN <= now:
+        return None
+    token = entry.get("access_token")
+    return token if isinstance(token, str) and token else None
+
+
+def app_token_share(
+    *, region: Region, tenant_id: str, scopes: list[str], token: str, expires_in: float
+) -> None:
+    """Offer a token MSAL just got to every process, until shortly before it expires."""
+    from django.core.cache import cache
+
+    ttl = int(expires_in) - APP_TOKEN_MARGIN
+    if ttl <= 0:
+        return
+    key = _shared_key(region, tenant_id)
+    entries = _shared_read(key)
+    now = timezone.now().timestamp()
+    entries = {k: v for k, v in entries.items() if float(v.get("expires_at", 0)) > now}
+    entries[_scopes_key(scopes)] = {"access_token": token, "expires_at": now + expires_in}
+    longest = max(float(v["expires_at"]) for v in entries.values()) - now - APP_TOKEN_MARGIN
+    try:
+        cache.set(key, crypto.encrypt(json.dumps(entries)), timeout=max(1, int(longest)))
+    except Exception as exc:  # the cache is down: only the sharing is lost
+        log.warning("could not share an app token: %s", type(exc).__name__)
+
+
+def app_token_unshare(*, region: Region, tenant_id: str) -> None:
+    """Forget the shared tokens of the app in `tenant_id` (an authorization error: the next
+    process to ask must get a new one from Entra)."""
+    from django.core.cache import cache
+
+    try:
+        cache.delete(_shared_key(region, tenant_id))
+    except Exception as exc:
+        log.warning("could not forget a shared app token: %s", type(exc).__name__)
