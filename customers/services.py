@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,7 @@ from customers.models import (
 )
 from customers.signals import relationship_accepted, sync_finished
 from mscloud.errors import MicrosoftError
-from mscloud.graph import BatchRequest, GraphClient
+from mscloud.graph import BATCH_LIMIT, BatchRequest, GraphClient
 from portal.runs import (
     LeaseLost,
     run_claim,
@@ -111,6 +111,11 @@ def _progress(run: SyncRun, step: str, progress: int) -> None:
     run_heartbeat(run, step=step, progress=progress)
 
 
+# While waiting on fanned-out calls, wake this often to beat; show progress at most this often.
+_BEAT_WAIT = 1.0
+_PROGRESS_EVERY = 2.0
+
+
 def _beat(run: SyncRun) -> None:
     """Between Graph pages: beat at least every quarter of the lease, without a write per item."""
     run_heartbeat(run, every=SyncRun.lease_seconds() / 4)
@@ -172,65 +177,109 @@ def _failed(run: SyncRun, error: str) -> SyncRun | None:
 def _read_customers(region: Region, run: SyncRun) -> dict[str, _Seen]:
     graph = graph_as_app(region=region)
     seen: dict[str, _Seen] = {}
-    _progress(run, "Reading GDAP customers", 10)
-    for item in graph.iter_items(
-        "/tenantRelationships/delegatedAdminCustomers", params={"$top": 300}
-    ):
-        _beat(run)
-        tid = str(item.get("tenantId") or item.get("id") or "").lower()
-        if tid:
-            seen.setdefault(tid, _Seen()).name = item.get("displayName") or ""
-    _progress(run, "Reading GDAP relationships", 35)
-    for rel in graph.iter_items(
-        "/tenantRelationships/delegatedAdminRelationships", params={"$top": 300}
-    ):
-        _beat(run)
-        customer = rel.get("customer") or {}
-        tid = str(customer.get("tenantId") or "").lower()
-        if not tid:
-            continue
-        entry = seen.setdefault(tid, _Seen(name=customer.get("displayName") or ""))
-        rank = _STATUS_RANK.get(rel.get("status", ""), 0)
-        end = parse_datetime(rel["endDateTime"]) if rel.get("endDateTime") else None
-        entry.relationships.append(_relationship(rel, end))
-        if rank > entry.rank or (rank == entry.rank and end and (not entry.end or end > entry.end)):
-            entry.rank, entry.end = rank, end
-            entry.status = _STATUS_MAP.get(rel.get("status", ""), RelationshipStatus.NONE)
-    _progress(run, "Reading GDAP access assignments", 50)
-    _read_assignments(graph, [r for e in seen.values() for r in e.relationships], run)
-    _progress(run, "Reading contracts", 65)
-    for contract in graph.iter_items("/contracts", params={"$top": 999}):
-        _beat(run)
-        tid = str(contract.get("customerId") or "").lower()
-        if not tid:
-            continue
-        entry = seen.setdefault(tid, _Seen())
-        entry.domain = contract.get("defaultDomainName") or entry.domain
-        entry.name = entry.name or contract.get("displayName") or ""
-    _progress(run, "Reading DAP customers", 75)
-    _read_dap(region, seen, run)
-    _progress(run, "Checking app consent", 82)
-    _read_consent(region, seen, run)
+    with _pool(settings.CUSTOMER_SYNC_CONCURRENCY) as pool:
+        _progress(run, "Reading GDAP relationships", 10)
+        # The three listings are independent: the customer list and the contracts are read
+        # while this thread pages through the relationships. Pages as large as Microsoft
+        # allows: $top up to 300 for both GDAP lists, 999 for a directory collection.
+        # Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegatedadminrelationships
+        # Reference: https://learn.microsoft.com/graph/api/tenantrelationship-list-delegatedadmincustomers
+        # Reference: https://learn.microsoft.com/graph/api/contract-list
+        gdap_customers = pool.submit(
+            _listing, graph, "/tenantRelationships/delegatedAdminCustomers", 300
+        )
+        contracts = pool.submit(_listing, graph, "/contracts", 999)
+        relationships = []
+        for rel in graph.iter_items(
+            "/tenantRelationships/delegatedAdminRelationships", params={"$top": 300}
+        ):
+            _beat(run)
+            relationships.append(rel)
+        for item in _wait(run, [gdap_customers])[0]:
+            tid = str(item.get("tenantId") or item.get("id") or "").lower()
+            if tid:
+                seen.setdefault(tid, _Seen()).name = item.get("displayName") or ""
+        for rel in relationships:
+            customer = rel.get("customer") or {}
+            tid = str(customer.get("tenantId") or "").lower()
+            if not tid:
+                continue
+            entry = seen.setdefault(tid, _Seen(name=customer.get("displayName") or ""))
+            rank = _STATUS_RANK.get(rel.get("status", ""), 0)
+            end = parse_datetime(rel["endDateTime"]) if rel.get("endDateTime") else None
+            entry.relationships.append(_relationship(rel, end))
+            if rank > entry.rank or (
+                rank == entry.rank and end and (not entry.end or end > entry.end)
+            ):
+                entry.rank, entry.end = rank, end
+                entry.status = _STATUS_MAP.get(rel.get("status", ""), RelationshipStatus.NONE)
+        for contract in _wait(run, [contracts])[0]:
+            tid = str(contract.get("customerId") or "").lower()
+            if not tid:
+                continue
+            entry = seen.setdefault(tid, _Seen())
+            entry.domain = contract.get("defaultDomainName") or entry.domain
+            entry.name = entry.name or contract.get("displayName") or ""
+        _read_assignments(graph, [r for e in seen.values() for r in e.relationships], run, pool)
+        _progress(run, "Reading DAP customers", 60)
+        _read_dap(region, seen, run)
+        _read_consent(region, seen, run, pool)
     return seen
 
 
-def _read_consent(region: Region, seen: dict[str, _Seen], run: SyncRun) -> None:
+def _listing(graph: GraphClient, path: str, top: int) -> list[dict[str, Any]]:
+    return list(graph.iter_items(path, params={"$top": top}))
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="customer-sync")
+
+
+def _wait(
+    run: SyncRun, futures: list[Future[Any]], *, step: str = "", start: int = 0, end: int = 0
+) -> list[Any]:
+    """The futures' results in order, beating while they run (the lease stays ours) and, with a
+    step, showing "step n/N" as they finish. The first failure is raised and the futures not
+    yet started are cancelled: a failed sync stops sending requests."""
+    total = len(futures)
+    done = 0
+    pending = set(futures)
+    try:
+        while pending:
+            finished, pending = wait(pending, timeout=_BEAT_WAIT, return_when=FIRST_COMPLETED)
+            for future in finished:
+                future.result()  # raises the first failure here, in the sync's thread
+            done += len(finished)
+            if step and total:
+                run_heartbeat(
+                    run,
+                    every=_PROGRESS_EVERY,
+                    step=f"{step} {done:,}/{total:,}",
+                    progress=start + (end - start) * done // total,
+                )
+            else:
+                _beat(run)
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+    return [f.result() for f in futures]
+
+
+def _read_consent(
+    region: Region, seen: dict[str, _Seen], run: SyncRun, pool: ThreadPoolExecutor
+) -> None:
     """Per active customer: does the app get a client-credentials token there, with which
     roles (customers/consent.py `consent_probe`)? Drift (consent removed in the tenant) shows
     here. At most one token request per customer per token lifetime (tokens are cached per
-    tenant), no Graph request; a few customers at a time."""
+    tenant) and one Graph $batch; CUSTOMER_SYNC_CONCURRENCY customers at a time. A customer
+    whose check fails keeps what was known (the probe answers None); the others still count."""
     active = [tid for tid, entry in seen.items() if entry.status == RelationshipStatus.ACTIVE]
-    if not active:
-        return
-    workers = max(1, min(settings.CUSTOMER_SYNC_CONSENT_CONCURRENCY, len(active)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="consent-probe") as pool:
-        for tid, probe in zip(
-            active,
-            pool.map(lambda t: consent_probe(region=region, tenant_id=t), active),
-            strict=True,
-        ):
-            _beat(run)
-            seen[tid].consent = probe
+    _progress(run, f"Checking app consent 0/{len(active):,}", 65)
+    futures = [pool.submit(consent_probe, region=region, tenant_id=tid) for tid in active]
+    probes = _wait(run, futures, step="Checking app consent", start=65, end=88)
+    for tid, probe in zip(active, probes, strict=True):
+        seen[tid].consent = probe
 
 
 def _read_dap(region: Region, seen: dict[str, _Seen], run: SyncRun) -> None:
@@ -271,9 +320,13 @@ def _relationship(rel: dict[str, Any], end: datetime | None) -> dict[str, Any]:
 
 
 def _read_assignments(
-    graph: GraphClient, relationships: list[dict[str, Any]], run: SyncRun
+    graph: GraphClient,
+    relationships: list[dict[str, Any]],
+    run: SyncRun,
+    pool: ThreadPoolExecutor,
 ) -> None:
-    """Each usable relationship's access assignments, 20 relationships per $batch round trip."""
+    """Each usable relationship's access assignments: 20 relationships per $batch round trip,
+    CUSTOMER_SYNC_CONCURRENCY round trips at a time."""
     wanted = [r for r in relationships if r["status"] in _ASSIGNABLE and r["relationship_id"]]
     by_id = {str(i): r for i, r in enumerate(wanted)}
     requests = [
@@ -284,21 +337,27 @@ def _read_assignments(
         )
         for key, r in by_id.items()
     ]
-    for key, answer in graph.batch(requests).items():
-        _beat(run)
-        answer.raise_for_status()
-        by_id[key]["access_assignments"] = [
-            {
-                "group_id": str((a.get("accessContainer") or {}).get("accessContainerId") or ""),
-                "roles": [
-                    str(role.get("roleDefinitionId"))
-                    for role in ((a.get("accessDetails") or {}).get("unifiedRoles") or [])
-                    if role.get("roleDefinitionId")
-                ],
-                "status": str(a.get("status") or ""),
-            }
-            for a in (answer.body.get("value") or [])
-        ]
+    chunks = [requests[i : i + BATCH_LIMIT] for i in range(0, len(requests), BATCH_LIMIT)]
+    _progress(run, f"Reading GDAP access assignments 0/{len(wanted):,}", 35)
+    futures = [pool.submit(graph.batch, chunk) for chunk in chunks]
+    step = f"Reading GDAP access assignments of {len(wanted):,} relationships: batch"
+    for answers in _wait(run, futures, step=step, start=35, end=60):
+        for key, answer in answers.items():
+            answer.raise_for_status()
+            by_id[key]["access_assignments"] = [
+                {
+                    "group_id": str(
+                        (a.get("accessContainer") or {}).get("accessContainerId") or ""
+                    ),
+                    "roles": [
+                        str(role.get("roleDefinitionId"))
+                        for role in ((a.get("accessDetails") or {}).get("unifiedRoles") or [])
+                        if role.get("roleDefinitionId")
+                    ],
+                    "status": str(a.get("status") or ""),
+                }
+                for a in (answer.body.get("value") or [])
+            ]
 
 
 def _upsert(region: Region, seen: dict[str, _Seen]) -> tuple[int, int]:

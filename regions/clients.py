@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 
 from mscloud.errors import ErrorKind, MicrosoftError
-from mscloud.graph import GraphClient
+from mscloud.graph import BatchRequest, GraphClient
 from mscloud.identity import (
     InteractionRequired,
     SerializableTokenCache,
@@ -172,16 +172,26 @@ def app_roles_granted(*, region: Region, tenant_id: str | None = None) -> list[s
     # Reference: https://learn.microsoft.com/entra/identity-platform/access-tokens
     """
     graph = graph_as_app(region=region, tenant_id=tenant_id)
+    assignments = f"/servicePrincipals(appId='{region.client_id}')/appRoleAssignments"
+    # Both reads in one $batch: a sync asks this of every customer, one round trip each.
+    # Reference: https://learn.microsoft.com/graph/json-batching
     try:
-        resource = graph.get(
-            f"/servicePrincipals(appId='{GRAPH_APP_ID}')", params={"$select": "id,appRoles"}
+        answers = graph.batch(
+            [
+                BatchRequest(
+                    id="resource",
+                    url=f"/servicePrincipals(appId='{GRAPH_APP_ID}')?$select=id,appRoles",
+                ),
+                BatchRequest(id="held", url=f"{assignments}?$select=appRoleId,resourceId"),
+            ]
         )
-        held = list(
-            graph.iter_items(
-                f"/servicePrincipals(appId='{region.client_id}')/appRoleAssignments",
-                params={"$select": "appRoleId,resourceId"},
-            )
-        )
+        for answer in answers.values():
+            answer.raise_for_status()
+        resource = answers["resource"].body or {}
+        first = answers["held"].body or {}
+        held = list(first.get("value") or [])
+        if first.get("@odata.nextLink"):  # more than a page of app roles: read them all
+            held = list(graph.iter_items(assignments, params={"$select": "appRoleId,resourceId"}))
     except MicrosoftError as exc:
         if exc.kind == ErrorKind.FORBIDDEN:
             return []

@@ -260,9 +260,12 @@ CELERY_BEAT_SCHEDULE["sync-customers-watch"] = {
     "options": {"expires": CUSTOMER_SYNC_WATCH_SECONDS},
 }
 
-# The customer sync asks for an app token per customer (cached per tenant for its lifetime) to
-# see whether the app still works there (consent drift); this many at once.
-CUSTOMER_SYNC_CONSENT_CONCURRENCY = env.int("CUSTOMER_SYNC_CONSENT_CONCURRENCY", default=8)
+# The customer sync's per-customer calls, this many at once (threads of the sync's worker): the
+# access assignments ($batch of 20 relationships) and the consent check of each active customer
+# (an app token, cached per tenant for its lifetime, and one $batch: is consent drifting?).
+# Each check is in its own tenant, so Microsoft's per-tenant limits are far; the partner
+# tenant sees at most this many $batch at once.
+CUSTOMER_SYNC_CONCURRENCY = env.int("CUSTOMER_SYNC_CONCURRENCY", default=32)
 
 # App consent (customers/consent.py). Partner Center's consent reaches the customer tenant
 # after a propagation delay that may be minutes: "Consent the app" on a page waits at most
