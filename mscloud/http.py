@@ -290,10 +290,17 @@ _lock = threading.Lock()
 
 
 def shared_session(
-    ca_bundle: str | None, *, allow_private_hosts: bool = False, require_https: bool = True
+    ca_bundle: str | None,
+    *,
+    allow_private_hosts: bool = False,
+    require_https: bool = True,
+    pool_size: int = 20,
 ) -> requests.Session:
-    """One pooled session per CA bundle and policy per process, so connections are reused."""
-    key = (ca_bundle, allow_private_hosts, require_https)
+    """One pooled session per CA bundle and policy per process, so connections are reused.
+
+    `pool_size`: connections kept per host; at least the threads that call at once, or every
+    call beyond it opens (and then drops) a new TLS connection."""
+    key = (ca_bundle, allow_private_hosts, require_https, pool_size)
     with _lock:
         session = _sessions.get(key)
         if session is None:
@@ -301,6 +308,7 @@ def shared_session(
                 ca_bundle=ca_bundle,
                 allow_private_hosts=allow_private_hosts,
                 require_https=require_https,
+                pool_size=pool_size,
             )
         return session
 

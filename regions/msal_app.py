@@ -65,6 +65,8 @@ def region_session(region: Region) -> HttpSession:
         region.tls_verify,
         allow_private_hosts=settings.MICROSOFT_ALLOW_PRIVATE_HOSTS,
         require_https=settings.MICROSOFT_REQUIRE_HTTPS,
+        # A connection for each thread that calls Microsoft at once (sweeps and syncs fan out).
+        pool_size=max(20, settings.COMPLIANCE_CONCURRENCY, settings.CUSTOMER_SYNC_CONCURRENCY),
     )
 
 
