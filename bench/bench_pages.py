@@ -191,8 +191,9 @@ def _history_seed(*, slug: str, customer_ids: list[int], days: int, rng: random.
                     bad = rng.randint(0, max(1, total // 4))
                     grace = bad // 3
                     compliant = total - bad
+                    quarter = total // 4
                     os_counts = json.dumps(
-                        {"Windows": total // 2, "iOS": total // 4, "Android": total - 3 * (total // 4)}
+                        {"Windows": total // 2, "iOS": quarter, "Android": total - 3 * quarter}
                     )
                     copy.write_row(
                         (sweep.pk, pk, sweep.started_at, True, "", "", total, compliant,
