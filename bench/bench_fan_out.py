@@ -3,9 +3,12 @@ with Intune's throttle, fanned out over real Celery worker processes (chunks of 
 customers, COMPLIANCE_CONCURRENCY threads a worker). In one run:
 
 - the first sweep ever (2 cold workers, nothing known: discovery, tokens, policy states);
-- steady sweeps on 1, 2 and 4 fresh workers (no tokens; discovery documents shared in the
-  cache, policy states known), and the same 2 workers again (warm: tokens held);
-- 2 workers with one SIGKILLed at 30 %: the other takes its chunk over after the lease.
+- steady sweeps on 1, 2 and 4 fresh worker processes (no token of their own; discovery
+  documents and app tokens shared in the cache by the sweep before, policy states known),
+  and the same 2 workers again (warm: tokens held in the process);
+- 2 fresh workers after every shared token is dropped (cold, no token anywhere);
+- 2 workers, the one holding a chunk SIGKILLed at 30 %: the other takes that chunk over
+  after its lease.
 
 Reports wall time, speed-up over one worker, round trips per customer by kind, the CPU of
 the workers and of the simulator (what binds on this machine), snapshots (exactly one per
@@ -113,6 +116,28 @@ class _Workers:
             p.stop()
 
 
+def _holding_a_chunk(workers: _Workers, sweep) -> CeleryProcess | None:
+    """The worker process of a chunk of `sweep` still running, if any."""
+    from compliance.models import SweepChunk
+
+    running = SweepChunk.objects.filter(sweep=sweep, status=SweepChunk.Status.RUNNING)
+    pids = {str(w).rpartition("/")[2] for w in running.values_list("worker", flat=True)}
+    return next((p for p in workers.procs if str(p.process.pid) in pids), None)
+
+
+def _tokens_forget() -> int:
+    """Drop every app token shared in the cache (what a worker finds when they all expired)."""
+    from django.core.cache import cache
+
+    from regions.token_caches import _SHARED_PREFIX
+
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"*{_SHARED_PREFIX}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    return len(keys)
+
+
 def _sweep(workers: _Workers, sim: Simulator, label: str, *, kill_at: float | None = None) -> dict:
     """One sweep of every customer on `workers`; with `kill_at`, the first worker is SIGKILLed
     once that share of the customers is done (the others finish its chunk after its lease)."""
@@ -134,8 +159,10 @@ def _sweep(workers: _Workers, sim: Simulator, label: str, *, kill_at: float | No
             break
         total = sweep.total
         if kill_at is not None and killed_after is None and total and sweep.done >= kill_at * total:
-            workers.procs[0].kill()
-            killed_after = sweep.done
+            victim = _holding_a_chunk(workers, sweep)
+            if victim is not None:  # SIGKILL a worker in the middle of a chunk
+                victim.kill()
+                killed_after = sweep.done
         if killed_after is not None and time.monotonic() >= next_watch:
             compliance_sweep_watch()  # what beat runs every WATCH_SECONDS
             next_watch = time.monotonic() + WATCH_SECONDS
@@ -143,7 +170,7 @@ def _sweep(workers: _Workers, sim: Simulator, label: str, *, kill_at: float | No
             raise RuntimeError("sweep still running after 30 minutes")
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
-    worker_cpu = workers.cpu() - cpu_before
+    worker_cpu = max(0.0, workers.cpu() - cpu_before)  # a killed worker's CPU is gone
     sim_cpu = _cpu_seconds(sim.process.pid) - sim_before
     after = sim.requests()
     chunks = list(SweepChunk.objects.filter(sweep=sweep).values_list("worker", "attempts"))
@@ -240,6 +267,12 @@ def main(quick: bool = False) -> dict:
             if n == 2:  # the same processes again: tokens held
                 record(_sweep(workers, sim, "steady, 2 warm workers"))
             workers.stop()
+        # Cold workers that find no token anywhere (every shared token expired): a token and
+        # the devices page per customer.
+        _tokens_forget()
+        workers = _Workers(2, env, queue, "notokens")
+        record(_sweep(workers, sim, "steady, 2 cold workers, no token anywhere"))
+        workers.stop()
         workers = _Workers(2, env, queue, "kill")
         record(_sweep(workers, sim, "2 workers, one SIGKILLed at 30 %", kill_at=0.3))
         workers.stop()

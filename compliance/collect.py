@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from compliance.policy_states import failing_policies_read
 from compliance.tally import SWEEP_FIELDS, Tally, graph_time
-from compliance.throttle import TenantBuckets
 from mscloud.errors import ErrorKind, MicrosoftError
 from mscloud.identity import IdentityError
 from regions.clients import app_token_drop, graph_as_app
@@ -83,10 +82,8 @@ class _Failure:
 def devices_read(
     *,
     target: Target,
-    buckets: TenantBuckets,
     stale_before: datetime,
     attempts: int,
-    policy_buckets: TenantBuckets | None = None,
 ) -> Outcome:
     """Tally one customer's managed devices, then read which policies its noncompliant ones
     fail; failures are returned in the Outcome, not raised (a failed policy read only leaves
@@ -97,7 +94,7 @@ def devices_read(
     )
     for attempt in range(1, attempts + 1):
         try:
-            outcome.tally = _read(target, buckets, stale_before, outcome)
+            outcome.tally = _read(target, stale_before, outcome)
             outcome.error_kind = outcome.error = ""
             break
         except Exception as exc:
@@ -109,19 +106,12 @@ def devices_read(
                 _forget_token(target)
             time.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)))
     if outcome.tally is not None and outcome.tally.noncompliant:
-        _policies_read(target, policy_buckets or _policy_buckets(), outcome)
+        _policies_read(target, outcome)
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome
 
 
-def _policy_buckets() -> TenantBuckets:
-    return TenantBuckets(
-        limit=settings.COMPLIANCE_POLICY_THROTTLE_LIMIT,
-        window=settings.COMPLIANCE_THROTTLE_WINDOW,
-    )
-
-
-def _policies_read(target: Target, buckets: TenantBuckets, outcome: Outcome) -> None:
+def _policies_read(target: Target, outcome: Outcome) -> None:
     """Fill outcome.policies; whatever fails leaves devices unknown, never the outcome failed."""
     assert outcome.tally is not None
     # The id goes into a URL path: only Intune's GUIDs are asked for (the rest stay unknown).
@@ -142,13 +132,7 @@ def _policies_read(target: Target, buckets: TenantBuckets, outcome: Outcome) -> 
         return
     try:
         graph = graph_as_app(region=target.region, tenant_id=target.tenant_id)
-        read = failing_policies_read(
-            graph=graph,
-            device_ids=device_ids,
-            buckets=buckets,
-            app_id=str(target.region.client_id),
-            tenant_id=target.tenant_id,
-        )
+        read = failing_policies_read(graph=graph, device_ids=device_ids)
     except Exception as exc:  # the token, or a bug: the device figures stand without policies
         log.warning("policy states of tenant %s not read: %s", target.tenant_id, exc)
         return
@@ -181,13 +165,14 @@ def _forget_token(target: Target) -> None:
         log.info("could not reset the token cache of tenant %s: %s", target.tenant_id, exc)
 
 
-def _read(target: Target, buckets: TenantBuckets, stale_before: datetime, out: Outcome) -> Tally:
+def _read(target: Target, stale_before: datetime, out: Outcome) -> Tally:
+    # Paced by the client's gate: Intune's budget for the app in this tenant, shared with
+    # every other worker and web process (regions.throttle).
     graph = graph_as_app(region=target.region, tenant_id=target.tenant_id)
     params = {"$select": SWEEP_FIELDS, "$top": settings.COMPLIANCE_PAGE_SIZE}
     tally = Tally()
     skiptoken: str | None = None
     while True:
-        buckets.take(app_id=str(target.region.client_id), tenant_id=target.tenant_id)
         out.requests += 1
         page = graph.get_page(MANAGED_DEVICES, params=params, skiptoken=skiptoken)
         for device in page.items:
@@ -333,20 +318,14 @@ def devices_read_many(
     *, targets: Iterable[Target], stale_before: datetime, concurrency: int
 ) -> Iterator[Outcome]:
     """Outcomes in completion order; at most `concurrency` customers are read at once."""
-    buckets = TenantBuckets(
-        limit=settings.COMPLIANCE_THROTTLE_LIMIT, window=settings.COMPLIANCE_THROTTLE_WINDOW
-    )
-    policy_buckets = _policy_buckets()
     attempts = settings.COMPLIANCE_CUSTOMER_ATTEMPTS
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sweep") as pool:
         futures = {
             pool.submit(
                 _without_db_leak,
                 target=t,
-                buckets=buckets,
                 stale_before=stale_before,
                 attempts=attempts,
-                policy_buckets=policy_buckets,
             ): t
             for t in targets
         }

@@ -167,6 +167,10 @@ class CustomerCompliance(models.Model):
     compliance_rate = models.FloatField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # The dashboard's worst offenders: lowest rate first, read in index order.
+        indexes = [models.Index(fields=["compliance_rate"], name="customercompliance_rate")]
+
     def __str__(self) -> str:
         return f"compliance of {self.customer_id}"
 
@@ -220,6 +224,8 @@ class NoncompliantDevice(models.Model):
 
     class Meta:
         ordering = ["since", "device_name"]
+        # The list's default order (longest noncompliant first) read in index order.
+        indexes = [models.Index(fields=["since"], name="noncompliantdevice_since")]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "device_id"], name="noncompliantdevice_unique"

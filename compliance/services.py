@@ -358,8 +358,12 @@ def _known_policies(customer_ids: list[int]) -> dict[int, dict[str, KnownPolicie
         ).values_list("pk", "customer_id", "device_id", "last_sync_at", "policies_read_at")
     )
     names: dict[int, list[str]] = {}
+    # A join, not the devices' ids sent back: thousands of them in a chunk of 100 customers.
     for device_pk, name in NoncompliantPolicy.objects.filter(
-        device_id__in=[d[0] for d in devices]
+        device__customer_id__in=customer_ids,
+        device__policies_read=True,
+        device__policies_read_at__gt=fresh_after,
+        device__last_sync_at__isnull=False,
     ).values_list("device_id", "name"):
         names.setdefault(device_pk, []).append(name)
     known: dict[int, dict[str, KnownPolicies]] = {}
@@ -410,66 +414,80 @@ def snapshots_record(*, chunk: SweepChunk, outcomes: list[Outcome]) -> None:
 
 def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
     """Each successfully read customer's noncompliant devices become these; a device already
-    listed keeps its `since`, one no longer noncompliant leaves the list."""
+    listed keeps its `since`, one no longer noncompliant leaves the list. A handful of
+    queries for the whole batch of customers, not a handful per customer (issue 18: at
+    10,000 customers the per-customer queries were most of a chunk's time)."""
+    if not outcomes:
+        return
+    # Intune's ids are GUIDs (they link to the device's page); anything else is skipped.
+    listed: dict[int, tuple[Outcome, dict[str, dict]]] = {}
     for outcome in outcomes:
         assert outcome.tally is not None
-        # Intune's ids are GUIDs (they link to the device's page); anything else is skipped.
         devices = {_guid(d.get("id")): d for d in outcome.tally.noncompliant if _guid(d.get("id"))}
-        customer_id = outcome.customer_id
-        NoncompliantDevice.objects.filter(customer_id=customer_id).exclude(
-            device_id__in=list(devices)
-        ).delete()
-        rows = [
-            NoncompliantDevice(
-                customer_id=customer_id,
-                device_id=device_id[:64],
-                device_name=str(d.get("deviceName") or "")[:256],
-                user_principal_name=str(d.get("userPrincipalName") or "")[:256],
-                operating_system=str(d.get("operatingSystem") or "")[:64],
-                last_sync_at=graph_time(d.get("lastSyncDateTime")),
-                since=outcome.taken_at,
-                seen_at=outcome.taken_at,
-                policies_read=str(d.get("id")) in outcome.policies,
-                policies_read_at=outcome.policies_read_at.get(str(d.get("id"))),
-            )
-            for device_id, d in devices.items()
-        ]
-        NoncompliantDevice.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["customer", "device_id"],
-            update_fields=[
-                "device_name",
-                "user_principal_name",
-                "operating_system",
-                "last_sync_at",
-                "seen_at",
-                "policies_read",
-                "policies_read_at",
-            ],
-            batch_size=500,
-        )
-        _failing_policies_replace(customer_id=customer_id, devices=devices, outcome=outcome)
-
-
-def _failing_policies_replace(
-    *, customer_id: int, devices: dict[str, dict], outcome: Outcome
-) -> None:
-    """The customer's devices' failing policies become those this outcome read (none for a
-    device whose states could not be read: it says "unknown")."""
-    NoncompliantPolicy.objects.filter(device__customer_id=customer_id).delete()
-    if not outcome.policies:
-        return
-    pks = dict(
-        NoncompliantDevice.objects.filter(customer_id=customer_id).values_list("device_id", "pk")
-    )
+        listed[outcome.customer_id] = (outcome, devices)
+    customer_ids = list(listed)
+    # The failing policies of these customers are all replaced below: gone first, which also
+    # lets the devices no longer noncompliant go without a cascade per device.
+    NoncompliantPolicy.objects.filter(device__customer_id__in=customer_ids).delete()
+    gone = Q()
+    for customer_id, (_, devices) in listed.items():
+        keep = Q(device_id__in=list(devices)) if devices else Q(pk__in=[])
+        gone |= Q(customer_id=customer_id) & ~keep
+    NoncompliantDevice.objects.filter(gone).delete()
     rows = [
-        NoncompliantPolicy(device_id=pks[device_id], name=name)
+        NoncompliantDevice(
+            customer_id=customer_id,
+            device_id=device_id[:64],
+            device_name=str(d.get("deviceName") or "")[:256],
+            user_principal_name=str(d.get("userPrincipalName") or "")[:256],
+            operating_system=str(d.get("operatingSystem") or "")[:64],
+            last_sync_at=graph_time(d.get("lastSyncDateTime")),
+            since=outcome.taken_at,
+            seen_at=outcome.taken_at,
+            policies_read=str(d.get("id")) in outcome.policies,
+            policies_read_at=outcome.policies_read_at.get(str(d.get("id"))),
+        )
+        for customer_id, (outcome, devices) in listed.items()
         for device_id, d in devices.items()
-        if device_id in pks
-        for name in outcome.policies.get(str(d.get("id")), [])
     ]
-    NoncompliantPolicy.objects.bulk_create(rows, batch_size=500)
+    NoncompliantDevice.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["customer", "device_id"],
+        update_fields=[
+            "device_name",
+            "user_principal_name",
+            "operating_system",
+            "last_sync_at",
+            "seen_at",
+            "policies_read",
+            "policies_read_at",
+        ],
+        batch_size=1000,
+    )
+    _failing_policies_replace(listed)
+
+
+def _failing_policies_replace(listed: dict[int, tuple[Outcome, dict[str, dict]]]) -> None:
+    """The devices' failing policies become those their outcome read (none for a device
+    whose states could not be read: it says "unknown"); the old ones are gone already."""
+    with_policies = [c for c, (outcome, _) in listed.items() if outcome.policies]
+    if not with_policies:
+        return
+    pks = {
+        (customer_id, device_id): pk
+        for customer_id, device_id, pk in NoncompliantDevice.objects.filter(
+            customer_id__in=with_policies
+        ).values_list("customer_id", "device_id", "pk")
+    }
+    rows = [
+        NoncompliantPolicy(device_id=pks[(customer_id, device_id)], name=name)
+        for customer_id in with_policies
+        for device_id, d in listed[customer_id][1].items()
+        if (customer_id, device_id) in pks
+        for name in listed[customer_id][0].policies.get(str(d.get("id")), [])
+    ]
+    NoncompliantPolicy.objects.bulk_create(rows, batch_size=1000)
 
 
 def _guid(value: object) -> str:

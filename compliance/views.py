@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -24,6 +23,7 @@ from compliance.tasks import sweep_request
 from customers.decorators import customer_view
 from customers.models import Customer
 from mscloud.graph import GraphClient
+from portal.paginator import DeferredJoinPaginator
 from regions.models import Region
 
 
@@ -208,7 +208,7 @@ def noncompliant_view(request: HttpRequest) -> HttpResponse:
     query = _noncompliant_query(request)
     tv = tables.table_for(request, tables.NONCOMPLIANT, query.keep)
     devices = query.devices(order=tv.sort.order_by())
-    page = Paginator(devices, NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
+    page = DeferredJoinPaginator(devices, NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
     for device in page:
         device.policies = selectors.failing_policy_names(device)
     return render(

@@ -46,6 +46,7 @@ from mscloud.errors import ErrorKind, GraphNotFound, MicrosoftError
 from mscloud.graph import GraphClient
 from portal import crypto, labels
 from portal.csvexport import csv_lines, csv_response
+from portal.paginator import DeferredJoinPaginator
 from portal.tables import TABLES
 
 LIST_PAGE_SIZE = 25
@@ -56,7 +57,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
     table = tables.table_for(request, tables.CUSTOMERS, {"q": q})
     customers = customer_list(user=request.user, q=q, order=table.sort.order_by())
-    page = Paginator(customers, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = DeferredJoinPaginator(customers, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     last_sync = SyncRun.objects.filter(region_id=request.user.region_id).first()
     context = {"page": page, "q": q, "nav": "customers", "sync": last_sync, "tv": table}
     if request.user.has_role(Role.ADMIN) and request.user.region is not None:

@@ -15,6 +15,7 @@ import requests
 
 from .batch import BatchRequest, BatchResponse, parse_batch_responses, retryable_ids
 from .errors import GRAPH_ERRORS, GraphError
+from .pacing import Call, Gate, call_of
 from .retry import RetryPolicy, parse_retry_after
 from .transport import TimeoutSpec, Transport, json_object
 
@@ -70,6 +71,7 @@ class GraphClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         rng: random.Random | None = None,
+        gate: Gate | None = None,
     ) -> None:
         base = urlsplit(base_url.rstrip("/"))
         if base.scheme not in ("https", "http") or not base.hostname or base.query:
@@ -96,6 +98,7 @@ class GraphClient:
             sleep=sleep,
             rng=rng,
             logger=logger,
+            gate=gate,
         )
 
     # -- single calls -------------------------------------------------------------------------
@@ -259,6 +262,7 @@ class GraphClient:
                 self.url("/$batch"),
                 json=payload,
                 idempotent=all(r.method.upper() == "GET" for r in pending),
+                calls=[call_of(r.method, r.url) for r in pending],
             )
             answers = parse_batch_responses(body, expected=pending_ids)
             results.update(answers)
@@ -268,6 +272,11 @@ class GraphClient:
             waits = [parse_retry_after(answers[i].headers.get("Retry-After")) for i in again]
             known = [w for w in waits if w is not None]
             wait = max(known) if known else self._policy.backoff(attempt, self._transport.rng)
+            if known and self._transport.gate is not None:
+                # Their services said wait: other clients of the same budgets wait too.
+                self._transport.gate.hold(
+                    [call_of(by_id[i].method, by_id[i].url) for i in again], max(known)
+                )
             if wait > self._policy.max_retry_after:
                 break  # the items keep their 429; raise_for_status carries retry_after
             self._transport.sleep(wait)
@@ -294,7 +303,10 @@ class GraphClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         idempotent: bool = True,
+        calls: Sequence[Call] | None = None,
     ) -> dict:
+        if calls is None:
+            calls = [call_of(method, self._relative(url))]
         sent = {
             "Accept": "application/json",
             "client-request-id": self._request_id(),
@@ -309,8 +321,16 @@ class GraphClient:
             json=json,
             idempotent=idempotent,
             on_unauthorized=self._on_unauthorized,
+            calls=calls,
         )
         return json_object(response, error=GraphError, service="Microsoft Graph")
+
+    def _relative(self, url: str) -> str:
+        """The path of one of our URLs below the version root ("/users"), as Graph counts it."""
+        path = urlsplit(url).path
+        if path.startswith(self._root_path):
+            return "/" + path[len(self._root_path) :]
+        return path
 
 
 def _with(headers: Mapping[str, str] | None, eventual: bool) -> dict[str, str]:

@@ -6,7 +6,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .errors import ErrorFamily, ErrorKind, MicrosoftError
 from .http import EndpointRefused
+from .pacing import Call, Gate
 from .retry import GATEWAY_STATUSES, RETRY_LATER_STATUSES, RetryPolicy, parse_retry_after
 
 TimeoutSpec = float | tuple[float, float]
@@ -56,8 +57,10 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         logger: logging.Logger,
+        gate: Gate | None = None,
     ) -> None:
         self.session = session
+        self.gate = gate  # Microsoft's budgets, shared with other clients (mscloud.pacing)
         self.errors = errors
         self.timeout = timeout
         self.policy = policy
@@ -76,13 +79,24 @@ class Transport:
         json: Any = None,
         idempotent: bool,
         on_unauthorized: Callable[[], str | None] | None = None,
+        calls: Sequence[Call] = (),
     ) -> requests.Response:
-        """Send until success, a final error, or the attempt budget is spent."""
+        """Send until success, a final error, or the attempt budget is spent.
+
+        `calls` are what Microsoft counts against its budgets for this request (the items of
+        a $batch); each attempt is admitted by the gate first, and a Retry-After is told to
+        it, so other clients of the same budgets wait too."""
         bearer = token()
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
+            if self.gate is not None and calls:
+                over = self.gate.admit(calls, max_wait=self.policy.max_retry_after)
+                if over is not None:
+                    # Another client was told to wait, or the budget is spent for longer
+                    # than a call may wait: the same answer Microsoft would give, unsent.
+                    raise self.errors.build(429, None, headers, retry_after=over)
             sent = {**headers, "Authorization": f"Bearer {bearer}"}
             started = time.monotonic()
             try:
@@ -116,6 +130,8 @@ class Transport:
 
             if status in RETRY_LATER_STATUSES or (status in GATEWAY_STATUSES and idempotent):
                 wait = parse_retry_after(response.headers.get("Retry-After"))
+                if wait is not None and self.gate is not None and calls:
+                    self.gate.hold(calls, wait)
                 if wait is not None and wait > self.policy.max_retry_after:
                     # Not worth holding a worker or a page render: let the caller say when.
                     raise self.error_for(response, headers, retry_after=wait)

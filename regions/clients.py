@@ -31,6 +31,7 @@ from regions import token_caches
 from regions.models import Region
 from regions.msal_app import region_app, region_session
 from regions.permissions import GRAPH_APP_ID
+from regions.throttle import SharedGate
 
 # --------------------------------------------------------------------------- tokens
 
@@ -254,8 +255,13 @@ def graph_with_token(
     region: Region,
     token: str | Callable[[], str],
     on_unauthorized: Callable[[], str | None] | None = None,
+    tenant_id: str | None = None,
+    background: bool = True,
 ) -> GraphClient:
-    """A Graph client for the region's Graph with the portal's timeouts and retry budget."""
+    """A Graph client for the region's Graph with the portal's timeouts and retry budget,
+    paced by Microsoft's budgets of the region's app in `tenant_id` (default: the partner
+    tenant), shared with every process (regions.throttle). `background`: a sweep, bulk run or
+    task, which leaves a share of each budget to agents' pages."""
     return GraphClient(
         base_url=region.graph_base_url,
         token=token,
@@ -264,13 +270,24 @@ def graph_with_token(
         max_attempts=settings.GRAPH_MAX_ATTEMPTS,
         max_retry_after=settings.GRAPH_MAX_RETRY_AFTER,
         on_unauthorized=on_unauthorized,
+        gate=SharedGate(
+            app_id=str(region.client_id),
+            tenant_id=_tenant(region, tenant_id),
+            background=background,
+        ),
     )
 
 
 def graph_for_user(
-    *, tokens: UserTokens, region: Region, tenant_id: str, fresh: bool = False
+    *,
+    tokens: UserTokens,
+    region: Region,
+    tenant_id: str,
+    fresh: bool = False,
+    background: bool = False,
 ) -> GraphClient:
-    """Delegated Graph in `tenant_id` with the user's tokens (session or grant).
+    """Delegated Graph in `tenant_id` with the user's tokens (session or grant);
+    `background` for a run lent the user's tokens (regions.delegation).
 
     `fresh`: the client's first token is a new one (no cached token, no remembered refusal):
     after a consent, a token issued before it lacks the newly granted scopes."""
@@ -297,7 +314,13 @@ def graph_for_user(
             force_refresh=True,
         )
 
-    return graph_with_token(region=region, token=token, on_unauthorized=refreshed)
+    return graph_with_token(
+        region=region,
+        token=token,
+        on_unauthorized=refreshed,
+        tenant_id=tenant_id,
+        background=background,
+    )
 
 
 def graph_as_agent(
@@ -322,7 +345,7 @@ def graph_as_app(*, region: Region, tenant_id: str | None = None) -> GraphClient
         app_token_drop(region=region, tenant_id=tenant)
         return token()
 
-    return graph_with_token(region=region, token=token, on_unauthorized=renewed)
+    return graph_with_token(region=region, token=token, on_unauthorized=renewed, tenant_id=tenant)
 
 
 def partner_center_with_token(

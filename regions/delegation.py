@@ -80,7 +80,11 @@ def graph_as_grant(
 ) -> GraphClient:
     """Delegated Graph in `tenant_id` as the user who lent the grant (see graph_as_agent)."""
     return graph_for_user(
-        tokens=_grant_tokens(grant_id, region), region=region, tenant_id=tenant_id, fresh=fresh
+        tokens=_grant_tokens(grant_id, region),
+        region=region,
+        tenant_id=tenant_id,
+        fresh=fresh,
+        background=True,
     )
 
 

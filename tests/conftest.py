@@ -30,9 +30,13 @@ def sim() -> Iterator[Simulator]:
 
 @pytest.fixture
 def world(sim: Simulator) -> Iterator[dict[str, Any]]:
-    """The simulator's seeded world; faults and state are restored after the test."""
+    """The simulator's seeded world; faults and state are restored after the test, and the
+    Graph budgets and Retry-After holds the test left in Redis are forgotten with them."""
     yield sim.info()
     sim.reset()
+    from regions import throttle
+
+    throttle.forget_all()
 
 
 @pytest.fixture

@@ -342,13 +342,20 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="csp-portal@localhost")
 COMPLIANCE_CONCURRENCY = env.int("COMPLIANCE_CONCURRENCY", default=20)
-# Intune allows 2,000 requests / 20 s per app per tenant; agents browsing use the same app.
-COMPLIANCE_THROTTLE_LIMIT = env.int("COMPLIANCE_THROTTLE_LIMIT", default=1500)
-COMPLIANCE_THROTTLE_WINDOW = env.float("COMPLIANCE_THROTTLE_WINDOW", default=20)
-# The policy states of noncompliant devices count against "Intune device configuration",
-# 1,000 requests / 20 s per app per tenant (each item of a $batch counts): the sweep keeps
-# headroom for the device pages agents open, which read the same states.
-COMPLIANCE_POLICY_THROTTLE_LIMIT = env.int("COMPLIANCE_POLICY_THROTTLE_LIMIT", default=750)
+# Microsoft's request budgets per (app, tenant), LIMIT/SECONDS, spent by every process through
+# Redis (regions/throttle.py): Intune's device service, its device configuration service (the
+# policy states the sweep reads; each item of a $batch counts) and its writes. Background work
+# (sweeps, bulk runs) spends at most GRAPH_BACKGROUND_SHARE of each: agents' pages use the same
+# app, and keep the rest.
+# Reference: https://learn.microsoft.com/graph/throttling-limits#intune-service-limits
+GRAPH_BUDGETS = {
+    "intune-devices": env("GRAPH_BUDGET_INTUNE_DEVICES", default="2000/20"),
+    "intune-configuration": env("GRAPH_BUDGET_INTUNE_CONFIGURATION", default="1000/20"),
+    "intune-writes": env("GRAPH_BUDGET_INTUNE_WRITES", default="200/20"),
+}
+GRAPH_BACKGROUND_SHARE = env.float("GRAPH_BACKGROUND_SHARE", default=0.75)
+if not 0 < GRAPH_BACKGROUND_SHARE <= 1:
+    raise ImproperlyConfigured("GRAPH_BACKGROUND_SHARE must be a fraction in (0, 1]")
 # A noncompliant device's policy states change only when it checks in (lastSyncDateTime): a
 # sweep reads them again for devices that checked in since, and for all at least this often
 # (a policy edited or unassigned shows at the device's next check-in, or by this refresh).

@@ -263,3 +263,58 @@ def test_only_guid_device_ids_are_put_into_a_policy_state_url():
         "",
     ):
         assert not _guid(odd), odd
+
+
+def _outcome(customer, devices: list[dict], policies: dict[str, list[str]]) -> Outcome:
+    tally = Tally()
+    for d in devices:
+        tally.add(d, stale_before=timezone.now() - timedelta(days=365))
+    return Outcome(
+        customer_id=customer.pk,
+        region_id=customer.region_id,
+        taken_at=timezone.now(),
+        tally=tally,
+        policies=policies,
+    )
+
+
+@pytest.mark.django_db
+def test_one_batch_of_several_customers_replaces_each_customers_list_and_policies_alone(
+    stored_customers,
+):
+    first, second, third = stored_customers["us"][:3]
+
+    def sweep() -> ComplianceSweep:
+        return ComplianceSweep.objects.create(
+            status=ComplianceSweep.Status.RUNNING,
+            started_at=timezone.now(),
+            scope=uuid.uuid4().hex,
+        )
+
+    snapshots_record(
+        chunk=chunk_claimed(sweep()),
+        outcomes=[
+            _outcome(first, [_bad("a", "A"), _bad("b", "B")], {_id("a"): ["P1"], _id("b"): ["P2"]}),
+            _outcome(second, [_bad("c", "C")], {_id("c"): ["P3"]}),
+            _outcome(third, [_bad("d", "D")], {}),
+        ],
+    )
+    since_a = NoncompliantDevice.objects.get(customer=first, device_id=_id("a")).since
+
+    # The next batch: the first keeps a (new policy) and loses b, the second has no
+    # noncompliant device left, the third's d is read this time.
+    snapshots_record(
+        chunk=chunk_claimed(sweep()),
+        outcomes=[
+            _outcome(first, [_bad("a", "A")], {_id("a"): ["P4"]}),
+            _outcome(second, [], {}),
+            _outcome(third, [_bad("d", "D")], {_id("d"): ["P5", "P6"]}),
+        ],
+    )
+
+    listed = {
+        (d.customer_id, d.device_name): sorted(p.name for p in d.failing_policies.all())
+        for d in NoncompliantDevice.objects.filter(customer__in=[first, second, third])
+    }
+    assert listed == {(first.pk, "A"): ["P4"], (third.pk, "D"): ["P5", "P6"]}
+    assert NoncompliantDevice.objects.get(customer=first, device_id=_id("a")).since == since_a

@@ -1,4 +1,4 @@
-"""Pieces without Microsoft: counting devices, pacing requests, defusing CSV formulas."""
+"""Pieces without Microsoft: counting devices, defusing CSV formulas."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from compliance.export import csv_cell, csv_lines
 from compliance.tally import device_is_stale, tally_devices
-from compliance.throttle import TokenBucket
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -38,33 +37,6 @@ def test_a_device_is_stale_when_it_has_not_synced_since_the_cutoff_or_never():
 
 def test_an_empty_tenant_has_no_compliance_rate():
     assert tally_devices([], stale_before=NOW).compliance_rate is None
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_the_token_bucket_lets_a_burst_through_then_paces_to_the_limit():
-    clock = FakeClock()
-    bucket = TokenBucket(limit=10, window=20, clock=clock, sleep=clock.sleep)
-    for _ in range(10):
-        assert bucket.take() == 0
-    # 10 per 20 s: the 11th request waits 2 s, the 12th another 2 s.
-    assert bucket.take() == pytest.approx(2.0)
-    assert bucket.take() == pytest.approx(2.0)
-    assert clock.now == pytest.approx(4.0)
-
-
-def test_the_token_bucket_refuses_a_nonsense_limit():
-    with pytest.raises(ValueError):
-        TokenBucket(limit=0, window=20)
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"])
