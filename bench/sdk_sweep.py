@@ -81,6 +81,7 @@ class SdkOutcome:
     # Failing policy names per noncompliant device id read.
     policies: dict[str, list[str]] = field(default_factory=dict)
     error: str = ""
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
@@ -95,6 +96,7 @@ def sdk_sweep(
     ca: str,
     concurrency: int,
     page_size: int = 1000,
+    attempts: int = 3,
 ) -> list[SdkOutcome]:
     """Every target tenant's device tally (and failing policies), `concurrency` at a time."""
     return asyncio.run(
@@ -105,6 +107,7 @@ def sdk_sweep(
             ca=ca,
             concurrency=concurrency,
             page_size=page_size,
+            attempts=attempts,
         )
     )
 
@@ -117,6 +120,7 @@ async def _sweep(
     ca: str,
     concurrency: int,
     page_size: int,
+    attempts: int,
 ) -> list[SdkOutcome]:
     # One httpx client for every tenant (its connection pool shared), wrapped once in the
     # SDK's default middleware: what the customize-client page shows for a custom client.
@@ -140,6 +144,7 @@ async def _sweep(
                     authority=authority,
                     ca=ca,
                     page_size=page_size,
+                    attempts=attempts,
                 )
 
         return await asyncio.gather(*(one(t, a) for t, a in targets))
@@ -153,6 +158,7 @@ async def _customer(
     authority: str,
     ca: str,
     page_size: int,
+    attempts: int,
 ) -> SdkOutcome:
     outcome = SdkOutcome(tenant_id=tenant_id)
     # One credential per customer tenant, reused for that tenant's pages and batches, closed
@@ -169,12 +175,22 @@ async def _customer(
             credential, scopes=SCOPES, allowed_hosts=[httpx.URL(str(http.base_url)).host]
         )
         client = GraphServiceClient(request_adapter=GraphRequestAdapter(auth, client=http))
-        try:
-            noncompliant = await _devices(client, outcome, page_size)
-            if noncompliant:
-                await _policies(client, outcome, noncompliant)
-        except Exception as exc:  # an SDK error (ODataError, ClientAuthenticationError, …)
-            outcome.error = f"{type(exc).__name__}: {exc}"[:300]
+        for attempt in range(1, attempts + 1):
+            outcome = SdkOutcome(tenant_id=tenant_id, attempts=attempt)
+            try:
+                noncompliant = await _devices(client, outcome, page_size)
+                if noncompliant:
+                    await _policies(client, outcome, noncompliant)
+                return outcome
+            except httpx.TransportError as exc:
+                # Kiota's retry handler retries answers (429, 503, 504), not a connection
+                # that failed; our sweep tries such a customer again, so this side does too.
+                outcome.error = f"{type(exc).__name__}: {exc!r}"[:300]
+                if attempt < attempts:
+                    await asyncio.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)))
+            except Exception as exc:  # an SDK error (ODataError, ClientAuthenticationError, …)
+                outcome.error = f"{type(exc).__name__}: {exc}"[:300]
+                break
     return outcome
 
 
