@@ -5,11 +5,11 @@
 It reads what compliance/collect.py reads per customer: the managed devices with the same
 $select and $top (following @odata.nextLink with the SDK's PageIterator), then the policy
 states of the noncompliant devices with the same $select (one request per device: see
-_policies). The SDK keeps its
-defaults: Kiota's default middleware (retry on 429/503 honouring Retry-After, redirect, …),
-azure-identity's own pipeline and token cache. Only where it points differs from an
-application talking to Microsoft: the authority and Graph base of the simulator, and the
-simulator's CA (given to both transports, as this machine's SSL_CERT_FILE /
+_policies). The SDK keeps its defaults: Kiota's default middleware (retry on 429/503/504
+honouring Retry-After, redirect, …), azure-identity's own pipeline and token cache. A customer
+whose connection failed is read again, up to 3 times, as our sweep does. Only where it points
+differs from an application talking to Microsoft: the authority and Graph base of the
+simulator, and the simulator's CA given to both transports (this machine's SSL_CERT_FILE /
 REQUESTS_CA_BUNDLE must not decide what is trusted).
 
 # Reference: https://learn.microsoft.com/python/api/azure-identity/azure.identity.aio.clientsecretcredential
