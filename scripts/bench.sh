@@ -7,5 +7,10 @@ mkdir -p bench/results
 if [ -f bench/bench_compliance.py ]; then .venv/bin/python -m bench.bench_compliance; fi
 .venv/bin/python -m bench.bench_bulk
 .venv/bin/python -m bench.bench_search
-.venv/bin/python -m bench.bench_fan_out
+# Issue 18 (scale out): BENCH_QUICK=1 runs the CI-sized versions.
+QUICK=${BENCH_QUICK:+--quick}
+.venv/bin/python -m bench.bench_fan_out $QUICK
+.venv/bin/python -m bench.bench_sync $QUICK
+.venv/bin/python -m bench.bench_pages $QUICK
+.venv/bin/python -m bench.bench_sdk $QUICK
 .venv/bin/python -m bench.bench_soak
