@@ -12,7 +12,6 @@ BASELINE_USERS of them one at a time (extrapolated to all when fewer).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -26,6 +25,7 @@ from bench.common import (
     machine,
     manage,
     portal_env,
+    results_save,
     sign_in,
 )
 from regions.permissions import ACTION_SCOPES, CUSTOMER_READ_PERMISSIONS
@@ -235,9 +235,9 @@ def main() -> dict:
         results["round_trip_ms"] = _round_trip_ms(sim, session, tenant)
 
         results["bulk_block"] = _bulk(sim, session, tenant, "block-sign-in", ids)
-        _save(results)
+        results_save("bulk", results)
         results["bulk_unblock"] = _bulk(sim, session, tenant, "unblock-sign-in", ids)
-        _save(results)
+        results_save("bulk", results)
         baseline = ids[: min(BASELINE_USERS, USERS)]
         results["one_by_one_block"] = _one_by_one(sim, session, tenant, baseline, USERS)
         results["speedup"] = round(
@@ -247,16 +247,9 @@ def main() -> dict:
         results["blocked_after_baseline"] = sum(
             1 for u in blocked["value"] if u["id"] in set(baseline) and u["accountEnabled"] is False
         )
-    _save(results)
+    results_save("bulk", results)
     _report(results)
     return results
-
-
-def _save(results: dict) -> None:
-    """Written after every phase, so a late failure keeps the figures measured so far."""
-    out = ROOT / "bench" / "results" / "bulk.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
 
 
 def _report(r: dict) -> None:

@@ -11,14 +11,12 @@ production settings, signed in as a manager, from the Server-Timing header.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import (
-    ROOT,
     Simulator,
     customers_seed,
     fresh_database,
@@ -28,6 +26,7 @@ from bench.common import (
     median,
     p95,
     portal_env,
+    results_save,
     server_ms,
     sign_in,
 )
@@ -225,13 +224,13 @@ def main() -> dict:
 
         # History first: the sweeps then run, and the dashboard reads, as in production.
         results["history"] = _history(HISTORY_DAYS)
-        _save(results)
+        results_save("compliance", results)
         results["baseline"] = _sequential_baseline(BASELINE_CUSTOMERS)
-        _save(results)
+        results_save("compliance", results)
         results["sweep_cold"] = _sweep(sim, "cold")
-        _save(results)
+        results_save("compliance", results)
         results["sweep_warm"] = _sweep(sim, "warm")
-        _save(results)
+        results_save("compliance", results)
         results["speedup_vs_sequential"] = round(
             results["baseline"]["extrapolated_s"] / results["sweep_cold"]["seconds"], 1
         )
@@ -257,16 +256,9 @@ def main() -> dict:
                     "p95_server_ms": round(p95(servers), 1),
                     "median_wall_ms": round(median(walls), 1),
                 }
-    _save(results)
+    results_save("compliance", results)
     _report(results)
     return results
-
-
-def _save(results: dict) -> None:
-    """Written after every phase, so a late failure keeps the figures measured so far."""
-    out = ROOT / "bench" / "results" / "compliance.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
 
 
 def _report(r: dict) -> None:

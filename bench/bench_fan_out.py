@@ -19,7 +19,6 @@ customer). Writes bench/results/fan_out.json.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -28,13 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import (
-    ROOT,
     Simulator,
     customers_seed,
     fresh_database,
     machine,
     manage,
     portal_env,
+    results_save,
 )
 from tests.celeryproc import CeleryProcess
 
@@ -251,7 +250,7 @@ def main(quick: bool = False) -> dict:
 
         def record(run: dict) -> None:
             results["runs"].append(run)
-            _save(results)
+            results_save("fan_out", results)
             print(f"  {run['run']}: {run['seconds']} s", flush=True)
 
         # The first sweep ever: nothing known (discovery documents, tokens, policy states);
@@ -281,15 +280,9 @@ def main(quick: bool = False) -> dict:
     one = next(r for r in results["runs"] if r["run"].startswith("steady, 1 "))["seconds"]
     for run in results["runs"]:
         run["speedup_vs_1"] = round(one / run["seconds"], 2)
-    _save(results)
+    results_save("fan_out", results)
     _report(results)
     return results
-
-
-def _save(results: dict) -> None:
-    out = ROOT / "bench" / "results" / "fan_out.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
 
 
 def _report(r: dict) -> None:

@@ -34,6 +34,7 @@ from bench.common import (
     median,
     p95,
     portal_env,
+    results_save,
     server_ms,
     sign_in,
 )
@@ -324,7 +325,7 @@ def main(quick: bool = False) -> dict:
                 },
                 LIST_TARGET_MS,
             )
-            _save(results)
+            results_save("pages", results)
             browser = sign_in(base, sim, manager["username"], manager["password"])
             results["compliance"] = _measure(
                 browser,
@@ -341,15 +342,9 @@ def main(quick: bool = False) -> dict:
                 },
                 COMPLIANCE_TARGET_MS,
             )
-    _save(results)
+    results_save("pages", results)
     _report(results)
     return results
-
-
-def _save(results: dict) -> None:
-    out = ROOT / "bench" / "results" / "pages.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
 
 
 def _report(r: dict) -> None:

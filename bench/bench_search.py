@@ -13,14 +13,12 @@ htmx does. Prints a table, writes bench/results/search.json.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 from datetime import UTC, datetime
 
 from bench.common import (
-    ROOT,
     Simulator,
     fresh_database,
     gunicorn,
@@ -29,6 +27,7 @@ from bench.common import (
     median,
     p95,
     portal_env,
+    results_save,
     server_ms,
     sign_in,
 )
@@ -190,14 +189,14 @@ def main() -> dict:
         manage(env, "collectstatic", "--noinput")
         _django(env)
         results["setup"].update(_setup())
-        _save(results)
+        results_save("search", results)
         queries = _queries()
         results["queries"] = queries
         sim.faults(latency_ms=LATENCY_MS)
         agent = next(a for a in info["agents"] if a["username"] == "agent@contosopartners.com")
         with gunicorn(env, sim) as base:
             results["index"] = _index_search(sim, base, agent, queries)
-        _save(results)
+        results_save("search", results)
         live_env = {
             **env,
             "SEARCH_INDEX_MAX_AGE": "0",
@@ -205,15 +204,9 @@ def main() -> dict:
         }
         with gunicorn(live_env, sim) as base:
             results["live"] = _live_search(sim, base, agent, queries["surname"])
-        _save(results)
+        results_save("search", results)
     _report(results)
     return results
-
-
-def _save(results: dict) -> None:
-    out = ROOT / "bench" / "results" / "search.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
 
 
 def _report(r: dict) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import ROOT, Simulator, fresh_database, machine, manage, portal_env
+from bench.common import Simulator, fresh_database, machine, manage, portal_env, results_save
 
 LATENCY_MS = 100
 DB = os.environ.get("BENCH_SYNC_DB", "portal_bench_sync")
@@ -194,17 +194,11 @@ def main(quick: bool = False) -> dict:
         for label in ("first sync (nothing stored, no tokens)", "second sync (all stored)"):
             run = _sync(sim, counting, region, label)
             results["runs"].append(run)
-            _save(results)
+            results_save("sync", results)
             print(f"  {label}: {run['seconds']} s", flush=True)
-    _save(results)
+    results_save("sync", results)
     _report(results)
     return results
-
-
-def _save(results: dict) -> None:
-    out = ROOT / "bench" / "results" / "sync.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
 
 
 def _report(r: dict) -> None:

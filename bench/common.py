@@ -34,6 +34,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def results_save(name: str, results: dict) -> None:
+    """bench/results/<name>.json; benches write after every phase, so a late failure keeps
+    the figures measured so far."""
+    import json
+
+    out = ROOT / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
