@@ -29,10 +29,9 @@ from pathlib import Path
 from bench.common import (
     Simulator,
     customers_seed,
-    fresh_database,
     machine,
-    manage,
     portal_env,
+    portal_ready,
     results_save,
 )
 from tests.celeryproc import CeleryProcess
@@ -234,13 +233,7 @@ def main(quick: bool = False) -> dict:
             "COMPLIANCE_SWEEP_LEASE_SECONDS": str(LEASE_SECONDS),
         }
         queue = f"bench-fan-out-{os.getpid()}"
-        fresh_database(DB)
-        manage(env, "migrate", "--noinput")
-        manage(env, "configure_demo_regions", "--sim", sim.base_url, "--ca", sim.ca)
-        os.environ.update({**env, "CELERY_QUEUE": queue})
-        import django
-
-        django.setup()
+        portal_ready(env, DB, sim, queue=queue)
         from django.conf import settings
         from django.core.cache import cache
 

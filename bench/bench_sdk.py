@@ -46,10 +46,9 @@ from bench.common import (
     ROOT,
     Simulator,
     customers_seed,
-    fresh_database,
     machine,
-    manage,
     portal_env,
+    portal_ready,
 )
 
 DB = os.environ.get("BENCH_SDK_DB", "bench_sdk")
@@ -72,13 +71,7 @@ def main(quick: bool = False) -> dict:
             "COMPLIANCE_POLICY_REFRESH_HOURS": "0",
         }
         queue = f"bench-sdk-{os.getpid()}"
-        fresh_database(DB)
-        manage(env, "migrate", "--noinput")
-        manage(env, "configure_demo_regions", "--sim", sim.base_url, "--ca", sim.ca)
-        os.environ.update({**env, "CELERY_QUEUE": queue})
-        import django
-
-        django.setup()
+        portal_ready(env, DB, sim, queue=queue)
         # azure-identity logs each refused token (the expired relationships) as a warning.
         logging.getLogger("azure.identity").setLevel(logging.ERROR)
         from django.conf import settings

@@ -34,6 +34,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def portal_ready(env: dict[str, str], db: str, sim: Simulator, *, queue: str) -> None:
+    """A new database `db` migrated with the simulator's regions, and Django set up in this
+    process with `env` and Celery on `queue` (the benches that start real workers)."""
+    fresh_database(db)
+    manage(env, "migrate", "--noinput")
+    manage(env, "configure_demo_regions", "--sim", sim.base_url, "--ca", sim.ca)
+    os.environ.update({**env, "CELERY_QUEUE": queue})
+    import django
+
+    django.setup()
+
+
 def results_save(name: str, results: dict) -> None:
     """bench/results/<name>.json; benches write after every phase, so a late failure keeps
     the figures measured so far."""
