@@ -20,6 +20,7 @@ The gate is given to every Graph client by regions.clients; nobody else paces Gr
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -69,9 +70,15 @@ class Budget:
 
 
 def budgets() -> dict[str, Budget]:
-    """The configured budgets (GRAPH_BUDGETS: name -> "LIMIT/WINDOW seconds")."""
+    """The configured budgets (GRAPH_BUDGETS: name -> "LIMIT/WINDOW seconds"), parsed once
+    per configuration, not on every call admitted."""
+    return _budgets_parsed(tuple(sorted(settings.GRAPH_BUDGETS.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _budgets_parsed(specs: tuple[tuple[str, str], ...]) -> dict[str, Budget]:
     found = {}
-    for name, spec in settings.GRAPH_BUDGETS.items():
+    for name, spec in specs:
         try:
             limit, window = str(spec).split("/")
             budget = Budget(int(limit), float(window))
