@@ -100,7 +100,10 @@ def test_the_column_chooser_works_with_the_keyboard_and_is_remembered(
     page.get_by_test_id("column-tenant").focus()
     page.keyboard.press("Space")
     page.get_by_test_id("columns-save").focus()
-    page.keyboard.press("Enter")
+    # A key press does not wait for the navigation it starts (a click does): wait for the
+    # saved page itself, or the old page's columns are read.
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_load_state("networkidle")
     assert page.locator("th[data-column=synced]").count() == 1
     assert page.locator("th[data-column=tenant]").count() == 0
