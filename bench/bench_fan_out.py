@@ -42,6 +42,9 @@ THROTTLE = "2000/20"
 CHUNK = 100
 LEASE_SECONDS = 30
 WATCH_SECONDS = 10
+# A sweep still running after this reports what it waits for: a steady --quick sweep takes
+# 2-4 s here, a steady sweep of 10,000 customers 150-250 s.
+STALL_SECONDS = {True: 12, False: 600}
 DB = "portal_bench_fan_out"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -136,7 +139,39 @@ def _tokens_forget() -> int:
     return len(keys)
 
 
-def _sweep(workers: _Workers, sim: Simulator, label: str, *, kill_at: float | None = None) -> dict:
+def _stall_report(sweep, label: str) -> None:
+    """What a sweep that is slower than it should be is waiting for: its chunks, and the
+    broker's queue and unacknowledged messages (on stderr, beside the figures)."""
+    import json
+
+    import redis
+    from django.conf import settings
+
+    from compliance.models import SweepChunk
+
+    sweep.refresh_from_db()
+    out = [f"STALL {label}: sweep {sweep.pk} {sweep.status}, {sweep.done}/{sweep.total} done"]
+    for c in SweepChunk.objects.filter(sweep=sweep).order_by("number"):
+        out.append(f"  chunk {c.pk} {c.status}, {c.attempts} attempts, worker {c.worker!r}")
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    for raw in broker.lrange(queue, 0, -1):
+        headers = json.loads(raw)["headers"]
+        out.append(f"  queued {headers['task']}{headers['argsrepr']}")
+    for raw in broker.hvals("unacked"):
+        headers = json.loads(raw)[0]["headers"]
+        out.append(f"  unacked {headers['task']}{headers['argsrepr']}")
+    print("\n".join(out), file=sys.stderr, flush=True)
+
+
+def _sweep(
+    workers: _Workers,
+    sim: Simulator,
+    label: str,
+    *,
+    stall_after: float,
+    kill_at: float | None = None,
+) -> dict:
     """One sweep of every customer on `workers`; with `kill_at`, the first worker is SIGKILLed
     once that share of the customers is done (the others finish its chunk after its lease)."""
     from django.db.models import Count
@@ -151,6 +186,7 @@ def _sweep(workers: _Workers, sim: Simulator, label: str, *, kill_at: float | No
     sweep, _ = sweep_request(region=None, requested_by=f"bench {label}")
     killed_after = None
     next_watch = 0.0
+    stalled = False
     while True:
         sweep.refresh_from_db()
         if sweep.finished:
@@ -166,6 +202,9 @@ def _sweep(workers: _Workers, sim: Simulator, label: str, *, kill_at: float | No
             # whose message was lost, is sent again once its lease is over.
             compliance_sweep_watch()
             next_watch = time.monotonic() + WATCH_SECONDS
+        if not stalled and kill_at is None and time.perf_counter() - started > stall_after:
+            stalled = True
+            _stall_report(sweep, label)
         if time.perf_counter() - started > 1800:
             raise RuntimeError("sweep still running after 30 minutes")
         time.sleep(0.2)
@@ -241,6 +280,8 @@ def main(quick: bool = False) -> dict:
         results["setup"]["threads_per_worker"] = settings.COMPLIANCE_CONCURRENCY
         results["runs"] = []
 
+        stall_after = STALL_SECONDS[quick]
+
         def record(run: dict) -> None:
             results["runs"].append(run)
             results_save("fan_out", results)
@@ -251,24 +292,40 @@ def main(quick: bool = False) -> dict:
         # the portal, not the simulator's first generation of 2 million devices.
         cache.clear()
         first = _Workers(2, env, queue, "first")
-        record(_sweep(first, sim, "first sweep, 2 cold workers"))
+        record(_sweep(first, sim, "first sweep, 2 cold workers", stall_after=3 * stall_after))
         first.stop()
         # Steady sweeps on fresh processes (no tokens); the discovery documents stay shared
         # in the cache, as a worker started beside running ones finds them.
         for n in counts:
             workers = _Workers(n, env, queue, f"cold{n}")
-            record(_sweep(workers, sim, f"steady, {n} cold worker{'s' * (n > 1)}"))
+            record(
+                _sweep(
+                    workers, sim, f"steady, {n} cold worker{'s' * (n > 1)}", stall_after=stall_after
+                )
+            )
             if n == 2:  # the same processes again: tokens held
-                record(_sweep(workers, sim, "steady, 2 warm workers"))
+                record(_sweep(workers, sim, "steady, 2 warm workers", stall_after=stall_after))
             workers.stop()
         # Cold workers that find no token anywhere (every shared token expired): a token and
         # the devices page per customer.
         _tokens_forget()
         workers = _Workers(2, env, queue, "notokens")
-        record(_sweep(workers, sim, "steady, 2 cold workers, no token anywhere"))
+        record(
+            _sweep(
+                workers, sim, "steady, 2 cold workers, no token anywhere", stall_after=stall_after
+            )
+        )
         workers.stop()
         workers = _Workers(2, env, queue, "kill")
-        record(_sweep(workers, sim, "2 workers, one SIGKILLed at 30 %", kill_at=0.3))
+        record(
+            _sweep(
+                workers,
+                sim,
+                "2 workers, one SIGKILLed at 30 %",
+                kill_at=0.3,
+                stall_after=stall_after,
+            )
+        )
         workers.stop()
     one = next(r for r in results["runs"] if r["run"].startswith("steady, 1 "))["seconds"]
     for run in results["runs"]:
