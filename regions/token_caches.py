@@ -287,6 +287,32 @@ def _scopes_key(scopes: list[str]) -> str:
     return " ".join(sorted(s.lower() for s in scopes))
 
 
+# What this process last read from (or wrote to) the shared entries, so a chunk's every call
+# does not pay a cache round trip and a decryption for the token it already has: kept while
+# the token is good for APP_TOKEN_MARGIN, dropped with the shared entry (app_token_unshare).
+# Another process's drop reaches this one at its own next authorization error, as with MSAL's
+# cache.
+_here: dict[str, dict[str, dict[str, Any]]] = {}
+_here_lock = threading.Lock()
+
+
+def process_forget() -> None:
+    """Forget every app token this process holds (its MSAL caches and its copies of shared
+    ones), as a new process starts: the shared ones stay in the cache."""
+    with _app_caches_lock:
+        _app_caches.clear()
+    with _here_lock:
+        _here.clear()
+
+
+def _usable(entry: dict[str, Any] | None) -> str | None:
+    now = timezone.now().timestamp()
+    if not entry or float(entry.get("expires_at", 0)) - APP_TOKEN_MARGIN <= now:
+        return None
+    token = entry.get("access_token")
+    return token if isinstance(token, str) and token else None
+
+
 def _shared_read(key: str) -> dict[str, dict[str, Any]]:
     from django.core.cache import cache
 
@@ -300,13 +326,18 @@ def _shared_read(key: str) -> dict[str, dict[str, Any]]:
 
 def app_token_shared(*, region: Region, tenant_id: str, scopes: list[str]) -> str | None:
     """A token another process (or this one) got for the app in `tenant_id` with `scopes`,
-    still valid for APP_TOKEN_MARGIN seconds; None when there is none."""
-    entry = _shared_read(_shared_key(region, tenant_id)).get(_scopes_key(scopes))
-    now = timezone.now().timestamp()
-    if not entry or float(entry.get("expires_at", 0)) - APP_TOKEN_MARGIN <= now:
-        return None
-    token = entry.get("access_token")
-    return token if isinstance(token, str) and token else None
+    still valid for APP_TOKEN_MARGIN seconds; None when there is none. This process's copy
+    first, then the cache's."""
+    key, wanted = _shared_key(region, tenant_id), _scopes_key(scopes)
+    token = _usable(_here.get(key, {}).get(wanted))
+    if token is not None:
+        return token
+    entries = _shared_read(key)
+    token = _usable(entries.get(wanted))
+    if token is not None:
+        with _here_lock:
+            _here[key] = entries
+    return token
 
 
 def app_token_share(
@@ -323,6 +354,8 @@ def app_token_share(
     now = timezone.now().timestamp()
     entries = {k: v for k, v in entries.items() if float(v.get("expires_at", 0)) > now}
     entries[_scopes_key(scopes)] = {"access_token": token, "expires_at": now + expires_in}
+    with _here_lock:
+        _here[key] = entries
     longest = max(float(v["expires_at"]) for v in entries.values()) - now - APP_TOKEN_MARGIN
     try:
         cache.set(key, crypto.encrypt(json.dumps(entries)), timeout=max(1, int(longest)))
@@ -335,7 +368,10 @@ def app_token_unshare(*, region: Region, tenant_id: str) -> None:
     process to ask must get a new one from Entra)."""
     from django.core.cache import cache
 
+    key = _shared_key(region, tenant_id)
+    with _here_lock:
+        _here.pop(key, None)
     try:
-        cache.delete(_shared_key(region, tenant_id))
+        cache.delete(key)
     except Exception as exc:
         log.warning("could not forget a shared app token: %s", type(exc).__name__)

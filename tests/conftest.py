@@ -31,12 +31,14 @@ def sim() -> Iterator[Simulator]:
 @pytest.fixture
 def world(sim: Simulator) -> Iterator[dict[str, Any]]:
     """The simulator's seeded world; faults and state are restored after the test, and the
-    Graph budgets and Retry-After holds the test left in Redis are forgotten with them."""
+    Graph budgets and Retry-After holds the test left in Redis are forgotten with them, and
+    the app tokens this process holds."""
     yield sim.info()
     sim.reset()
-    from regions import throttle
+    from regions import throttle, token_caches
 
     throttle.forget_all()
+    token_caches.process_forget()
 
 
 @pytest.fixture

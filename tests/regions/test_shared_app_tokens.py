@@ -36,9 +36,8 @@ def _shared(region, tenant: str) -> str | None:
 
 
 def _fresh_process() -> None:
-    """What another process has: none of this one's MSAL caches."""
-    with token_caches._app_caches_lock:
-        token_caches._app_caches.clear()
+    """What another process has: none of this one's tokens."""
+    token_caches.process_forget()
 
 
 def test_a_process_without_the_token_reads_the_one_another_process_got(sim, world, regions):
@@ -76,6 +75,33 @@ def test_a_drop_after_an_authorization_error_makes_every_process_ask_entra_anew(
 
     assert _token_requests(sim) == asked + 1
     assert renewed != first
+
+
+def test_a_process_reads_the_shared_token_once_then_uses_its_own_copy(
+    sim, world, regions, monkeypatch
+):
+    tenant = _a_customer(world)
+    first = app_token(region=regions["us"], tenant_id=tenant)
+    _fresh_process()
+    reads = []
+    real = token_caches._shared_read
+    monkeypatch.setattr(token_caches, "_shared_read", lambda key: reads.append(key) or real(key))
+
+    tokens = {app_token(region=regions["us"], tenant_id=tenant) for _ in range(5)}
+
+    assert tokens == {first}
+    assert len(reads) == 1  # one cache read and decryption, not one a call
+
+
+def test_a_drop_forgets_this_process_copy_of_the_shared_token(sim, world, regions):
+    tenant = _a_customer(world)
+    first = app_token(region=regions["us"], tenant_id=tenant)
+    _fresh_process()
+    assert app_token(region=regions["us"], tenant_id=tenant) == first  # the copy is held now
+
+    app_token_drop(region=regions["us"], tenant_id=tenant)
+
+    assert app_token(region=regions["us"], tenant_id=tenant) != first
 
 
 def test_another_app_configuration_never_finds_the_shared_token(sim, world, regions):
