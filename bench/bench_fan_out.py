@@ -150,7 +150,10 @@ def _stall_report(sweep, label: str) -> None:
     from compliance.models import SweepChunk
 
     sweep.refresh_from_db()
-    out = [f"STALL {label}: sweep {sweep.pk} {sweep.status}, {sweep.done}/{sweep.total} done"]
+    out = [
+        f"STALL {label}: sweep {sweep.pk} {sweep.status}, {sweep.attempts} attempts, "
+        f"{sweep.done}/{sweep.total} done"
+    ]
     for c in SweepChunk.objects.filter(sweep=sweep).order_by("number"):
         out.append(f"  chunk {c.pk} {c.status}, {c.attempts} attempts, worker {c.worker!r}")
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -158,6 +161,8 @@ def _stall_report(sweep, label: str) -> None:
     for raw in broker.lrange(queue, 0, -1):
         headers = json.loads(raw)["headers"]
         out.append(f"  queued {headers['task']}{headers['argsrepr']}")
+    bindings = sorted(m.decode() for m in broker.smembers(f"_kombu.binding.{queue}"))
+    out.append(f"  bindings of {queue}: {bindings}")
     for raw in broker.hvals("unacked"):
         headers = json.loads(raw)[0]["headers"]
         out.append(f"  unacked {headers['task']}{headers['argsrepr']}")
