@@ -25,8 +25,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import redis
 from django.conf import settings
@@ -69,14 +70,14 @@ class Budget:
         return self.limit / self.window
 
 
-def budgets() -> dict[str, Budget]:
+def budgets() -> Mapping[str, Budget]:
     """The configured budgets (GRAPH_BUDGETS: name -> "LIMIT/WINDOW seconds"), parsed once
-    per configuration, not on every call admitted."""
+    per configuration, not on every call admitted (read-only: every caller shares it)."""
     return _budgets_parsed(tuple(sorted(settings.GRAPH_BUDGETS.items())))
 
 
 @functools.lru_cache(maxsize=8)
-def _budgets_parsed(specs: tuple[tuple[str, str], ...]) -> dict[str, Budget]:
+def _budgets_parsed(specs: tuple[tuple[str, str], ...]) -> Mapping[str, Budget]:
     found = {}
     for name, spec in specs:
         try:
@@ -89,7 +90,7 @@ def _budgets_parsed(specs: tuple[tuple[str, str], ...]) -> dict[str, Budget]:
                 f"GRAPH_BUDGETS[{name!r}] must be LIMIT/SECONDS such as 2000/20, not {spec!r}"
             )
         found[name] = budget
-    return found
+    return MappingProxyType(found)
 
 
 # KEYS: per budget its bucket then its hold. ARGV: per budget capacity, rate, cost, reserve
