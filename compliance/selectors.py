@@ -6,11 +6,13 @@ over per-sweep, per-region totals (ComplianceTrendPoint); it never scans the sna
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -122,6 +124,17 @@ def swept_customers() -> QuerySet[Customer]:
 def _customers(region: Region | None) -> QuerySet[Customer]:
     qs = swept_customers()
     return qs.filter(region=region) if region is not None else qs
+
+
+def _swept_through(fk: str, region: Region | None) -> Q:
+    """_customers(region) as a filter through the foreign key `fk`: on the one join that the
+    rows' select_related and ordering by customer use too. `fk__in=_customers(...)` adds a
+    second, and the planner then sorts every row for a deep page or a sort by customer
+    (issue 18: 95 ms against 48 ms at 27,000 noncompliant devices)."""
+    swept = Q(**{f"{fk}__region__active": True}) & ~Q(
+        **{f"{fk}__relationship_status__in": _NOT_SWEPT}
+    )
+    return swept & Q(**{f"{fk}__region": region}) if region is not None else swept
 
 
 @dataclass(frozen=True)
@@ -366,7 +379,7 @@ def noncompliant_devices(
     compliance/tables.py adds a tiebreak), longest noncompliant first by default. Each
     device's failing_policies are prefetched."""
     devices = (
-        NoncompliantDevice.objects.filter(customer__in=_customers(region))
+        NoncompliantDevice.objects.filter(_swept_through("customer", region))
         .select_related("customer", "customer__region")
         .prefetch_related(
             Prefetch("failing_policies", queryset=NoncompliantPolicy.objects.order_by("name"))
@@ -387,25 +400,53 @@ def noncompliant_devices(
     return devices.order_by(*(order or ["since", "customer__name", "device_name", "pk"]))
 
 
-def noncompliant_systems(*, region: Region | None) -> list[str]:
-    """The operating systems of the region's noncompliant devices (the filter's choices)."""
-    return list(
-        NoncompliantDevice.objects.filter(customer__in=_customers(region))
-        .values_list("operating_system", flat=True)
-        .distinct()
-        .order_by("operating_system")
-    )
+@dataclass(frozen=True)
+class NoncompliantChoices:
+    """The noncompliant list's filter choices: its devices' operating systems and the names
+    of the policies they fail."""
+
+    systems: list[str]
+    policies: list[str]
 
 
-def noncompliant_policies(*, region: Region | None) -> list[str]:
-    """The names of the policies the region's noncompliant devices fail (the filter's
-    choices)."""
-    return list(
-        NoncompliantPolicy.objects.filter(device__customer__in=_customers(region))
-        .values_list("name", flat=True)
-        .distinct()
-        .order_by("name")
+def _choices_version_key() -> str:
+    return "compliance:noncompliant-choices-version"
+
+
+def noncompliant_choices_outdate() -> None:
+    """Sweeps changed the noncompliant devices: choices read before now are not shown again
+    (every region's: one counter, as a global admin's page spans them all)."""
+    cache.set(_choices_version_key(), time.time_ns(), None)
+
+
+def noncompliant_choices(*, region: Region | None) -> NoncompliantChoices:
+    """The filter choices of the region's noncompliant devices (None: every region), kept
+    until a sweep writes devices (noncompliant_choices_outdate) and at most
+    NONCOMPLIANT_CHOICES_SECONDS: a sync that removes a customer may leave a choice that
+    lists nothing for that long, never a missing one. Two DISTINCTs over 27,000 devices
+    were half the list's server time at 10,000 customers (issue 18)."""
+    version = cache.get(_choices_version_key()) or 0
+    key = f"compliance:noncompliant-choices:{region.pk if region else 'all'}:{version}"
+    found = cache.get(key)
+    if isinstance(found, NoncompliantChoices):
+        return found
+    customers = _customers(region)
+    found = NoncompliantChoices(
+        systems=list(
+            NoncompliantDevice.objects.filter(customer__in=customers)
+            .values_list("operating_system", flat=True)
+            .distinct()
+            .order_by("operating_system")
+        ),
+        policies=list(
+            NoncompliantPolicy.objects.filter(device__customer__in=customers)
+            .values_list("name", flat=True)
+            .distinct()
+            .order_by("name")
+        ),
     )
+    cache.set(key, found, settings.NONCOMPLIANT_CHOICES_SECONDS)
+    return found
 
 
 def failing_policy_names(device: NoncompliantDevice) -> list[str] | None:

@@ -27,7 +27,7 @@ from compliance.models import (
     NoncompliantPolicy,
     SweepChunk,
 )
-from compliance.selectors import swept_customers
+from compliance.selectors import noncompliant_choices_outdate, swept_customers
 from compliance.signals import sweep_finished
 from compliance.tally import graph_time
 from portal.runs import (
@@ -426,6 +426,10 @@ def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
         devices = {_guid(d.get("id")): d for d in outcome.tally.noncompliant if _guid(d.get("id"))}
         listed[outcome.customer_id] = (outcome, devices)
     customer_ids = list(listed)
+    # Now (this transaction reads its own writes) and again once they are committed: a page
+    # that read the choices in between cached what it saw before the commit.
+    noncompliant_choices_outdate()
+    transaction.on_commit(noncompliant_choices_outdate)
     # The failing policies of these customers are all replaced below: gone first, which also
     # lets the devices no longer noncompliant go without a cascade per device.
     NoncompliantPolicy.objects.filter(device__customer_id__in=customer_ids).delete()

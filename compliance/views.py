@@ -211,14 +211,15 @@ def noncompliant_view(request: HttpRequest) -> HttpResponse:
     page = DeferredJoinPaginator(devices, NONCOMPLIANT_PAGE).get_page(request.GET.get("page"))
     for device in page:
         device.policies = selectors.failing_policy_names(device)
+    choices = selectors.noncompliant_choices(region=query.region)
     return render(
         request,
         "compliance/noncompliant.html",
         {
             "page": page,
             **query.filters,
-            "systems": selectors.noncompliant_systems(region=query.region),
-            "policies": selectors.noncompliant_policies(region=query.region),
+            "systems": choices.systems,
+            "policies": choices.policies,
             "region": query.region,
             "regions": query.regions,
             "region_slug": query.slug,

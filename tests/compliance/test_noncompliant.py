@@ -176,3 +176,46 @@ def test_a_device_id_that_is_not_a_guid_is_not_stored(customers, record_sweep):
     odd = {**_bad("x", "ODD"), "id": "../../etc"}
     record_sweep({customer: _tally(odd, _bad("d-1", "LAPTOP-1"))})
     assert list(NoncompliantDevice.objects.values_list("device_name", flat=True)) == ["LAPTOP-1"]
+
+
+def _choices(page: str, name: str) -> list[str]:
+    select = page.split(f'name="{name}"')[1].split("</select>")[0]
+    return [part.split('"')[0] for part in select.split('<option value="')[2:]]
+
+
+def test_the_filter_choices_are_read_once_and_follow_the_next_sweep_at_once(
+    manager, customers, record_sweep
+):
+    us = customers["us"][0]
+    record_sweep({us: _tally(_bad("d-1", "PC-1"))})
+    first = manager.get("/compliance/noncompliant/").content.decode()
+    assert _choices(first, "os") == ["Windows"]
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as again:
+        manager.get("/compliance/noncompliant/")
+    assert not [q for q in again.captured_queries if "DISTINCT" in q["sql"]]
+
+    record_sweep({us: _tally(_bad("d-1", "PC-1"), _bad("m-1", "MAC-1", operatingSystem="macOS"))})
+    after = manager.get("/compliance/noncompliant/").content.decode()
+    assert sorted(_choices(after, "os")) == ["Windows", "macOS"]
+
+
+def test_the_filter_choices_are_the_regions_own_and_a_global_admins_span_every_region(
+    manager, own_region, customers, record_sweep
+):
+    us, eu = customers["us"][0], customers["eu"][0]
+    record_sweep(
+        {
+            us: _tally(_bad("us-1", "US-PC")),
+            eu: _tally(_bad("eu-1", "EU-PC", operatingSystem="Linux")),
+        }
+    )
+
+    assert _choices(manager.get("/compliance/noncompliant/").content.decode(), "os") == ["Windows"]
+    admin = client_for(user_make(region=own_region, role=Role.GLOBAL_ADMIN))
+    every = admin.get("/compliance/noncompliant/?region=all").content.decode()
+    assert sorted(_choices(every, "os")) == ["Linux", "Windows"]
+    assert _choices(manager.get("/compliance/noncompliant/").content.decode(), "os") == ["Windows"]
