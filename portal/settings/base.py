@@ -93,6 +93,32 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL's planner assumes spinning disks (random_page_cost 4): it then walks every
+# customer of the region rather than the search's trigram indexes (45 ms against 15 ms at
+# 50,000 customers). 1.1 is what PostgreSQL's manual suggests for SSDs, which managed
+# databases run on. Empty: keep the server's setting.
+# Reference: https://www.postgresql.org/docs/current/runtime-config-query.html
+DATABASE_RANDOM_PAGE_COST = env("DATABASE_RANDOM_PAGE_COST", default="1.1").strip()
+if DATABASE_RANDOM_PAGE_COST:
+    try:
+        _page_cost = float(DATABASE_RANDOM_PAGE_COST)
+    except ValueError:
+        _page_cost = -1.0
+    if not 0 < _page_cost <= 100:
+        raise ImproperlyConfigured(
+            "DATABASE_RANDOM_PAGE_COST must be a number between 0 and 100, or empty for the "
+            "database server's own setting"
+        )
+
+
+def database_session_settings(database: dict) -> dict:
+    """`database` (a DATABASES entry) with the portal's PostgreSQL session settings."""
+    if DATABASE_RANDOM_PAGE_COST and database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})["options"] = f"-c random_page_cost={_page_cost}"
+    return database
+
+
+database_session_settings(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -361,6 +387,8 @@ if not 0 < GRAPH_BACKGROUND_SHARE <= 1:
 # (a policy edited or unassigned shows at the device's next check-in, or by this refresh).
 COMPLIANCE_POLICY_REFRESH_HOURS = env.int("COMPLIANCE_POLICY_REFRESH_HOURS", default=24)
 COMPLIANCE_PAGE_SIZE = env.int("COMPLIANCE_PAGE_SIZE", default=1000)  # managedDevices $top
+# The noncompliant list's filter choices; a sweep that writes devices outdates them at once.
+NONCOMPLIANT_CHOICES_SECONDS = env.int("NONCOMPLIANT_CHOICES_SECONDS", default=300)
 COMPLIANCE_CUSTOMER_ATTEMPTS = env.int("COMPLIANCE_CUSTOMER_ATTEMPTS", default=3)
 COMPLIANCE_DEVICE_STALE_DAYS = env.int("COMPLIANCE_DEVICE_STALE_DAYS", default=30)
 COMPLIANCE_DATA_STALE_HOURS = env.int("COMPLIANCE_DATA_STALE_HOURS", default=24)

@@ -13,6 +13,7 @@ DATABASES = {
 # As in production (base settings): persistent connections, checked before reuse.
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+database_session_settings(DATABASES["default"])  # noqa: F405
 # One test database per test process: parallel runs on one server must not drop each other's.
 DATABASES["default"]["TEST"] = {
     "NAME": env("TEST_DATABASE_NAME", default=f"test_portal_{os.getpid()}")

@@ -49,6 +49,8 @@ BAD = [
     ({"DATABASE_URL": None}, "DATABASE_URL is not set"),
     ({"DATABASE_URL": "sqlite:////tmp/portal.sqlite3"}, "DATABASE_URL points at SQLite"),
     ({"REDIS_URL": None}, "REDIS_URL is not set"),
+    ({"DATABASE_RANDOM_PAGE_COST": "fast"}, "DATABASE_RANDOM_PAGE_COST must be a number"),
+    ({"DATABASE_RANDOM_PAGE_COST": "0"}, "DATABASE_RANDOM_PAGE_COST must be a number"),
 ]
 
 
