@@ -318,3 +318,49 @@ def test_one_batch_of_several_customers_replaces_each_customers_list_and_policie
     }
     assert listed == {(first.pk, "A"): ["P4"], (third.pk, "D"): ["P5", "P6"]}
     assert NoncompliantDevice.objects.get(customer=first, device_id=_id("a")).since == since_a
+
+
+@pytest.mark.django_db
+def test_a_batch_like_the_last_only_moves_seen_at_and_a_change_writes_only_itself(
+    stored_customers,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from compliance.models import NoncompliantPolicy
+
+    customer = stored_customers["us"][0]
+    devices = [_bad("a", "A"), _bad("b", "B")]
+    policies = {_id("a"): ["P1", "P2"], _id("b"): ["P3"]}
+
+    def record(devices: list[dict], policies: dict[str, list[str]]) -> list[str]:
+        sweep = ComplianceSweep.objects.create(
+            status=ComplianceSweep.Status.RUNNING, started_at=timezone.now(), scope=uuid.uuid4().hex
+        )
+        with CaptureQueriesContext(connection) as ctx:
+            snapshots_record(
+                chunk=chunk_claimed(sweep), outcomes=[_outcome(customer, devices, policies)]
+            )
+        return [
+            q["sql"].split(" (")[0]
+            for q in ctx.captured_queries
+            if q["sql"].startswith(
+                ('INSERT INTO "compliance_noncompliant', 'DELETE FROM "compliance_noncompliant')
+            )
+        ]
+
+    record(devices, policies)
+    before = {p.pk: (p.device.device_id, p.name) for p in NoncompliantPolicy.objects.all()}
+    first_seen = NoncompliantDevice.objects.get(device_id=_id("a")).seen_at
+
+    assert record(devices, policies) == []  # nothing inserted or deleted again
+    a = NoncompliantDevice.objects.get(device_id=_id("a"))
+    assert a.seen_at > first_seen and a.since == first_seen
+    assert {p.pk: (p.device.device_id, p.name) for p in NoncompliantPolicy.objects.all()} == before
+
+    renamed = [{**_bad("a", "A"), "deviceName": "A renamed"}, _bad("b", "B")]
+    written = record(renamed, {_id("a"): ["P1"], _id("b"): ["P3"]})
+    assert not [w for w in written if w.startswith("INSERT") and "policy" in w]
+    assert NoncompliantDevice.objects.get(device_id=_id("a")).device_name == "A renamed"
+    after = {p.pk: (p.device.device_id, p.name) for p in NoncompliantPolicy.objects.all()}
+    assert after == {pk: v for pk, v in before.items() if v != (_id("a"), "P2")}
