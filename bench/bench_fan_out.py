@@ -47,6 +47,7 @@ WATCH_SECONDS = 10
 STALL_SECONDS = {True: 12, False: 600}
 DB = "portal_bench_fan_out"
 TICKS = os.sysconf("SC_CLK_TCK")
+_RUN = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -98,7 +99,8 @@ class _Workers:
                     "WARNING",
                 ],
                 {**env, "CELERY_QUEUE": queue, "COMPLIANCE_SWEEP_CHUNK": str(CHUNK)},
-                f"bench-fan-out-{tag}-{n}.log",
+                # One log per process and run: a stalled run's logs are not overwritten.
+                f"bench-fan-out-{_RUN}-{tag}-{n}.log",
             )
             for n in range(count)
         ]
@@ -166,6 +168,7 @@ def _stall_report(sweep, label: str) -> None:
     for raw in broker.hvals("unacked"):
         headers = json.loads(raw)[0]["headers"]
         out.append(f"  unacked {headers['task']}{headers['argsrepr']}")
+    out.append(f"  worker logs: artifacts/bench-fan-out-{_RUN}-*.log")
     print("\n".join(out), file=sys.stderr, flush=True)
 
 
