@@ -248,6 +248,8 @@ class World:
     _by_domain: dict[str, str] = field(default_factory=dict, repr=False)
     _customers: dict[str, list[Tenant]] = field(default_factory=dict, repr=False)
     _apps: dict[str, App] = field(default_factory=dict, repr=False)
+    # (partner tenant id, relationship id) -> customer; checked on every use, rebuilt on a miss.
+    relationship_index: dict[tuple[str, str], Tenant] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     writes: Writes = field(default_factory=Writes, repr=False)
     # Seconds until a newly activated relationship reaches a tenant; set by SimContext.
