@@ -410,6 +410,10 @@ def snapshots_record(*, chunk: SweepChunk, outcomes: list[Outcome]) -> None:
             requests=F("requests") + sum(o.requests for o in outcomes),
             heartbeat_at=now,
         )
+    if any(o.tally is not None for o in outcomes):
+        # After the batch's transaction: a page that read the filter choices while it ran
+        # cached what it saw before, under the version outdated now.
+        noncompliant_choices_outdate()
 
 
 def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
@@ -430,10 +434,6 @@ def noncompliant_replace(*, outcomes: list[Outcome]) -> None:
         devices = {_guid(d.get("id")): d for d in outcome.tally.noncompliant if _guid(d.get("id"))}
         listed[outcome.customer_id] = (outcome, devices)
     customer_ids = list(listed)
-    # Now (this transaction reads its own writes) and again once they are committed: a page
-    # that read the choices in between cached what it saw before the commit.
-    noncompliant_choices_outdate()
-    transaction.on_commit(noncompliant_choices_outdate)
     stored: dict[tuple[int, str], tuple[int, tuple]] = {
         (row[1], row[2]): (row[0], row[3:])
         for row in NoncompliantDevice.objects.filter(customer_id__in=customer_ids).values_list(
