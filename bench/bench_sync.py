@@ -4,8 +4,10 @@ simulator's 100 ms latency (target: <= 60 s, requests counted).
 One region of the simulator holds CUSTOMERS customers (each one active GDAP relationship, plus
 the seeded expired and DAP-only ones). The bench runs the real sync task in-process
 (`customers.tasks.customers_sync_run`, the function a Celery worker calls, on PostgreSQL and
-Redis with production settings), twice: the first sync (nothing stored, no token cached) and a
-second one (every row updated). It reports, per run:
+Redis with production settings), three times: the first sync (nothing stored, no token cached),
+a second one right after (every row updated; every consent was checked within
+CONSENT_RECHECK_SECONDS, so none is checked again) and one with every consent check due (as an
+hour later). It reports, per run:
 
 - wall seconds and the time the sync's own thread spent in PostgreSQL;
 - requests by kind, counted at the HTTP boundary of this process (every request the portal
@@ -191,8 +193,18 @@ def main(quick: bool = False) -> dict:
         results["setup"]["sync_concurrency"] = settings.CUSTOMER_SYNC_CONCURRENCY
         counting = _Counting()
         results["runs"] = []
-        for label in ("first sync (nothing stored, no tokens)", "second sync (all stored)"):
-            run = _sync(sim, counting, region, label)
+        from django.test import override_settings
+
+        runs = (
+            ("first sync (nothing stored, no tokens)", {}),
+            # Right after: every consent was found working within CONSENT_RECHECK_SECONDS.
+            ("second sync (all stored, consent checked recently)", {}),
+            # As an hour on, when every customer's consent check is due again.
+            ("sync with every consent check due", {"CONSENT_RECHECK_SECONDS": 0}),
+        )
+        for label, changed in runs:
+            with override_settings(**changed):
+                run = _sync(sim, counting, region, label)
             results["runs"].append(run)
             results_save("sync", results)
             print(f"  {label}: {run['seconds']} s", flush=True)

@@ -12,6 +12,7 @@ throttling model.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -269,17 +270,47 @@ def _wait(
 def _read_consent(
     region: Region, seen: dict[str, _Seen], run: SyncRun, pool: ThreadPoolExecutor
 ) -> None:
-    """Per active customer: does the app get a client-credentials token there, with which
-    roles (customers/consent.py `consent_probe`)? Drift (consent removed in the tenant) shows
-    here. At most one token request per customer per token lifetime (tokens are cached per
-    tenant) and one Graph $batch; CUSTOMER_SYNC_CONCURRENCY customers at a time. A customer
-    whose check fails keeps what was known (the probe answers None); the others still count."""
+    """Per active customer whose check is due (consent_checks_due): does the app get a
+    client-credentials token there, with which roles (customers/consent.py `consent_probe`)?
+    Drift (consent removed in the tenant) shows here, within CONSENT_RECHECK_SECONDS. At most
+    one token request per customer per token lifetime (tokens are cached per tenant) and one
+    Graph $batch; CUSTOMER_SYNC_CONCURRENCY customers at a time. A customer whose check fails
+    or is not due keeps what was known (the probe answers None); the others still count."""
     active = [tid for tid, entry in seen.items() if entry.status == RelationshipStatus.ACTIVE]
-    _progress(run, f"Checking app consent 0/{len(active):,}", 65)
-    futures = [pool.submit(consent_probe, region=region, tenant_id=tid) for tid in active]
+    due = consent_checks_due(region=region, tenant_ids=active, now=timezone.now())
+    _progress(run, f"Checking app consent 0/{len(due):,}", 65)
+    futures = [pool.submit(consent_probe, region=region, tenant_id=tid) for tid in due]
     probes = _wait(run, futures, step="Checking app consent", start=65, end=88)
-    for tid, probe in zip(active, probes, strict=True):
+    for tid, probe in zip(due, probes, strict=True):
         seen[tid].consent = probe
+
+
+def consent_checks_due(*, region: Region, tenant_ids: list[str], now: datetime) -> list[str]:
+    """Of these active customers, those whose consent the sync checks now: every one without
+    working consent, and those whose working consent was checked longer ago than
+    CONSENT_RECHECK_SECONDS (each tenant at a fixed 0.75-1.25x of it). The others keep what
+    was known (the sync's probe is None for them)."""
+    recheck = settings.CONSENT_RECHECK_SECONDS
+    if recheck <= 0:
+        return list(tenant_ids)
+    checked = {
+        str(tid): at
+        for tid, at in Customer.objects.filter(
+            region=region, consent_state=ConsentState.CONSENTED, consent_checked_at__isnull=False
+        ).values_list("tenant_id", "consent_checked_at")
+    }
+    return [
+        tid
+        for tid in tenant_ids
+        if (at := checked.get(tid)) is None
+        or (now - at).total_seconds() >= recheck * _recheck_spread(tid)
+    ]
+
+
+def _recheck_spread(tenant_id: str) -> float:
+    """A fixed factor in [0.75, 1.25) per tenant."""
+    digest = hashlib.sha256(tenant_id.encode()).digest()
+    return 0.75 + 0.5 * int.from_bytes(digest[:4], "big") / 2**32
 
 
 def _read_dap(region: Region, seen: dict[str, _Seen], run: SyncRun) -> None:

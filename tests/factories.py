@@ -107,6 +107,23 @@ def customers_synced(region: Region) -> None:
     assert done is not None and done.status == "done", done and done.error
 
 
+def consent_checks_aged(region: Region) -> None:
+    """Time passes: every consent check of the region's customers is older than
+    CONSENT_RECHECK_SECONDS (a tenant's is due at most 1.25x of it on), so the next sync
+    checks every customer's consent again."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import F
+
+    from customers.models import Customer
+
+    Customer.objects.filter(region=region, consent_checked_at__isnull=False).update(
+        consent_checked_at=F("consent_checked_at")
+        - timedelta(seconds=1.3 * settings.CONSENT_RECHECK_SECONDS)
+    )
+
+
 def chunk_claimed(sweep: Any, customer_ids: list[int] | None = None) -> Any:
     """A chunk of `sweep` claimed by this process, for storing outcomes made up by a test
     through the sweep's own writer (compliance.services.snapshots_record)."""

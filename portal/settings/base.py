@@ -292,6 +292,12 @@ CELERY_BEAT_SCHEDULE["sync-customers-watch"] = {
 # Each check is in its own tenant, so Microsoft's per-tenant limits are far; the partner
 # tenant sees at most this many $batch at once.
 CUSTOMER_SYNC_CONCURRENCY = env.int("CUSTOMER_SYNC_CONCURRENCY", default=32)
+# A customer whose app consent the sync found working is checked again once that check is
+# older than this (each tenant at 0.75-1.25x of it, so a big book's checks spread over several
+# syncs rather than all falling due in one); one without working consent, every sync. So a
+# consent withdrawn in the tenant shows within about this long, and a sync every 15 minutes
+# checks a 10,000-customer book's consent about once an hour, not four times. 0: every sync.
+CONSENT_RECHECK_SECONDS = env.int("CONSENT_RECHECK_SECONDS", default=3600)
 
 # App consent (customers/consent.py). Partner Center's consent reaches the customer tenant
 # after a propagation delay that may be minutes: "Consent the app" on a page waits at most

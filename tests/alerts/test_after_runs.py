@@ -10,7 +10,7 @@ from compliance.models import ComplianceSweep
 from compliance.services import compliance_sweep, sweep_start
 from customers.models import Customer
 from regions.clients import app_token_drop
-from tests.factories import customers_synced
+from tests.factories import consent_checks_aged, customers_synced
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +54,7 @@ def test_consent_removed_in_a_tenant_opens_an_alert_at_the_next_sync_that_resolv
     customers_synced(regions["us"])
     assert not Alert.objects.filter(kind=AlertKind.CONSENT_LOST).exists()
     sim.consent(tenant, consented=False)
+    consent_checks_aged(regions["us"])
     customers_synced(regions["us"])
     customers_synced(regions["us"])
     [alert] = Alert.objects.filter(kind=AlertKind.CONSENT_LOST)

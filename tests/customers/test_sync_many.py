@@ -14,6 +14,7 @@ from django.core.management import call_command
 from customers.models import ConsentState, Customer, GdapRelationship, SyncRun
 from customers.services import customers_sync, sync_run_start
 from regions.models import Region
+from tests.factories import consent_checks_aged
 from tests.simharness import Simulator
 
 CUSTOMERS = 700  # per region: three pages of 300 relationships
@@ -101,6 +102,7 @@ def test_a_sync_of_700_customers_reads_300_relationships_a_page_and_stores_each_
 def test_consent_checks_run_at_once_and_a_failing_customer_keeps_what_was_known(many):
     sim, us = many["sim"], _us(many["info"])
     _sync(many["us"])  # tokens cached, consent known
+    consent_checks_aged(many["us"])  # and due again
     consented = list(
         Customer.objects.filter(region=many["us"], consent_state=ConsentState.CONSENTED)
     )
