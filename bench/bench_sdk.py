@@ -97,7 +97,8 @@ def main(quick: bool = False) -> dict:
             cache.clear()  # no token, no discovery document: as cold as the SDK's credentials
             pool = _Workers(workers, env, queue, f"sdk{len(results['runs'])}")
             try:
-                run = _sweep(pool, sim, label)
+                # A sweep of these few customers takes seconds: report one stuck past 5 minutes.
+                run = _sweep(pool, sim, label, stall_after=300)
             finally:
                 pool.stop()
             run["side"] = "ours"
