@@ -277,3 +277,33 @@ def test_an_access_assignment_is_refused_what_graph_refuses(cloud, partner_token
     refused = cloud.post(path, read_only, _assignment_body(helpdesk["id"], DIRECTORY_READERS))
     assert refused.status_code == 403
     assert graph_error(refused)["code"] == "Authorization_RequestDenied"
+
+
+def test_another_partners_relationship_is_a_404_even_once_looked_up_by_its_own_partner(
+    cloud, partner_token
+):
+    """Graph serves a partner its own relationships only; the simulator's index of them
+    (rebuilt on a miss) must not hand one partner another's.
+    # Reference: https://learn.microsoft.com/graph/api/delegatedadminrelationship-get
+    """
+    eu = next(r for r in cloud.info["regions"] if r["slug"] == "eu")
+    response = cloud.session.post(
+        f"{cloud.sim.base_url}/{eu['partner_tenant_id']}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": eu["app"]["client_id"],
+            "client_secret": eu["app"]["client_secret"],
+            "scope": "https://graph.microsoft.com/.default",
+        },
+    )
+    eu_token = response.json()["access_token"]
+    theirs = cloud.get(RELATIONSHIPS, eu_token).json()["value"][0]
+    assert cloud.get(f"{RELATIONSHIPS}/{theirs['id']}", eu_token).status_code == 200
+
+    for path in (
+        f"{RELATIONSHIPS}/{theirs['id']}",
+        f"{RELATIONSHIPS}/{theirs['id']}/accessAssignments",
+    ):
+        refused = cloud.get(path, partner_token)
+        assert refused.status_code == 404, path
+        assert graph_error(refused)["code"] == "Request_ResourceNotFound"
